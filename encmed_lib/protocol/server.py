@@ -1,0 +1,184 @@
+"""The server: it holds the tree and computes on ciphertexts only.
+
+For every internal node :math:`j` comparing feature :math:`f` with threshold
+:math:`t_j` the server knows :math:`T_j = \\lfloor t_j 2^{40} \\rfloor` and receives
+:math:`E(X_f)`.  It computes, without decrypting anything,
+
+.. math::
+
+    E(v_j) = E(X_f)^{-r_j} \\cdot (1 + (r_j T_j + s_j)\\,n) = E(r_j (T_j - X_f) + s_j)
+
+with :math:`r_j` uniform in :math:`[1, 2^{40})` and :math:`0 \\le s_j < r_j` drawn
+from :mod:`secrets` for every query.  Then :math:`v_j \\ge 0` exactly when
+:math:`X_f \\le T_j`, i.e. when the record goes left, and:
+
+* :math:`r_j` hides the size of :math:`d_j = T_j - X_f`; without :math:`s_j` the
+  client would know that :math:`d_j` divides :math:`v_j` (the *divisor attack*:
+  :func:`encmed_lib.attacks.divisor_attack`);
+* every returned ciphertext is re-randomised, otherwise the client, who knows
+  :math:`E(X_f)`'s randomiser, could divide it out and learn :math:`r_j`.
+
+**Packing.** A Paillier plaintext has ~2048 bits and a blinded value ~103.
+The server shifts each :math:`v_j` to be non-negative (``+ 2**(SLOT_BITS-1)``)
+and packs up to ``(bits-1) // SLOT_BITS`` of them into one plaintext by
+Horner's rule on ciphertexts,
+:math:`E(P) = (\\cdots(E(u_{k-1})^{2^w} E(u_{k-2}))^{2^w} \\cdots) E(u_0)`,
+re-randomises once per pack, and the client decrypts once per pack.
+"""
+
+from __future__ import annotations
+
+import secrets
+
+import gmpy2
+
+from ..crypto.encoding import encode_threshold
+from ..crypto.paillier import MIN_KEY_BITS, PublicKey
+from ..errors import KeyTooSmallError, MissingFeatureError
+from ..tree import PortableTree, as_portable, ensure_fitted
+from .messages import BLIND_BITS, SLOT_BITS, Query, Reply, slots_per_pack
+
+BLINDINGS = ("full", "multiplicative", "none")
+
+
+def draw_blinds(blinding: str) -> tuple[int, int]:
+    """One node's ``(r, s)``: ``r`` uniform in ``[1, 2**BLIND_BITS)``, ``0 <= s < r``."""
+    if blinding == "none":
+        return 1, 0
+    r = 1 + secrets.randbelow((1 << BLIND_BITS) - 1)
+    return r, (secrets.randbelow(r) if blinding == "full" else 0)
+
+
+class TreeServer:
+    """Evaluate a decision tree on a client's encrypted record.
+
+    Parameters
+    ----------
+    tree : DecisionTreeClassifier or PortableTree
+        A fitted scikit-learn tree or its portable form.
+    blinding : {"full", "multiplicative", "none"}
+        ``"full"`` is the protocol; the other two reproduce weaker designs for
+        the attack lessons of notebook 04.
+    packing : bool
+        Pack many blinded values per ciphertext (same results, much less work).
+    leaf_distribution : bool
+        Also send each leaf's class shares (so the client can report a confidence).
+
+    Examples
+    --------
+    >>> server = TreeServer(tree)                      # doctest: +SKIP
+    >>> reply = server.evaluate(query)                 # doctest: +SKIP
+    """
+
+    mode = "basic"
+
+    def __init__(self, tree, *, blinding: str = "full", packing: bool = True,
+                 leaf_distribution: bool = True):
+        if blinding not in BLINDINGS:
+            raise ValueError(f"blinding must be one of {BLINDINGS}, got {blinding!r}")
+        if not isinstance(tree, PortableTree):
+            if hasattr(tree, "tree_") or hasattr(tree, "fit"):
+                ensure_fitted(tree)
+        self.tree = as_portable(tree)
+        self.blinding = blinding
+        self.packing = packing
+        self.leaf_distribution = leaf_distribution
+        self._internal = self.tree.internal_nodes()
+        self._slot = {node.id: k for k, node in enumerate(self._internal)}
+        self._T = [encode_threshold(node.threshold) for node in self._internal]
+        self._keys: dict[str, PublicKey] = {}
+
+    @property
+    def required_features(self) -> list[str]:
+        """The features the tree compares: a query must carry each of them."""
+        return self.tree.used_features
+
+    def public_shape(self) -> dict:
+        """The tree as the client may see it: children, slots and leaf labels only."""
+        nodes = []
+        for node in self.tree.nodes:
+            if node.is_leaf:
+                item = {"label": self.tree.leaf_label(node.id)}
+                if self.leaf_distribution:
+                    item["distribution"] = list(node.value)
+            else:
+                item = {"left": node.left, "right": node.right, "slot": self._slot[node.id]}
+            nodes.append(item)
+        return {"classes": list(self.tree.classes), "nodes": nodes}
+
+    def _public_key(self, query: Query) -> PublicKey:
+        """The query's key, cached so its fixed-base table is built once per client."""
+        key = self._keys.get(query.public_key["n"])
+        if key is None or key.to_dict() != query.public_key:
+            key = PublicKey.from_dict(query.public_key)
+            if key.bits < MIN_KEY_BITS:
+                raise KeyTooSmallError(f"the query's key has {key.bits} bits; this server accepts "
+                                       f"{MIN_KEY_BITS} bits or more (2048 recommended)")
+            if len(self._keys) > 64:
+                self._keys.clear()
+            self._keys[query.public_key["n"]] = key
+        return key
+
+    def encrypted_inputs(self, query: Query | str) -> tuple[PublicKey, dict]:
+        """Check a query and return its key and ``{feature: E(-X_f)}`` for the features used."""
+        if not isinstance(query, Query):
+            query = Query.from_json(query)
+        key = self._public_key(query)
+        given = dict(zip(query.features, query.ciphertexts, strict=True))
+        missing = [f for f in self.required_features if f not in given]
+        if missing:
+            raise MissingFeatureError(
+                f"the query lacks feature(s) {missing} that the model needs; the client must "
+                f"encrypt every one of {self.required_features}")
+        negated = {}
+        for f in self.required_features:
+            key.check_ciphertext(given[f], f"the ciphertext of feature {f!r}")
+            negated[f] = gmpy2.invert(given[f], key.nsquare)  # E(-X_f)
+        return key, negated
+
+    def blinded_values(self, key: PublicKey, negated: dict, *, offset: int = 0) -> list:
+        """``E(r_j (T_j - X_f) + s_j + offset)`` for every internal node, in slot order."""
+        out = []
+        n, n2 = key.n, key.nsquare
+        for node, T in zip(self._internal, self._T, strict=True):
+            r, s = draw_blinds(self.blinding)
+            c = negated[node.feature] if r == 1 else gmpy2.powmod(negated[node.feature], r, n2)
+            out.append(c * (1 + ((r * T + s + offset) % n) * n) % n2)
+        return out
+
+    def evaluate(self, query: Query | str) -> Reply:
+        """Compute the reply to one query (a :class:`Query` or its JSON)."""
+        if not isinstance(query, Query):
+            query = Query.from_json(query)
+        key, negated = self.encrypted_inputs(query)
+        if self.packing:
+            offset = 1 << (SLOT_BITS - 1)
+            values = self.blinded_values(key, negated, offset=offset)
+            packs = pack_ciphertexts(key, values)
+        else:
+            packs = self.blinded_values(key, negated)
+        packs = [key.rerandomise(c) for c in packs]
+        features = [n.feature for n in self._internal] if self.blinding == "none" else None
+        return Reply(query_id=query.query_id, key_id=key.key_id, packs=[int(c) for c in packs],
+                     n_values=len(self._internal), tree=self.public_shape(), key_bits=key.bits,
+                     mode=self.mode, blinding=self.blinding, packed=self.packing,
+                     features=features)
+
+
+def pack_ciphertexts(key: PublicKey, values: list) -> list:
+    """Pack ciphertexts of non-negative slot values, ``slots_per_pack`` per ciphertext.
+
+    Slot ``j`` of a pack holds bits ``[j·w, (j+1)·w)`` of the plaintext (Horner's rule).
+    """
+    per = slots_per_pack(key.bits)
+    if per < 1:
+        raise KeyTooSmallError(f"a {key.bits}-bit key cannot hold a {SLOT_BITS}-bit slot")
+    shift, n2 = 1 << SLOT_BITS, key.nsquare
+    packs = []
+    for start in range(0, len(values), per):
+        chunk = values[start:start + per]
+        acc = chunk[-1]
+        for c in reversed(chunk[:-1]):
+            acc = gmpy2.powmod(acc, shift, n2) * c % n2
+        packs.append(acc)
+    return packs
