@@ -1,0 +1,91 @@
+"""Shared pytest fixtures.
+
+``s3_server`` runs a real S3-compatible HTTP server (moto) on the loopback
+interface, so that the S3 code path of :mod:`encmed_lib.transport` is tested
+over HTTP without ever contacting AWS.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+_FAKE_ENV = {
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+    "AWS_SESSION_TOKEN": "testing",
+    "AWS_SECURITY_TOKEN": "testing",
+    "AWS_DEFAULT_REGION": "us-east-1",
+}
+#: Variables that could send requests elsewhere or pick up real credentials.
+_REMOVED_ENV = ("AWS_PROFILE", "AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_S3")
+
+
+@pytest.fixture(scope="session")
+def s3_server() -> Iterator[dict[str, Any]]:
+    """A moto S3 server on 127.0.0.1 with one bucket, for the whole session.
+
+    Yields
+    ------
+    dict
+        ``url``: ``"s3://encmed-test/run-<uuid>"`` (a fresh prefix in the
+        bucket ``encmed-test``); ``storage_options``: fake credentials and the
+        loopback endpoint, to pass to fsspec / :class:`Bucket`;
+        ``endpoint_url``: the server's address.
+    """
+    boto3 = pytest.importorskip("boto3")
+    moto_server = pytest.importorskip("moto.server")
+
+    names = (*_FAKE_ENV, *_REMOVED_ENV, "NO_PROXY", "no_proxy")
+    saved = {name: os.environ.get(name) for name in names}
+    werkzeug_log = logging.getLogger("werkzeug")
+    saved_level = werkzeug_log.level
+    werkzeug_log.setLevel(logging.WARNING)  # no line per HTTP request
+
+    server = moto_server.ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    try:
+        os.environ.update(_FAKE_ENV)
+        for name in _REMOVED_ENV:
+            os.environ.pop(name, None)
+        for name in ("NO_PROXY", "no_proxy"):  # never route loopback via a proxy
+            current = os.environ.get(name)
+            os.environ[name] = f"{current},127.0.0.1" if current else "127.0.0.1"
+
+        host, port = server.get_host_and_port()
+        assert host == "127.0.0.1", f"moto bound to {host!r}, expected loopback only"
+        endpoint_url = f"http://127.0.0.1:{port}"
+        storage_options = {
+            "key": "testing",
+            "secret": "testing",
+            "client_kwargs": {"endpoint_url": endpoint_url, "region_name": "us-east-1"},
+        }
+        # Never contact AWS: every request of the tests goes to this endpoint.
+        assert storage_options["client_kwargs"]["endpoint_url"].startswith("http://127.0.0.1:")
+
+        client = boto3.client(
+            "s3",
+            endpoint_url=endpoint_url,
+            aws_access_key_id="testing",
+            aws_secret_access_key="testing",
+            region_name="us-east-1",
+        )
+        client.create_bucket(Bucket="encmed-test")
+        yield {
+            "url": f"s3://encmed-test/run-{uuid.uuid4().hex}",
+            "storage_options": storage_options,
+            "endpoint_url": endpoint_url,
+        }
+    finally:
+        server.stop()
+        werkzeug_log.setLevel(saved_level)
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value

@@ -1,0 +1,438 @@
+"""Tests of encmed_lib.transport: the message bucket (local folder and S3)."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import threading
+import time
+import uuid
+from pathlib import Path
+
+import fsspec
+import pytest
+
+from encmed_lib import transport
+from encmed_lib.errors import EncmedError, TransportError
+from encmed_lib.transport import Bucket, query_name, reply_name
+
+
+# ----------------------------------------------------------------- fixtures
+@pytest.fixture(params=["folder", "s3"])
+def bucket_spec(request, tmp_path) -> dict:
+    """How to open a fresh, empty bucket: ``url`` and ``storage_options``."""
+    if request.param == "folder":
+        return {"kind": "folder", "url": str(tmp_path / "bucket"), "storage_options": {}}
+    server = request.getfixturevalue("s3_server")
+    url = f"{server['url']}/t-{uuid.uuid4().hex}"
+    return {"kind": "s3", "url": url, "storage_options": server["storage_options"]}
+
+
+@pytest.fixture
+def bucket(bucket_spec) -> Bucket:
+    """A fresh empty bucket, once as a local folder and once on (moto) S3."""
+    return Bucket(bucket_spec["url"], **bucket_spec["storage_options"])
+
+
+def other_client(spec: dict) -> Bucket:
+    """A second, independent client of the same bucket (own S3 listing cache)."""
+    options = dict(spec["storage_options"])
+    if spec["kind"] == "s3":
+        options["skip_instance_cache"] = True
+    return Bucket(spec["url"], **options)
+
+
+def files_under(folder: Path) -> list[str]:
+    """Every file below `folder`, as sorted relative posix paths."""
+    return sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file())
+
+
+# ------------------------------------------------------------ basic behaviour
+def test_round_trip(bucket, bucket_spec):
+    written = bucket.put_text("queries/q1.json", '{"x": 1}')
+    assert bucket.get_text("queries/q1.json") == '{"x": 1}'
+    if bucket_spec["kind"] == "folder":
+        assert written == os.path.join(bucket_spec["url"], "queries", "q1.json")
+        assert Path(written).read_text(encoding="utf-8") == '{"x": 1}'
+    else:
+        assert written == f"{bucket_spec['url']}/queries/q1.json"
+        assert written.startswith("s3://encmed-test/run-")
+
+
+def test_list_with_prefix(bucket):
+    assert bucket.list() == []
+    for name in ["replies/a.json", "queries/b.json", "queries/a.json", "top.json"]:
+        bucket.put_text(name, name)
+    assert bucket.list() == ["queries/a.json", "queries/b.json", "replies/a.json", "top.json"]
+    assert bucket.list("queries/") == ["queries/a.json", "queries/b.json"]
+    assert bucket.list("queries/b") == ["queries/b.json"]
+    assert bucket.list("repl") == ["replies/a.json"]
+    assert bucket.list("missing/") == []
+    assert bucket.list("missing/deeper/x") == []
+
+
+def test_exists_and_delete(bucket):
+    name = reply_name("abc")
+    assert not bucket.exists(name)
+    bucket.put_text(name, "{}")
+    assert bucket.exists(name)
+    assert not bucket.exists("replies")  # a folder / common prefix is no message
+    bucket.delete(name)
+    assert not bucket.exists(name)
+    assert bucket.list() == []
+    with pytest.raises(TransportError, match="replies/abc.json"):
+        bucket.delete(name)
+    bucket.delete(name, missing_ok=True)
+
+
+def test_overwrite(bucket):
+    bucket.put_text("queries/q.json", "first version, rather long " * 10)
+    bucket.put_text("queries/q.json", "second")
+    assert bucket.get_text("queries/q.json") == "second"
+    assert bucket.list() == ["queries/q.json"]
+
+
+def test_unicode_text_is_stored_as_utf8(bucket):
+    text = '{"patient": "Müller-Łukasz 张伟", "note": "37.5 °C — ok ✓ 🫀"}'
+    written = bucket.put_text("queries/u.json", text)
+    assert bucket.get_text("queries/u.json") == text
+    with fsspec.open(written, "rb", **bucket.fs.storage_options) as f:
+        assert f.read() == text.encode("utf-8")
+
+
+def test_get_missing_names_the_message(bucket):
+    with pytest.raises(TransportError) as info:
+        bucket.get_text("replies/nope.json")
+    message = str(info.value)
+    assert "no message 'replies/nope.json'" in message
+    assert bucket.url in message
+    assert isinstance(info.value, OSError)
+    assert isinstance(info.value, EncmedError)
+
+
+def test_wait_for_timeout(bucket):
+    start = time.monotonic()
+    with pytest.raises(TransportError, match=r"timed out .*replies/late\.json"):
+        bucket.wait_for("replies/late.json", timeout=0.2, poll=0.02)
+    elapsed = time.monotonic() - start
+    assert 0.2 <= elapsed < 3
+
+
+def test_wait_for_sees_message_written_later_by_another_client(bucket, bucket_spec):
+    name = reply_name("q42")
+    reader = other_client(bucket_spec)
+    assert reader.list("replies/") == []  # fills the reader's listing cache
+    assert not reader.exists(name)
+
+    def write_later():
+        time.sleep(0.2)
+        bucket.put_text(name, "the answer")
+
+    thread = threading.Thread(target=write_later)
+    start = time.monotonic()
+    thread.start()
+    try:
+        assert reader.wait_for(name, timeout=10, poll=0.02) == "the answer"
+    finally:
+        thread.join()
+    assert 0.15 <= time.monotonic() - start < 10
+    # listing caches (s3fs) must not hide the new message either
+    assert reader.exists(name)
+    assert reader.list("replies/") == [name]
+
+
+def test_new_messages_visible_despite_primed_listing_cache(bucket, bucket_spec):
+    reader = other_client(bucket_spec)
+    bucket.put_text("queries/a.json", "a")
+    assert reader.list() == ["queries/a.json"]
+    reader.fs.ls(f"{reader._root}/queries")  # cache the listing of queries/
+    bucket.put_text("queries/b.json", "b")
+    assert reader.exists("queries/b.json")
+    assert reader.list("queries/") == ["queries/a.json", "queries/b.json"]
+    bucket.delete("queries/a.json")
+    assert not reader.exists("queries/a.json")
+    assert reader.list() == ["queries/b.json"]
+
+
+def test_wait_for_checks_at_least_once(bucket):
+    bucket.put_text("replies/r.json", "here")
+    assert bucket.wait_for("replies/r.json", timeout=0) == "here"
+
+
+@pytest.mark.parametrize(("timeout", "poll"), [(-1, 0.05), (1, 0), (1, -0.1)])
+def test_wait_for_rejects_bad_timing(bucket, timeout, poll):
+    with pytest.raises(ValueError, match="timeout|poll"):
+        bucket.wait_for("replies/r.json", timeout=timeout, poll=poll)
+
+
+# ------------------------------------------------------------------ names
+BAD_NAMES = [
+    "",
+    "/etc/passwd",
+    "../outside.json",
+    "queries/../../x.json",
+    "queries//x.json",
+    "queries/",
+    "./x.json",
+    "has space.json",
+    "back\\slash.json",
+    "C:/x.json",
+    "é.json",
+    "q?.json",
+    "queries/x.json.tmp-0123abcd",
+]
+
+
+@pytest.mark.parametrize("name", BAD_NAMES)
+def test_invalid_names_are_rejected(bucket, name):
+    for call in (
+        lambda: bucket.put_text(name, "x"),
+        lambda: bucket.get_text(name),
+        lambda: bucket.exists(name),
+        lambda: bucket.delete(name),
+        lambda: bucket.wait_for(name, timeout=0),
+    ):
+        with pytest.raises(ValueError, match=r"A-Z a-z 0-9|reserved") as info:
+            call()
+        assert repr(name) in str(info.value)
+    assert bucket.list() == []
+
+
+def test_non_string_name_or_text(bucket):
+    with pytest.raises(TypeError, match="str"):
+        bucket.put_text(Path("queries/x.json"), "x")
+    with pytest.raises(TypeError, match="str"):
+        bucket.put_text("queries/x.json", b"bytes")
+    assert bucket.list() == []
+
+
+@pytest.mark.parametrize("prefix", ["/queries", "../", "queries/../", "a b", "q//"])
+def test_invalid_list_prefix(bucket, prefix):
+    with pytest.raises(ValueError, match="prefix"):
+        bucket.list(prefix)
+
+
+def test_query_and_reply_names():
+    assert query_name("3f2a-01_x.v2") == "queries/3f2a-01_x.v2.json"
+    assert reply_name("3f2a") == "replies/3f2a.json"
+    for bad in ["", "a/b", "..", "a b", "x.tmp-1"]:
+        with pytest.raises(ValueError, match="query id"):
+            query_name(bad)
+        with pytest.raises(ValueError, match="query id"):
+            reply_name(bad)
+
+
+# ------------------------------------------------------------- local folder
+def test_folder_is_created_and_pathlike_accepted(tmp_path):
+    target = tmp_path / "deep" / "box"
+    box = Bucket(target)
+    assert target.is_dir()
+    assert box.url == str(target)
+    assert repr(box) == f"Bucket({str(target)!r})"
+
+
+def test_relative_folder_url_is_made_absolute(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    box = Bucket("rel")
+    assert box.url == str(tmp_path / "rel")
+    box.put_text("queries/a.json", "a")
+    assert (tmp_path / "rel" / "queries" / "a.json").read_text() == "a"
+
+
+def test_list_hides_temporary_and_foreign_files(tmp_path):
+    box = Bucket(tmp_path)
+    box.put_text("queries/a.json", "a")
+    (tmp_path / "queries" / "a.json.tmp-xyz123").write_text("half")
+    (tmp_path / "queries" / "notes~").write_text("editor backup")
+    (tmp_path / "empty-dir").mkdir()
+    assert box.list() == ["queries/a.json"]
+
+
+# ------------------------------------------------------------------ atomicity
+def test_failed_rename_leaves_nothing_behind(tmp_path, monkeypatch):
+    box = Bucket(tmp_path)
+    box.put_text("replies/r.json", "old complete reply")
+
+    def broken_replace(src, dst):
+        raise OSError("simulated crash before rename")
+
+    monkeypatch.setattr(transport.os, "replace", broken_replace)
+    with pytest.raises(TransportError, match="simulated crash"):
+        box.put_text("queries/q.json", "new")
+    with pytest.raises(TransportError):
+        box.put_text("replies/r.json", "new reply")
+    monkeypatch.undo()
+
+    assert not (tmp_path / "queries" / "q.json").exists()
+    assert not box.exists("queries/q.json")
+    assert box.get_text("replies/r.json") == "old complete reply"  # old version intact
+    assert files_under(tmp_path) == ["replies/r.json"]  # no temp file left
+
+
+def test_write_failing_midway_leaves_nothing_behind(tmp_path, monkeypatch):
+    box = Bucket(tmp_path)
+    box.put_text("replies/r.json", "A" * 1000)
+    real_ntf = tempfile.NamedTemporaryFile
+
+    class HalfWriter:
+        """Wraps a temp file; write() writes half of the data, then fails."""
+
+        def __init__(self, *args, **kwargs):
+            self._f = real_ntf(*args, **kwargs)
+            self.name = self._f.name
+
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
+            return self._f.__exit__(*exc)
+
+        def write(self, data):
+            self._f.write(data[: len(data) // 2])
+            self._f.flush()
+            raise OSError("simulated disk full")
+
+        def __getattr__(self, attr):
+            return getattr(self._f, attr)
+
+    monkeypatch.setattr(transport.tempfile, "NamedTemporaryFile", HalfWriter)
+    with pytest.raises(TransportError, match="disk full"):
+        box.put_text("replies/r.json", "B" * 1000)
+    with pytest.raises(TransportError, match="disk full"):
+        box.put_text("queries/new.json", "B" * 1000)
+    monkeypatch.undo()
+
+    assert box.get_text("replies/r.json") == "A" * 1000
+    assert not box.exists("queries/new.json")
+    assert files_under(tmp_path) == ["replies/r.json"]
+
+
+def test_interrupted_write_removes_temp_file_and_propagates(tmp_path, monkeypatch):
+    box = Bucket(tmp_path)
+
+    def interrupted(fd):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(transport.os, "fsync", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        box.put_text("queries/q.json", "x")
+    monkeypatch.undo()
+    assert files_under(tmp_path) == []
+
+
+def test_reader_never_sees_partial_message(bucket):
+    """A reader polling during repeated overwrites sees only complete texts."""
+    size = 256 * 1024
+    versions = [("A" * size) + "|end-A", ("B" * size) + "|end-B"]
+    name = "replies/big.json"
+    bucket.put_text(name, versions[0])
+    done = threading.Event()
+    errors: list[BaseException] = []
+
+    def writer():
+        try:
+            for i in range(1, 25):
+                bucket.put_text(name, versions[i % 2])
+        except Exception as exc:  # reported by the main thread
+            errors.append(exc)
+        finally:
+            done.set()
+
+    thread = threading.Thread(target=writer)
+    thread.start()
+    seen = set()
+    reads = 0
+    try:
+        while not done.is_set() or reads < 5:
+            text = bucket.get_text(name)  # must never raise "missing" either
+            assert text in versions, f"partial read of {len(text)} chars"
+            seen.add(text[-1])
+            reads += 1
+    finally:
+        thread.join()
+    assert not errors, errors
+    assert reads >= 5
+    assert bucket.get_text(name) == versions[24 % 2]
+
+
+# ------------------------------------------------------------------------ S3
+def test_s3_write_is_a_single_put(s3_server, monkeypatch):
+    box = Bucket(f"{s3_server['url']}/single-put", **s3_server["storage_options"])
+    calls = []
+    real_pipe_file = box.fs.pipe_file
+
+    def spy_pipe_file(path, data, **kwargs):
+        calls.append(path)
+        return real_pipe_file(path, data, **kwargs)
+
+    def no_open(*args, **kwargs):
+        raise AssertionError("S3 writes must not stream through open()")
+
+    monkeypatch.setattr(box.fs, "pipe_file", spy_pipe_file)
+    monkeypatch.setattr(box.fs, "open", no_open)
+    monkeypatch.setattr(box.fs, "mv", no_open)
+    box.put_text("queries/q.json", "payload")
+    assert calls == [f"{box._root}/queries/q.json"]
+    assert box.get_text("queries/q.json") == "payload"
+    assert box.list() == ["queries/q.json"]  # no temp object either
+
+
+def test_s3_failed_put_raises_transport_error(s3_server, monkeypatch):
+    box = Bucket(f"{s3_server['url']}/failed-put", **s3_server["storage_options"])
+
+    def failing_pipe_file(path, data, **kwargs):
+        raise ConnectionError("simulated network failure")
+
+    monkeypatch.setattr(box.fs, "pipe_file", failing_pipe_file)
+    with pytest.raises(TransportError, match="simulated network failure"):
+        box.put_text("queries/q.json", "payload")
+    monkeypatch.undo()
+    assert not box.exists("queries/q.json")
+    assert box.list() == []
+
+
+def test_s3_missing_bucket_is_a_transport_error(s3_server):
+    box = Bucket("s3://no-such-bucket-encmed/x", **s3_server["storage_options"])
+    with pytest.raises(TransportError):
+        box.put_text("queries/q.json", "x")
+    with pytest.raises(TransportError, match="no message"):
+        box.get_text("queries/q.json")
+
+
+def test_s3_endpoint_is_loopback(s3_server):
+    endpoint = s3_server["storage_options"]["client_kwargs"]["endpoint_url"]
+    assert endpoint.startswith("http://127.0.0.1:")
+    assert s3_server["url"].startswith("s3://encmed-test/run-")
+
+
+# ----------------------------------------------- other fsspec filesystems
+@pytest.fixture
+def memory_bucket():
+    url = f"memory://encmed-{uuid.uuid4().hex}"
+    box = Bucket(url)
+    yield box
+    if box.fs.exists(box._root):
+        box.fs.rm(box._root, recursive=True)
+
+
+def test_memory_round_trip_via_temp_and_move(memory_bucket):
+    written = memory_bucket.put_text("queries/q.json", "hello ✓")
+    assert written.endswith("/queries/q.json")
+    assert written.startswith("memory://")
+    assert memory_bucket.get_text("queries/q.json") == "hello ✓"
+    memory_bucket.put_text("queries/q.json", "again")
+    assert memory_bucket.get_text("queries/q.json") == "again"
+    assert memory_bucket.list() == ["queries/q.json"]
+    assert memory_bucket.wait_for("queries/q.json", timeout=0) == "again"
+
+
+def test_memory_failed_move_removes_temp(memory_bucket, monkeypatch):
+    def broken_mv(src, dst, **kwargs):
+        raise OSError("simulated failure while moving")
+
+    monkeypatch.setattr(memory_bucket.fs, "mv", broken_mv)
+    with pytest.raises(TransportError, match="moving"):
+        memory_bucket.put_text("queries/q.json", "x")
+    monkeypatch.undo()
+    assert not memory_bucket.exists("queries/q.json")
+    assert memory_bucket.fs.find(memory_bucket._root) == []
