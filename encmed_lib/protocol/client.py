@@ -94,6 +94,22 @@ class Client:
         self._issued.add(query_id)
         return Query(query_id, pk.to_dict(), [name for name, _ in encoded], cts)
 
+    def post(self, bucket, record) -> Query:
+        """Encrypt ``record`` and drop the query into ``bucket`` as ``queries/<id>.json``."""
+        from ..transport import query_name
+
+        query = self.encrypt(record)
+        bucket.put_text(query_name(query.query_id), query.to_json())
+        return query
+
+    def collect(self, bucket, query_id: str, *, timeout: float = 30.0,
+                return_distribution: bool = False):
+        """Wait for ``replies/<query_id>.json`` in ``bucket`` and decrypt it."""
+        from ..transport import reply_name
+
+        text = bucket.wait_for(reply_name(query_id), timeout=timeout)
+        return self.decrypt(text, return_distribution=return_distribution)
+
     # -- step 3 --------------------------------------------------------------
     def check_reply(self, reply: Reply | str) -> Reply:
         """Parse ``reply`` and check it is for this client's key and one of its queries."""

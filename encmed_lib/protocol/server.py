@@ -146,6 +146,23 @@ class TreeServer:
             out.append(c * (1 + ((r * T + s + offset) % n) * n) % n2)
         return out
 
+    def serve(self, bucket) -> list[str]:
+        """Answer every query in ``bucket`` (a :class:`~encmed_lib.transport.Bucket`) that has no reply yet.
+
+        Returns the query ids answered.  Replies are written atomically.
+        """
+        from ..transport import reply_name
+
+        answered = []
+        for name in bucket.list("queries/"):
+            query_id = name.split("/", 1)[1].removesuffix(".json")
+            if bucket.exists(reply_name(query_id)):
+                continue
+            reply = self.evaluate(bucket.get_text(name))
+            bucket.put_text(reply_name(query_id), reply.to_json())
+            answered.append(query_id)
+        return answered
+
     def evaluate(self, query: Query | str) -> Reply:
         """Compute the reply to one query (a :class:`Query` or its JSON)."""
         if not isinstance(query, Query):
