@@ -24,3 +24,10 @@ def figures_dir() -> Path:
     path = Path(os.environ.get("ENCMED_FIGURES", REPO_ROOT / "figures"))
     path.mkdir(parents=True, exist_ok=True)
     return path
+
+
+def save_figure(fig, name: str, *, dpi: int = 120) -> Path:
+    """Save a matplotlib figure as ``figures/<name>`` (stable names: ``NN_what.png``) and return the path."""
+    path = figures_dir() / name
+    fig.savefig(path, dpi=dpi, bbox_inches="tight", metadata={"Software": None})
+    return path

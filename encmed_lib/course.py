@@ -1,0 +1,106 @@
+"""Run the course: execute every notebook headless, in order, and regenerate the figures.
+
+::
+
+    python -m encmed_lib.course            # execute notebooks/NN_*.ipynb into build/notebooks/
+    python -m encmed_lib.course --list     # the notebooks, in order
+
+Executed copies go to ``build/notebooks/`` (the committed notebooks keep their
+reviewed outputs; ``pytest --nbval`` checks that they still reproduce), and
+figures are rewritten under ``figures/`` by the notebooks themselves.
+
+This module is also the one place that knows the repository's URL, used by the
+Colab badge and the Colab set-up cell at the top of every notebook.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from pathlib import Path
+
+from .data.paths import REPO_ROOT, figures_dir
+
+REPO_URL = "https://github.com/encmed/encmed"
+"""Where Colab clones the course from (the only place the URL is written)."""
+
+NOTEBOOKS_DIR = REPO_ROOT / "notebooks"
+BUILD_DIR = REPO_ROOT / "build" / "notebooks"
+
+COLAB_CELL = f'''# Colab set-up: only when running in Google Colab and encmed_lib is not importable yet.
+# Everywhere else this cell does nothing.
+import importlib.util
+import sys
+
+if "google.colab" in sys.modules and importlib.util.find_spec("encmed_lib") is None:
+    import os
+    import subprocess
+
+    REPO_URL = "{REPO_URL}"
+    subprocess.run(["git", "clone", "--depth", "1", REPO_URL, "/content/encmed"], check=True)
+    subprocess.run([sys.executable, "-m", "pip", "install", "-q", "-e", "/content/encmed"], check=True)
+    sys.path.insert(0, "/content/encmed")
+    os.chdir("/content/encmed/notebooks")'''
+"""Source of the first code cell of every notebook."""
+
+
+def colab_badge(notebook_name: str) -> str:
+    """Markdown of the "Open in Colab" badge for ``notebooks/<notebook_name>``."""
+    slug = REPO_URL.removeprefix("https://github.com/")
+    return (f"[![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)]"
+            f"(https://colab.research.google.com/github/{slug}/blob/main/notebooks/{notebook_name})")
+
+
+def notebooks() -> list[Path]:
+    """The course notebooks, in order (``NN_*.ipynb``)."""
+    return sorted(p for p in NOTEBOOKS_DIR.glob("[0-9][0-9]_*.ipynb"))
+
+
+def execute(path: Path, out_dir: Path = BUILD_DIR, timeout: int = 900) -> Path:
+    """Execute one notebook headless (working directory: ``notebooks/``) and save the result."""
+    import nbformat
+    from nbclient import NotebookClient
+
+    nb = nbformat.read(path, as_version=4)
+    NotebookClient(nb, timeout=timeout, kernel_name="python3",
+                   resources={"metadata": {"path": str(path.parent)}}).execute()
+    out_dir.mkdir(parents=True, exist_ok=True)
+    out = out_dir / path.name
+    nbformat.write(nb, out)
+    return out
+
+
+def run(selection: list[str] | None = None) -> list[Path]:
+    """Execute the selected notebooks (default: all) in order; print where things went."""
+    chosen = [p for p in notebooks() if not selection or any(s in p.name for s in selection)]
+    if not chosen:
+        raise SystemExit(f"no notebook matches {selection}; see --list")
+    written = []
+    for path in chosen:
+        start = time.perf_counter()
+        print(f"running {path.name} ...", flush=True)
+        written.append(execute(path))
+        print(f"  done in {time.perf_counter() - start:.0f} s -> {written[-1].relative_to(REPO_ROOT)}",
+              flush=True)
+    figures = sorted(figures_dir().glob("*.png"))
+    print(f"\n{len(written)} notebooks executed into {BUILD_DIR.relative_to(REPO_ROOT)}/")
+    print(f"{len(figures)} figures in {figures_dir()}/:")
+    for fig in figures:
+        print(f"  {fig.name}")
+    return written
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(description="Execute the encmed course notebooks headless.")
+    parser.add_argument("only", nargs="*", help="run only notebooks whose name contains one of these")
+    parser.add_argument("--list", action="store_true", help="list the notebooks and exit")
+    args = parser.parse_args(argv)
+    if args.list:
+        for path in notebooks():
+            print(path.name)
+        return
+    run(args.only)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()
