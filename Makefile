@@ -1,0 +1,25 @@
+# The course's two commands (see README.md):
+#   make course   install, execute every notebook headless in order, regenerate figures/
+#   make test     install, run the unit tests and re-execute the notebooks with nbval
+PYTHON ?= python3
+
+.PHONY: install course test bench data lint
+
+install:
+	$(PYTHON) -m pip install -q -r requirements.txt
+	$(PYTHON) -m pip install -q --no-deps -e .
+
+course: install
+	$(PYTHON) -m encmed_lib.course
+
+test: install
+	$(PYTHON) -m pytest
+
+bench: install
+	$(PYTHON) -m encmed_lib.bench
+
+data:
+	$(PYTHON) -m encmed_lib.data.samples
+
+lint:
+	$(PYTHON) -m ruff check encmed_lib tests
