@@ -259,6 +259,8 @@ class PortableTree:
         n = len(self.nodes)
         if n == 0:
             raise ValueError("a portable tree needs at least one node")
+        if len(set(self.feature_names)) != len(self.feature_names):
+            raise ValueError("feature names must be distinct")
         seen_child = set()
         for j, node in enumerate(self.nodes):
             if node.id != j:
@@ -312,7 +314,9 @@ class PortableTree:
 
     def predict_one(self, record) -> Any:
         """Plaintext prediction of one record (a mapping feature -> value)."""
-        leaf = self.walk(lambda n: np.float32(record[n.feature]) <= n.threshold)
+        # float() matters: NumPy 2 would compare a float32 with a Python float in float32,
+        # rounding the float64 threshold; scikit-learn compares in float64.
+        leaf = self.walk(lambda n: float(np.float32(record[n.feature])) <= n.threshold)
         return self.leaf_label(leaf)
 
     def predict(self, X: pd.DataFrame) -> np.ndarray:

@@ -147,15 +147,19 @@ def load_heart(
     if layout == "auto":
         layout = "kaggle" if any(c.isalpha() for c in text_head.replace("?", "")) else "uci"
 
+    try:
+        raw = pd.read_csv(path, header=None if layout == "uci" else "infer", dtype=str,
+                          keep_default_na=False, skipinitialspace=True)
+    except pd.errors.ParserError as exc:
+        raise DataFormatError(path, None, "the same number of comma-separated cells on every row",
+                              str(exc).removeprefix("Error tokenizing data. C error: ")) from exc
     if layout == "uci":
-        raw = pd.read_csv(path, header=None, dtype=str, keep_default_na=False, skipinitialspace=True)
         if raw.shape[1] != 14:
             raise DataFormatError(path, None, "14 comma-separated columns (13 attributes and num) "
                                   "in the UCI layout", f"{raw.shape[1]} columns")
         raw.columns = FEATURES + ["num"]
         label_col = "num"
     else:
-        raw = pd.read_csv(path, dtype=str, keep_default_na=False, skipinitialspace=True)
         raw.columns = [str(c).strip() for c in raw.columns]
         for col in FEATURES + ["target"]:
             if col not in raw.columns:
