@@ -43,6 +43,27 @@ def record_items(record) -> list[tuple[str, object]]:
     return items
 
 
+def _is_label_reply(message) -> bool:
+    from .messages import LabelReply
+
+    if isinstance(message, LabelReply):
+        return True
+    return isinstance(message, str) and '"type": "label-reply"' in message[:400]
+
+
+def unpack_values(private_key, packs: list, n_values: int, slot_bits: int) -> list[int]:
+    """Decrypt packs and read back the signed slot values (``slot - 2**(slot_bits-1)``)."""
+    per = slots_per_pack(private_key.public_key.bits, slot_bits)
+    mask, offset = (1 << slot_bits) - 1, 1 << (slot_bits - 1)
+    values = []
+    for k, c in enumerate(packs):
+        m = private_key.raw_decrypt(c)
+        for _ in range(max(0, min(per, n_values - k * per))):
+            values.append((m & mask) - offset)
+            m >>= slot_bits
+    return values
+
+
 class Client:
     """A hospital-side client holding a Paillier key pair.
 
@@ -115,13 +136,24 @@ class Client:
         """Parse ``reply`` and check it is for this client's key and one of its queries."""
         if not isinstance(reply, Reply):
             reply = Reply.from_json(reply)
-        if reply.key_id != self.public_key.key_id:
-            raise KeyMismatchError(f"this reply was computed under key {reply.key_id}, not this "
-                                   f"client's key {self.public_key.key_id}: it belongs to another client")
-        if reply.query_id not in self._issued:
-            raise QueryMismatchError(f"this reply answers query {reply.query_id}, which this client "
-                                     "did not send (or sent from another session)")
+        self.check_ids(reply.query_id, reply.key_id)
         return reply
+
+    def check_ids(self, query_id: str, key_id: str) -> None:
+        """Refuse a message for another key or for a query this client did not send."""
+        if key_id != self.public_key.key_id:
+            raise KeyMismatchError(f"this message was computed under key {key_id}, not this "
+                                   f"client's key {self.public_key.key_id}: it belongs to another client")
+        if query_id not in self._issued:
+            raise QueryMismatchError(f"this message answers query {query_id}, which this client "
+                                     "did not send (or sent from another session)")
+
+    # -- label-only mode ---------------------------------------------------------
+    def answer(self, comparisons, *, view: list | None = None):
+        """Label-only round 2: encrypt the sign bit of every comparison (see :mod:`.label_only`)."""
+        from .label_only import answer_comparisons
+
+        return answer_comparisons(self, comparisons, view=view)
 
     def decrypt_values(self, reply: Reply | str) -> list[int]:
         """The blinded comparison values ``v_j``, one per internal node (slot order)."""
@@ -134,15 +166,7 @@ class Client:
         else:
             if reply.slot_bits != SLOT_BITS:
                 raise MalformedMessageError(f"reply slot_bits {reply.slot_bits} != {SLOT_BITS}")
-            per = slots_per_pack(self.key_bits)
-            mask, offset = (1 << SLOT_BITS) - 1, 1 << (SLOT_BITS - 1)
-            values = []
-            for k, c in enumerate(reply.packs):
-                m = sk.raw_decrypt(c)
-                count = min(per, reply.n_values - k * per)
-                for _ in range(count):
-                    values.append((m & mask) - offset)
-                    m >>= SLOT_BITS
+            values = unpack_values(sk, reply.packs, reply.n_values, SLOT_BITS)
         if len(values) != reply.n_values:
             raise MalformedMessageError(f"the reply carries {len(values)} values for "
                                         f"{reply.n_values} nodes")
@@ -167,6 +191,12 @@ class Client:
         KeyMismatchError, QueryMismatchError
             The reply is for another key or another query.
         """
+        if _is_label_reply(reply):
+            if return_distribution:
+                raise ValueError("label-only mode reveals the label only, not a class distribution")
+            from .label_only import decrypt_label
+
+            return decrypt_label(self, reply)
         reply = self.check_reply(reply)
         leaf = reply.tree["nodes"][self.walk(reply, self.decrypt_values(reply))]
         label = leaf["label"]

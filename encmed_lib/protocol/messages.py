@@ -238,3 +238,80 @@ def ciphertext_length(public_key: dict) -> int:
 def slots_per_pack(key_bits: int, slot_bits: int = SLOT_BITS) -> int:
     """How many slots fit below :math:`2^{bits-1} < n`."""
     return (key_bits - 1) // slot_bits
+
+
+# ---------------------------------------------------------------------------
+# Label-only mode (three messages after the same Query; see protocol.label_only)
+# ---------------------------------------------------------------------------
+LABEL_SLOT_BITS = SLOT_BITS + 1
+"""Slot width of label-only comparisons ``sigma·(2(r·d + s) + 1)``: one bit more than basic mode."""
+
+
+@dataclass
+class _CipherList:
+    """A message that carries one list of ciphertexts under the client's key."""
+
+    query_id: str
+    key_id: str
+    key_bits: int
+    ciphertexts: list[int]
+    meta: dict = field(default_factory=dict)
+
+    kind = ""
+
+    def to_dict(self) -> dict:
+        length = (2 * self.key_bits + 7) // 8
+        data = {"protocol": PROTOCOL, "version": PROTOCOL_VERSION, "type": self.kind,
+                "query_id": self.query_id, "key_id": self.key_id, "key_bits": self.key_bits,
+                "ciphertexts": [int_to_b64(c, length) for c in self.ciphertexts]}
+        data.update(self.meta)
+        return data
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict())
+
+    @classmethod
+    def from_json(cls, text: str | bytes | dict):
+        data = _load(text, cls.kind)
+        texts = _field(data, "ciphertexts", cls.kind, list)
+        if not all(isinstance(t, str) for t in texts):
+            raise MalformedMessageError(f"the {cls.kind}'s ciphertexts must be base64 strings")
+        base = {"protocol", "version", "type", "query_id", "key_id", "key_bits", "ciphertexts"}
+        return cls(query_id=_field(data, "query_id", cls.kind, str),
+                   key_id=_field(data, "key_id", cls.kind, str),
+                   key_bits=_field(data, "key_bits", cls.kind, int),
+                   ciphertexts=[b64_to_int(t, f"a {cls.kind} ciphertext") for t in texts],
+                   meta={k: v for k, v in data.items() if k not in base})
+
+    def __len__(self) -> int:
+        return len(self.to_json())
+
+
+@dataclass
+class Comparisons(_CipherList):
+    """Label-only round 1, server -> client: packed, sign-flipped, shuffled comparisons.
+
+    ``meta`` holds ``n_values`` (``2**depth - 1``), ``depth`` (the public padded
+    depth), ``slot_bits`` and ``classes``.  The client learns nothing but a
+    random-looking sign and a rough magnitude per (anonymous) comparison.
+    """
+
+    kind = "comparisons"
+
+
+@dataclass
+class Bits(_CipherList):
+    """Label-only round 2, client -> server: ``E([w_k > 0])`` for each comparison, in the order received."""
+
+    kind = "bits"
+
+
+@dataclass
+class LabelReply(_CipherList):
+    """Label-only round 3, server -> client: shuffled leaf pairs ``E(rho·cost), E(label + u·cost)``.
+
+    ``ciphertexts`` alternates cost and label ciphertexts; ``meta["classes"]``
+    names the classes (labels are sent as class indices).
+    """
+
+    kind = "label-reply"

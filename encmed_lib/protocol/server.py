@@ -39,6 +39,7 @@ from ..tree import PortableTree, as_portable, ensure_fitted
 from .messages import BLIND_BITS, SLOT_BITS, Query, Reply, slots_per_pack
 
 BLINDINGS = ("full", "multiplicative", "none")
+MODES = ("basic", "label-only")
 
 
 def draw_blinds(blinding: str) -> tuple[int, int]:
@@ -56,6 +57,9 @@ class TreeServer:
     ----------
     tree : DecisionTreeClassifier or PortableTree
         A fitted scikit-learn tree or its portable form.
+    mode : {"basic", "label-only"}
+        ``"label-only"`` returns a :class:`~.label_only.LabelOnlyServer`: the
+        client learns the label and not the tree (one more round).
     blinding : {"full", "multiplicative", "none"}
         ``"full"`` is the protocol; the other two reproduce weaker designs for
         the attack lessons of notebook 04.
@@ -72,7 +76,16 @@ class TreeServer:
 
     mode = "basic"
 
-    def __init__(self, tree, *, blinding: str = "full", packing: bool = True,
+    def __new__(cls, tree=None, *args, mode: str = "basic", **kwargs):
+        if mode not in MODES:
+            raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
+        if cls is TreeServer and mode == "label-only":
+            from .label_only import LabelOnlyServer
+
+            cls = LabelOnlyServer
+        return super().__new__(cls)
+
+    def __init__(self, tree, *, mode: str = "basic", blinding: str = "full", packing: bool = True,
                  leaf_distribution: bool = True):
         if blinding not in BLINDINGS:
             raise ValueError(f"blinding must be one of {BLINDINGS}, got {blinding!r}")
@@ -182,15 +195,15 @@ class TreeServer:
                      features=features)
 
 
-def pack_ciphertexts(key: PublicKey, values: list) -> list:
+def pack_ciphertexts(key: PublicKey, values: list, slot_bits: int = SLOT_BITS) -> list:
     """Pack ciphertexts of non-negative slot values, ``slots_per_pack`` per ciphertext.
 
     Slot ``j`` of a pack holds bits ``[j·w, (j+1)·w)`` of the plaintext (Horner's rule).
     """
-    per = slots_per_pack(key.bits)
+    per = slots_per_pack(key.bits, slot_bits)
     if per < 1:
-        raise KeyTooSmallError(f"a {key.bits}-bit key cannot hold a {SLOT_BITS}-bit slot")
-    shift, n2 = 1 << SLOT_BITS, key.nsquare
+        raise KeyTooSmallError(f"a {key.bits}-bit key cannot hold a {slot_bits}-bit slot")
+    shift, n2 = 1 << slot_bits, key.nsquare
     packs = []
     for start in range(0, len(values), per):
         chunk = values[start:start + per]
