@@ -12,6 +12,7 @@ The public face, in the order the course meets it::
     label = client.decrypt(reply)                   # == tree.predict(X.iloc[[0]])[0]
 """
 
+from . import plots
 from .data.heart import FEATURES, load_heart
 from .data.synthea import load_synthea
 from .errors import (
@@ -30,13 +31,13 @@ from .errors import (
     TransportError,
 )
 from .protocol import Client, Query, Reply, TreeServer
-from .tree import PortableTree, draw_tree, evaluate, split_data, train_tree
+from .tree import PortableTree, depth_curve, draw_tree, evaluate, split_data, train_tree
 
 __version__ = "0.1.0"
 
 __all__ = [
     "FEATURES", "load_heart", "load_synthea", "train_tree", "split_data", "evaluate",
-    "PortableTree", "draw_tree", "TreeServer", "Client", "Query", "Reply",
+    "PortableTree", "draw_tree", "depth_curve", "plots", "TreeServer", "Client", "Query", "Reply",
     "EncmedError", "DataFormatError", "ProtocolError", "MalformedMessageError",
     "ProtocolVersionError", "MissingFeatureError", "DomainError", "CiphertextRangeError",
     "KeyMismatchError", "QueryMismatchError", "KeyTooSmallError", "ModelNotFittedError",
