@@ -1,0 +1,104 @@
+"""Tests of encmed_lib.bench: the per-patient breakdown, its figure and measure().
+
+Timings are never asserted beyond "positive": they depend on the machine.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import matplotlib.pyplot as plt
+import pytest
+from matplotlib.figure import Figure
+
+import encmed_lib as em
+from encmed_lib.bench import PHASES, latency_breakdown, measure, plot_latency_breakdown
+
+COLUMNS = ["fill_pool", "encrypt", "evaluate", "decrypt", "total", "query_bytes", "reply_bytes",
+           "label", "expected", "agrees"]
+MEASURE_KEYS = {"key_bits", "depth", "internal_nodes", "encrypt_ms", "encrypt_no_pool_ms", "evaluate_ms",
+                "decrypt_ms", "total_ms", "total_no_pool_ms", "setup_ms", "all_work_ms_per_patient",
+                "query_bytes", "reply_bytes", "agreement"}
+
+
+@pytest.fixture(scope="module")
+def setting():
+    X, y = em.load_heart()
+    X_train, X_test, y_train, _ = em.split_data(X, y, random_state=0)
+    tree = em.train_tree(X_train, y_train, max_depth=4, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # 1024 bits: a test-only key size
+        client = em.Client(key_bits=1024)
+    return tree, em.TreeServer(tree), client, X_test.iloc[:5]
+
+
+@pytest.fixture(scope="module")
+def breakdowns(setting):
+    tree, server, client, X = setting
+    return {"pool": latency_breakdown(client, server, X, precompute=True, tree=tree),
+            "no pool": latency_breakdown(client, server, X, precompute=False)}
+
+
+def test_latency_breakdown_columns_and_agreement(setting, breakdowns):
+    tree, _, _, X = setting
+    for df in breakdowns.values():
+        assert list(df.columns) == COLUMNS
+        assert list(df.index) == list(X.index)
+        assert df["agrees"].all()
+        assert list(df["label"]) == list(tree.predict(X))
+        assert df.attrs["key_bits"] == 1024
+    assert breakdowns["pool"].attrs["precompute"] is True
+    assert breakdowns["no pool"].attrs["precompute"] is False
+
+
+def test_latency_breakdown_times_are_positive(breakdowns):
+    for df in breakdowns.values():
+        assert (df[list(PHASES)] > 0).all().all()
+        assert (df["total"] >= df[list(PHASES)].sum(axis=1) * 0.99).all()
+    assert (breakdowns["pool"]["fill_pool"] > 0).all()
+    assert (breakdowns["no pool"]["fill_pool"] == 0).all()
+
+
+def test_latency_breakdown_sizes_follow_the_key(setting, breakdowns):
+    _, server, client, X = setting
+    df = breakdowns["pool"]
+    ct_bytes = client.public_key.ciphertext_bytes
+    assert ct_bytes == 256
+    # 13 base64 ciphertexts of 256 bytes each, plus the key and the names
+    assert (df["query_bytes"] > X.shape[1] * ct_bytes).all()
+    assert (df["query_bytes"] > X.shape[1] * 4 * ct_bytes // 3).all()
+    # the reply: one pack per slots_per_pack values, each a base64 ciphertext
+    assert (df["reply_bytes"] > 2 * 4 * ct_bytes // 3).all()
+    assert df["reply_bytes"].nunique() == 1  # fixed given the key size and the tree
+
+
+def test_plot_latency_breakdown_segments(breakdowns):
+    fig = plot_latency_breakdown(breakdowns["pool"])
+    assert isinstance(fig, Figure)
+    assert len(fig.axes[0].patches) == 3
+    plt.close(fig)
+    fig = plot_latency_breakdown(breakdowns, title="two configurations")
+    ax = fig.axes[0]
+    assert len(ax.patches) == 3 * len(breakdowns)
+    assert [t.get_text() for t in ax.get_yticklabels()] == list(breakdowns)
+    assert ax.get_title(loc="left") == "two configurations"
+    plt.close(fig)
+
+
+def test_plot_latency_breakdown_on_given_axes(breakdowns):
+    fig, ax = plt.subplots()
+    assert plot_latency_breakdown(breakdowns, ax=ax) is fig
+    plt.close(fig)
+
+
+def test_measure_reports_agreement_and_keys(setting):
+    tree, _, _, X = setting
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        result = measure(tree, X, 1024, rows=5)
+    assert set(result) == MEASURE_KEYS
+    assert result["agreement"] == "5/5"
+    assert result["key_bits"] == 1024 and result["depth"] == 4
+    assert result["internal_nodes"] == 15
+    for key in ("encrypt_ms", "encrypt_no_pool_ms", "evaluate_ms", "decrypt_ms", "total_ms"):
+        assert result[key] > 0
