@@ -62,7 +62,11 @@ def _as_float(value, name: str) -> float:
     if isinstance(value, (bool, np.bool_)):
         return float(value)
     if isinstance(value, numbers.Real) or isinstance(value, np.number):
-        return float(value)
+        try:
+            return float(value)
+        except OverflowError:
+            raise DomainError(f"feature {name!r}: {value!r} is outside the encodable domain "
+                              f"|x| < 2**{VALUE_BITS}") from None
     if isinstance(value, str):
         try:
             return float(value)
@@ -85,6 +89,9 @@ def encode_value(value, name: str = "value") -> int:
     if math.isnan(x) or math.isinf(x):
         raise DomainError(f"feature {name!r}: expected a finite number, got {x!r} "
                           "(impute or drop missing values before encrypting)")
+    if not abs(x) < (1 << VALUE_BITS):  # checked before the float32 cast, which would overflow
+        raise DomainError(f"feature {name!r}: {x!r} is outside the encodable domain "
+                          f"|x| < 2**{VALUE_BITS} = {1 << VALUE_BITS}")
     x32 = float(np.float32(x))
     if not abs(x32) < (1 << VALUE_BITS):
         raise DomainError(f"feature {name!r}: {x!r} is outside the encodable domain "

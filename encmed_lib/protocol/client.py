@@ -113,7 +113,7 @@ class Client:
         cts = [int(pk.raw_encrypt(x, self.pool.take())) for _, x in encoded]
         query_id = query_id or secrets.token_hex(16)
         self._issued.add(query_id)
-        return Query(query_id, pk.to_dict(), [name for name, _ in encoded], cts)
+        return Query(query_id, {"n": str(int(pk.n))}, [name for name, _ in encoded], cts)
 
     def post(self, bucket, record) -> Query:
         """Encrypt ``record`` and drop the query into ``bucket`` as ``queries/<id>.json``."""

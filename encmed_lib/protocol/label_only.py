@@ -155,7 +155,8 @@ class LabelOnlyServer(TreeServer):
                 base = originals[f]
             plain = sign * (2 * r * self.node_T[j] + 2 * s + 1) + offset
             values.append(gmpy2.powmod(base, 2 * r, n2) * (1 + (plain % n) * n) % n2)
-        packs = [key.rerandomise(c) for c in pack_ciphertexts(key, values, LABEL_SLOT_BITS)]
+        pool = self.pool(key)
+        packs = [key.rerandomise(c, pool.take()) for c in pack_ciphertexts(key, values, LABEL_SLOT_BITS)]
         if len(self._pending) >= self.max_pending:
             self._pending.pop(next(iter(self._pending)))
         self._pending[query.query_id] = (key, order, signs)
@@ -187,6 +188,7 @@ class LabelOnlyServer(TreeServer):
         went_right = [enc_one * gmpy2.invert(c, n2) % n2 for c in went_left]  # E(1 - c_j)
 
         n_internal = len(order)
+        pool = self.pool(key)
         leaves = []
         for leaf in range(1 << self.depth):
             heap = n_internal + leaf
@@ -198,8 +200,9 @@ class LabelOnlyServer(TreeServer):
                 heap = parent
             rho = 1 + secrets.randbelow(int(n) - 1)
             u = secrets.randbelow(int(n))
-            masked_cost = key.rerandomise(gmpy2.powmod(cost, rho, n2))
-            masked_label = key.rerandomise(gmpy2.powmod(cost, u, n2) * (1 + self.leaf_class[leaf] * n) % n2)
+            masked_cost = key.rerandomise(gmpy2.powmod(cost, rho, n2), pool.take())
+            masked_label = key.rerandomise(gmpy2.powmod(cost, u, n2) * (1 + self.leaf_class[leaf] * n) % n2,
+                                           pool.take())
             leaves.append((int(masked_cost), int(masked_label)))
         _system_random.shuffle(leaves)
         return LabelReply(bits.query_id, key.key_id, key.bits, [c for pair in leaves for c in pair],

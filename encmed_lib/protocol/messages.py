@@ -14,8 +14,9 @@ field           content                                                     what
 ``version``     :data:`PROTOCOL_VERSION`; another version is refused         --
 ``type``        ``"query"``                                                 --
 ``query_id``    32 random hex digits chosen by the client                   nothing (links the reply)
-``public_key``  ``{"n": "<decimal>", "hs": "<decimal>" | null}``: Paillier   the key size, and that the
-                modulus and DJN's published n-th residue                    same client sent both queries
+``public_key``  ``{"n": "<decimal>"}``: the Paillier modulus (the client's   the key size, and that the
+                DJN base stays home: the server re-randomises with its own  same client sent both queries
+                uniform randomisers)
 ``features``    feature names, in the order of ``ciphertexts``               which attributes were sent
 ``ciphertexts`` base64 of Enc(X_f), X_f = float32(x_f)·2^40 (one scale,      nothing about the values
                 :mod:`encmed_lib.crypto.encoding`), each ``2·bits/8`` bytes  (semantic security)
@@ -144,11 +145,8 @@ class Query:
         query_id = _field(data, "query_id", "query", str)
         key = _field(data, "public_key", "query", dict)
         n = key.get("n")
-        if not isinstance(n, str) or not n.isdigit():
+        if not isinstance(n, str) or not (n.isascii() and n.isdigit()):
             raise MalformedMessageError("the query's public_key.n must be a decimal string")
-        hs = key.get("hs")
-        if hs is not None and (not isinstance(hs, str) or not hs.isdigit()):
-            raise MalformedMessageError("the query's public_key.hs must be a decimal string or null")
         features = _field(data, "features", "query", list)
         texts = _field(data, "ciphertexts", "query", list)
         if len(features) != len(texts):
@@ -159,7 +157,7 @@ class Query:
         if not all(isinstance(t, str) for t in texts):
             raise MalformedMessageError("the query's ciphertexts must be base64 strings")
         cts = [b64_to_int(t, f"ciphertext of {f!r}") for f, t in zip(features, texts, strict=True)]
-        return cls(query_id, {"n": n, "hs": hs}, list(features), cts)
+        return cls(query_id, {"n": n}, list(features), cts)
 
     def __len__(self) -> int:
         return len(self.to_json())

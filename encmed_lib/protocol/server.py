@@ -15,8 +15,14 @@ from :mod:`secrets` for every query.  Then :math:`v_j \\ge 0` exactly when
 * :math:`r_j` hides the size of :math:`d_j = T_j - X_f`; without :math:`s_j` the
   client would know that :math:`d_j` divides :math:`v_j` (the *divisor attack*:
   :func:`encmed_lib.attacks.divisor_attack`);
-* every returned ciphertext is re-randomised, otherwise the client, who knows
-  :math:`E(X_f)`'s randomiser, could divide it out and learn :math:`r_j`.
+* every returned ciphertext is re-randomised with a uniform :math:`\rho^n` that
+  the server draws itself, otherwise the client, who knows :math:`E(X_f)`'s
+  randomiser :math:`\rho_x`, would see :math:`\rho_x^{-r_j}` and find the 40-bit
+  :math:`r_j` by a baby-step giant-step search.  The server does *not* use the
+  client's short-exponent base: the client chose it (``h_s = 1`` would make
+  re-randomising a no-op), and it knows the factors, so the DJN assumption says
+  nothing about what it can see.  These randomisers cost a full exponentiation
+  each, one per pack, and can be drawn ahead (:meth:`TreeServer.precompute`).
 
 **Packing.** A Paillier plaintext has ~2048 bits and a blinded value ~103.
 The server shifts each :math:`v_j` to be non-negative (``+ 2**(SLOT_BITS-1)``)
@@ -33,7 +39,7 @@ import secrets
 import gmpy2
 
 from ..crypto.encoding import encode_threshold
-from ..crypto.paillier import MIN_KEY_BITS, PublicKey
+from ..crypto.paillier import MIN_KEY_BITS, PublicKey, RandomiserPool
 from ..errors import KeyTooSmallError, MissingFeatureError
 from ..tree import PortableTree, as_portable, ensure_fitted
 from .messages import BLIND_BITS, SLOT_BITS, Query, Reply, slots_per_pack
@@ -100,6 +106,7 @@ class TreeServer:
         self._slot = {node.id: k for k, node in enumerate(self._internal)}
         self._T = [encode_threshold(node.threshold) for node in self._internal]
         self._keys: dict[str, PublicKey] = {}
+        self._pools: dict[str, RandomiserPool] = {}
 
     @property
     def required_features(self) -> list[str]:
@@ -119,18 +126,44 @@ class TreeServer:
             nodes.append(item)
         return {"classes": list(self.tree.classes), "nodes": nodes}
 
-    def _public_key(self, query: Query) -> PublicKey:
-        """The query's key, cached so its fixed-base table is built once per client."""
-        key = self._keys.get(query.public_key["n"])
-        if key is None or key.to_dict() != query.public_key:
-            key = PublicKey.from_dict(query.public_key)
+    def _public_key(self, query: Query | dict | str) -> PublicKey:
+        """The client's key (from a query, a key dict or ``n``), cached with its randomiser pool.
+
+        Only ``n`` is taken from the client.  The server never re-randomises with a
+        value the client chose (such as a DJN base ``h_s``: with ``h_s = 1`` the
+        "re-randomisation" would do nothing and the client could recover every
+        blind ``r_j``); it draws its own uniform :math:`r^n`.
+        """
+        if isinstance(query, Query):
+            n_text = query.public_key["n"]
+        elif isinstance(query, dict):
+            n_text = str(query["n"])
+        else:
+            n_text = str(query)
+        key = self._keys.get(n_text)
+        if key is None:
+            key = PublicKey(int(n_text))
             if key.bits < MIN_KEY_BITS:
                 raise KeyTooSmallError(f"the query's key has {key.bits} bits; this server accepts "
                                        f"{MIN_KEY_BITS} bits or more (2048 recommended)")
             if len(self._keys) > 64:
                 self._keys.clear()
-            self._keys[query.public_key["n"]] = key
+                self._pools.clear()
+            self._keys[n_text] = key
+            self._pools[n_text] = RandomiserPool(key)
         return key
+
+    def pool(self, key: PublicKey) -> RandomiserPool:
+        """The server's own randomisers for a client key (uniform :math:`r^n`, drawn by the server)."""
+        return self._pools[str(int(key.n))]
+
+    def precompute(self, public_key, count: int) -> None:
+        """Draw ``count`` re-randomisers for a client's key before its patients arrive.
+
+        ``public_key`` is a :class:`~.messages.Query`, a ``{"n": ...}`` dict or the modulus.
+        Each reply uses one per pack (basic mode).
+        """
+        self.pool(self._public_key(public_key)).fill(count)
 
     def encrypted_inputs(self, query: Query | str) -> tuple[PublicKey, dict]:
         """Check a query and return its key and ``{feature: E(-X_f)}`` for the features used."""
@@ -187,7 +220,8 @@ class TreeServer:
             packs = pack_ciphertexts(key, values)
         else:
             packs = self.blinded_values(key, negated)
-        packs = [key.rerandomise(c) for c in packs]
+        pool = self.pool(key)
+        packs = [key.rerandomise(c, pool.take()) for c in packs]
         features = [n.feature for n in self._internal] if self.blinding == "none" else None
         return Reply(query_id=query.query_id, key_id=key.key_id, packs=[int(c) for c in packs],
                      n_values=len(self._internal), tree=self.public_shape(), key_bits=key.bits,
