@@ -60,8 +60,12 @@ PHASE_COLOURS = {"encrypt": "#4C72B0", "evaluate": "#DD8452", "decrypt": "#55A86
 
 def _drain_pool(client: Client) -> None:
     """Use up any randomisers left in the client's pool (so that none is precomputed)."""
-    while len(client.pool):
-        client.pool.take()
+    _drain_pool_of(client.pool)
+
+
+def _drain_pool_of(pool) -> None:
+    while len(pool):
+        pool.take()
 
 
 def latency_breakdown(client: Client, server: TreeServer, X: pd.DataFrame, *, precompute: bool = True,
@@ -84,7 +88,8 @@ def latency_breakdown(client: Client, server: TreeServer, X: pd.DataFrame, *, pr
     X : pandas.DataFrame
         One record per row.
     precompute : bool
-        Fill the randomiser pool before each patient's clock starts.
+        Fill both parties' randomiser pools before each patient's clock starts
+        (the time goes to ``fill_pool``).
     tree : fitted classifier or PortableTree, optional
         Whose plaintext ``predict`` the labels are compared with (default:
         the server's tree).
@@ -104,18 +109,23 @@ def latency_breakdown(client: Client, server: TreeServer, X: pd.DataFrame, *, pr
     records = X.to_dict(orient="records")
     expected = (server.tree if tree is None else tree).predict(X)
     n_features = X.shape[1]
+    key = {"n": str(int(client.public_key.n))}
+    per_query = server.randomisers_per_query(client.key_bits)
     if warmup and records:
         if precompute:
             client.precompute(n_features)
+            server.precompute(key, per_query)
         client.decrypt(server.evaluate(client.encrypt(records[0]).to_json()).to_json())
     if not precompute:
         _drain_pool(client)
+        _drain_pool_of(server.pool(server._public_key(key)))
     rows = []
     for record, plain in zip(records, expected, strict=True):
         fill = 0.0
         if precompute:
             t0 = time.perf_counter()
-            client.precompute(n_features)
+            client.precompute(n_features)    # the client's encryption randomisers
+            server.precompute(key, per_query)  # the server's re-randomisers, r^n
             fill = time.perf_counter() - t0
         t1 = time.perf_counter()
         query_json = client.encrypt(record).to_json()
@@ -240,7 +250,16 @@ def measure(tree, X: pd.DataFrame, key_bits: int, *, rows: int | None = None) ->
 
 
 def throughput(tree, X: pd.DataFrame, key_bits: int, n_jobs: int, n_patients: int = 200) -> float:
-    """Patients per second for a batch, key generation included."""
+    """Patients per second for a batch, key generation and all per-patient work included.
+
+    Worker processes are started before the clock (as a scoring service keeps
+    them running); the key pair, the tables, the randomisers of both parties and
+    every round trip are timed.
+    """
+    if n_jobs > 1:
+        from joblib import Parallel, delayed
+
+        Parallel(n_jobs=n_jobs, backend="loky")(delayed(abs)(i) for i in range(2 * n_jobs))
     start = time.perf_counter()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")

@@ -52,7 +52,7 @@ import gmpy2
 
 from ..crypto.encoding import encode_threshold
 from ..errors import MalformedMessageError, ProtocolError, QueryMismatchError
-from .messages import BLIND_BITS, LABEL_SLOT_BITS, Bits, Comparisons, LabelReply, Query
+from .messages import BLIND_BITS, LABEL_SLOT_BITS, Bits, Comparisons, LabelReply, Query, slots_per_pack
 from .server import TreeServer, pack_ciphertexts
 
 _system_random = random.SystemRandom()
@@ -129,6 +129,11 @@ class LabelOnlyServer(TreeServer):
     @property
     def required_features(self) -> list[str]:
         return self._needed
+
+    def randomisers_per_query(self, key_bits: int) -> int:
+        """Re-randomisers per query: one per comparison pack, two per leaf."""
+        per = slots_per_pack(key_bits, LABEL_SLOT_BITS)
+        return -(-len(self.node_T) // per) + 2 * len(self.leaf_class)
 
     # -- round 1 -----------------------------------------------------------
     def evaluate(self, query: Query | str) -> Comparisons:

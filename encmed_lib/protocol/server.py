@@ -157,6 +157,12 @@ class TreeServer:
         """The server's own randomisers for a client key (uniform :math:`r^n`, drawn by the server)."""
         return self._pools[str(int(key.n))]
 
+    def randomisers_per_query(self, key_bits: int) -> int:
+        """How many re-randomisers one query costs the server (one per returned ciphertext)."""
+        if not self.packing:
+            return len(self._internal)
+        return -(-len(self._internal) // slots_per_pack(key_bits))
+
     def precompute(self, public_key, count: int) -> None:
         """Draw ``count`` re-randomisers for a client's key before its patients arrive.
 
