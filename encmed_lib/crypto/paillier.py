@@ -20,7 +20,7 @@ that do not weaken the scheme:
 
 **CRT randomisers (client).** Whoever knows :math:`p, q` computes
 :math:`\\rho \\bmod p^2` and :math:`\\rho \\bmod q^2` with half-size numbers and
-recombines them: about 3-4 times cheaper than working modulo :math:`n^2`.
+recombines them: about twice as fast as working modulo :math:`n^2` (measured: 4.4 vs 7.9 ms at 2048 bits).
 
 **Short-exponent randomisers (Damgård-Jurik-Nielsen).** Key generation also
 publishes :math:`h_s = h^n \\bmod n^2` for :math:`h = -x^2 \\bmod n`, :math:`x`
