@@ -272,6 +272,80 @@ def throughput(tree, X: pd.DataFrame, key_bits: int, n_jobs: int, n_patients: in
     return n_patients / elapsed
 
 
+def measure_label_only(tree, X: pd.DataFrame, key_bits: int, *, rows: int | None = 30) -> dict:
+    """Per-patient costs of label-only mode (two rounds), JSON messages included.
+
+    Timed on the first ``rows`` rows (label-only costs about 50 times basic mode);
+    agreement is checked on the same rows (use :func:`label_only_agreement` for every row).
+    """
+    from .protocol.label_only import answer_comparisons, decrypt_label
+
+    sample = X if rows is None else X.iloc[:rows]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        client = Client(key_bits)
+    server = TreeServer(tree, mode="label-only")
+    expected = tree.predict(sample)
+    phases = {k: [] for k in ("encrypt", "compare", "answer", "finish", "decrypt")}
+    sizes: dict[str, int] = {}
+    agree = 0
+    for i, record in enumerate(sample.to_dict(orient="records")):
+        t = [time.perf_counter()]
+        query = client.encrypt(record).to_json()
+        t.append(time.perf_counter())
+        comparisons = server.evaluate(query).to_json()
+        t.append(time.perf_counter())
+        bits = answer_comparisons(client, comparisons).to_json()
+        t.append(time.perf_counter())
+        reply = server.finish(bits).to_json()
+        t.append(time.perf_counter())
+        label = decrypt_label(client, reply)
+        t.append(time.perf_counter())
+        for k, name in enumerate(phases):
+            phases[name].append(t[k + 1] - t[k])
+        agree += int(label == expected[i])
+        sizes = {"query_bytes": len(query), "comparisons_bytes": len(comparisons),
+                 "bits_bytes": len(bits), "reply_bytes": len(reply)}
+    row = {"mode": "label-only", "key_bits": key_bits, "depth": server.depth,
+           "leaves": len(server.leaf_class)}
+    row.update({f"{name}_ms": _median_ms(v) for name, v in phases.items()})
+    row["total_ms"] = sum(row[f"{name}_ms"] for name in phases)
+    row.update(sizes)
+    row["agreement"] = f"{agree}/{len(sample)}"
+    return row
+
+
+def label_only_agreement(tree, X: pd.DataFrame, key_bits: int = 1024) -> str:
+    """Label-only predictions against ``tree.predict`` on every row of ``X`` ("k/n")."""
+    from .protocol.label_only import predict_label_only
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        client = Client(key_bits)
+    server = TreeServer(tree, mode="label-only")
+    expected = tree.predict(X)
+    records = X.to_dict(orient="records")
+    agree = sum(int(predict_label_only(client, server, r) == e) for r, e in zip(records, expected,
+                                                                              strict=True))
+    return f"{agree}/{len(records)}"
+
+
+def run_label_only(key_sizes=(1024, 2048), depths=range(3, 6), *, rows: int = 30,
+                   every_row_bits: int | None = 1024) -> pd.DataFrame:
+    """Label-only mode next to basic mode: timing on ``rows`` patients, agreement on every row."""
+    X, y = load_heart()
+    table = []
+    for depth in depths:
+        tree = train_tree(X, y, max_depth=depth, random_state=0)
+        for bits in key_sizes:
+            table.append(measure_label_only(tree, X, bits, rows=rows))
+            print(f"  label-only {bits} bits, depth {depth}: total {table[-1]['total_ms']:.0f} ms",
+                  flush=True)
+        if every_row_bits:
+            table[-1]["agreement_every_row"] = label_only_agreement(tree, X, every_row_bits)
+    return pd.DataFrame(table)
+
+
 def run(key_sizes=(1024, 2048, 3072), depths=range(3, 9), *, rows: int | None = None,
         throughput_patients: int = 300) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The benchmark grid and the throughput table."""
@@ -298,11 +372,17 @@ def main(argv=None) -> None:
     args = parser.parse_args(argv)
     if args.quick:
         grid, tput = run((1024, 2048), range(3, 6), rows=100, throughput_patients=100)
+        label_only = run_label_only((1024, 2048), range(3, 5), rows=10, every_row_bits=None)
     else:
         grid, tput = run()
-    pd.set_option("display.width", 200)
-    print("\nPer patient (median ms; bytes of the JSON messages; agreement with sklearn on every row):")
+        label_only = run_label_only()
+    pd.set_option("display.width", 250)
+    print("\nBasic mode, per patient (median ms; bytes of the JSON messages; agreement with sklearn "
+          "on every row):")
     print(grid.round(2).to_string(index=False))
+    print("\nLabel-only mode, per patient (median ms over the timed rows; agreement on those rows, "
+          "and on every row at 1024 bits):")
+    print(label_only.round(1).to_string(index=False))
     print("\nBatch throughput (2048 bits, depth 5, key generation included):")
     print(tput.round(1).to_string(index=False))
     target = grid[(grid.key_bits == TARGET_KEY_BITS) & (grid.depth == TARGET_DEPTH)]

@@ -102,3 +102,17 @@ def test_measure_reports_agreement_and_keys(setting):
     assert result["internal_nodes"] == 15
     for key in ("encrypt_ms", "encrypt_no_pool_ms", "evaluate_ms", "decrypt_ms", "total_ms"):
         assert result[key] > 0
+
+
+def test_measure_label_only_reports_phases_bytes_and_agreement():
+    from encmed_lib.bench import label_only_agreement, measure_label_only
+
+    X, y = em.load_heart()
+    tree = em.train_tree(X, y, max_depth=2, random_state=0)
+    row = measure_label_only(tree, X, 1024, rows=3)
+    assert row["agreement"] == "3/3" and row["mode"] == "label-only" and row["leaves"] == 4
+    phases = ["encrypt_ms", "compare_ms", "answer_ms", "finish_ms", "decrypt_ms"]
+    assert all(row[p] > 0 for p in phases)
+    assert abs(row["total_ms"] - sum(row[p] for p in phases)) < 1e-9
+    assert row["reply_bytes"] > 2 * 4 * 256  # two 1024-bit ciphertexts per leaf
+    assert label_only_agreement(tree, X.iloc[:5]) == "5/5"
