@@ -30,7 +30,16 @@ from .errors import (
     QueryMismatchError,
     TransportError,
 )
-from .protocol import Client, Query, Reply, TreeServer
+from .protocol import (
+    Client,
+    LabelOnlyServer,
+    LinearServer,
+    Query,
+    Reply,
+    TreeServer,
+    predict_label_only,
+    score_encrypted,
+)
 from .tree import PortableTree, depth_curve, draw_tree, evaluate, split_data, train_tree
 
 __version__ = "0.1.0"
@@ -38,6 +47,7 @@ __version__ = "0.1.0"
 __all__ = [
     "FEATURES", "load_heart", "load_synthea", "train_tree", "split_data", "evaluate",
     "PortableTree", "draw_tree", "depth_curve", "plots", "TreeServer", "Client", "Query", "Reply",
+    "LabelOnlyServer", "predict_label_only", "LinearServer", "score_encrypted",
     "EncmedError", "DataFormatError", "ProtocolError", "MalformedMessageError",
     "ProtocolVersionError", "MissingFeatureError", "DomainError", "CiphertextRangeError",
     "KeyMismatchError", "QueryMismatchError", "KeyTooSmallError", "ModelNotFittedError",

@@ -13,6 +13,8 @@ field           content                                                     what
 ``protocol``    ``"encmed-tree"``                                           --
 ``version``     :data:`PROTOCOL_VERSION`; another version is refused         --
 ``type``        ``"query"``                                                 --
+``scale_bits``  40: values are ``float32(x)·2^40`` (a protocol constant;    --
+                a query scaled otherwise is refused)
 ``query_id``    32 random hex digits chosen by the client                   nothing (links the reply)
 ``public_key``  ``{"n": "<decimal>"}``: the Paillier modulus (the client's   the key size, and that the
                 DJN base stays home: the server re-randomises with its own  same client sent both queries
@@ -60,7 +62,7 @@ import base64
 import json
 from dataclasses import dataclass, field
 
-from ..crypto.encoding import D_BITS
+from ..crypto.encoding import D_BITS, SCALE_BITS
 from ..errors import MalformedMessageError, ProtocolVersionError
 
 PROTOCOL = "encmed-tree"
@@ -131,6 +133,7 @@ class Query:
     def to_dict(self) -> dict:
         length = ciphertext_length(self.public_key)
         return {"protocol": PROTOCOL, "version": PROTOCOL_VERSION, "type": "query",
+                "scale_bits": SCALE_BITS,
                 "query_id": self.query_id, "public_key": dict(self.public_key),
                 "features": list(self.features),
                 "ciphertexts": [int_to_b64(c, length) for c in self.ciphertexts]}
@@ -142,6 +145,10 @@ class Query:
     def from_json(cls, text: str | bytes | dict) -> Query:
         """Parse a query; raises :class:`MalformedMessageError` / :class:`ProtocolVersionError`."""
         data = _load(text, "query")
+        if cls is Query and data.get("scale_bits", SCALE_BITS) != SCALE_BITS:
+            raise MalformedMessageError(
+                f"this query's values are scaled by 2**{data.get('scale_bits')!r}, not the tree "
+                f"protocol's 2**{SCALE_BITS}: it was encrypted for another model (e.g. a linear one)")
         query_id = _field(data, "query_id", "query", str)
         key = _field(data, "public_key", "query", dict)
         n = key.get("n")
