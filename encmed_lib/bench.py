@@ -272,7 +272,8 @@ def throughput(tree, X: pd.DataFrame, key_bits: int, n_jobs: int, n_patients: in
     return n_patients / elapsed
 
 
-def measure_label_only(tree, X: pd.DataFrame, key_bits: int, *, rows: int | None = 30) -> dict:
+def measure_label_only(tree, X: pd.DataFrame, key_bits: int, *, rows: int | None = 30,
+                       compact: bool = False) -> dict:
     """Per-patient costs of label-only mode (two rounds), JSON messages included.
 
     Timed on the first ``rows`` rows (label-only costs about 50 times basic mode);
@@ -284,7 +285,7 @@ def measure_label_only(tree, X: pd.DataFrame, key_bits: int, *, rows: int | None
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         client = Client(key_bits)
-    server = TreeServer(tree, mode="label-only")
+    server = TreeServer(tree, mode="label-only", compact=compact)
     expected = tree.predict(sample)
     phases = {k: [] for k in ("encrypt", "compare", "answer", "finish", "decrypt")}
     sizes: dict[str, int] = {}
@@ -306,7 +307,8 @@ def measure_label_only(tree, X: pd.DataFrame, key_bits: int, *, rows: int | None
         agree += int(label == expected[i])
         sizes = {"query_bytes": len(query), "comparisons_bytes": len(comparisons),
                  "bits_bytes": len(bits), "reply_bytes": len(reply)}
-    row = {"mode": "label-only", "key_bits": key_bits, "depth": server.depth,
+    row = {"mode": "label-only (compact)" if compact else "label-only", "key_bits": key_bits,
+           "depth": server.depth,
            "leaves": len(server.leaf_class)}
     row.update({f"{name}_ms": _median_ms(v) for name, v in phases.items()})
     row["total_ms"] = sum(row[f"{name}_ms"] for name in phases)
@@ -338,9 +340,10 @@ def run_label_only(key_sizes=(1024, 2048), depths=range(3, 6), *, rows: int = 30
     for depth in depths:
         tree = train_tree(X, y, max_depth=depth, random_state=0)
         for bits in key_sizes:
-            table.append(measure_label_only(tree, X, bits, rows=rows))
-            print(f"  label-only {bits} bits, depth {depth}: total {table[-1]['total_ms']:.0f} ms",
-                  flush=True)
+            for compact in (False, True):
+                table.append(measure_label_only(tree, X, bits, rows=rows, compact=compact))
+                print(f"  {table[-1]['mode']} {bits} bits, depth {depth}: "
+                      f"total {table[-1]['total_ms']:.0f} ms", flush=True)
         if every_row_bits:
             table[-1]["agreement_every_row"] = label_only_agreement(tree, X, every_row_bits)
     return pd.DataFrame(table)

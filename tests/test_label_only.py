@@ -234,3 +234,22 @@ def test_return_distribution_is_refused(client, heart):
     reply = server.finish(client.answer(server.evaluate(client.encrypt(X.iloc[0]))))
     with pytest.raises(ValueError, match="label only"):
         client.decrypt(reply, return_distribution=True)
+
+
+def test_compact_leaves_give_the_same_labels_with_half_the_ciphertexts(client, heart):
+    X, y = heart
+    tree = em.train_tree(X, y, max_depth=3, random_state=0)
+    pair = em.TreeServer(tree, mode="label-only")
+    compact = em.TreeServer(tree, mode="label-only", compact=True)
+    rows = X.sample(20, random_state=3)
+    expected = list(tree.predict(rows))
+    assert [predict_label_only(client, compact, rows.iloc[i]) for i in range(20)] == expected
+    assert [predict_label_only(client, pair, rows.iloc[i]) for i in range(20)] == expected
+    reply = compact.finish(client.answer(compact.evaluate(client.encrypt(rows.iloc[0]))))
+    assert reply.meta["compact"] and len(reply.ciphertexts) == 8  # one per leaf, not two
+    assert compact.randomisers_per_query(1024) == pair.randomisers_per_query(1024) - 8
+    view: list = []
+    predict_label_only(client, compact, rows.iloc[0], view=view)
+    leaves = view[len(compact.node_T):]
+    assert sum(v < 2 for v in leaves) == 1  # exactly one class index; the rest uniform in Z_n
+    assert all(v > 2**900 for v in leaves if v >= 2)

@@ -65,7 +65,7 @@ def _shuffled(n: int) -> list[int]:
 
 
 class LabelOnlyServer(TreeServer):
-    """A :class:`TreeServer` in label-only mode (``TreeServer(tree, mode="label-only")``).
+    r"""A :class:`TreeServer` in label-only mode (``TreeServer(tree, mode="label-only")``).
 
     Parameters
     ----------
@@ -76,13 +76,23 @@ class LabelOnlyServer(TreeServer):
         that doubles with each level.
     max_pending : int
         How many queries may wait for their bits at once (state is kept per query).
+    compact : bool
+        Send one ciphertext per leaf, :math:`E(\mathrm{label} + u\,\mathrm{cost})`,
+        instead of the pair.  The client recognises the right leaf because its
+        value is a class index (below the number of classes): any other leaf's
+        value is uniform in :math:`\mathbb{Z}_n`, so it falls there with
+        probability ``n_classes / n`` (about :math:`2^{-2000}`).  Same labels, half
+        the server's exponentiations and randomisers and half the client's
+        decryptions (the profiled dominant cost of this mode).
     """
 
     mode = "label-only"
 
-    def __init__(self, tree, *, depth: int | None = None, max_pending: int = 1024, **kwargs):
+    def __init__(self, tree, *, depth: int | None = None, max_pending: int = 1024, compact: bool = False,
+                 **kwargs):
         kwargs.pop("mode", None)
         super().__init__(tree, mode="basic", **kwargs)
+        self.compact = compact
         real_depth = self.tree.depth
         self.depth = real_depth if depth is None else int(depth)
         if self.depth < max(real_depth, 1):
@@ -133,7 +143,7 @@ class LabelOnlyServer(TreeServer):
     def randomisers_per_query(self, key_bits: int) -> int:
         """Re-randomisers per query: one per comparison pack, two per leaf."""
         per = slots_per_pack(key_bits, LABEL_SLOT_BITS)
-        return -(-len(self.node_T) // per) + 2 * len(self.leaf_class)
+        return -(-len(self.node_T) // per) + (1 if self.compact else 2) * len(self.leaf_class)
 
     # -- round 1 -----------------------------------------------------------
     def evaluate(self, query: Query | str) -> Comparisons:
@@ -203,15 +213,19 @@ class LabelOnlyServer(TreeServer):
                 wrong = went_right[parent] if heap == 2 * parent + 1 else went_left[parent]
                 cost = cost * wrong % n2
                 heap = parent
-            rho = 1 + secrets.randbelow(int(n) - 1)
             u = secrets.randbelow(int(n))
-            masked_cost = key.rerandomise(gmpy2.powmod(cost, rho, n2), pool.take())
             masked_label = key.rerandomise(gmpy2.powmod(cost, u, n2) * (1 + self.leaf_class[leaf] * n) % n2,
                                            pool.take())
+            if self.compact:
+                leaves.append((int(masked_label),))
+                continue
+            rho = 1 + secrets.randbelow(int(n) - 1)
+            masked_cost = key.rerandomise(gmpy2.powmod(cost, rho, n2), pool.take())
             leaves.append((int(masked_cost), int(masked_label)))
         _system_random.shuffle(leaves)
         return LabelReply(bits.query_id, key.key_id, key.bits, [c for pair in leaves for c in pair],
-                          {"classes": list(self.tree.classes), "n_leaves": len(leaves)})
+                          {"classes": list(self.tree.classes), "n_leaves": len(leaves),
+                           "compact": self.compact})
 
 
 # ------------------------------------------------------------------- client side
@@ -245,10 +259,22 @@ def decrypt_label(client, reply: LabelReply | str, *, view: list | None = None):
     client.check_ids(reply.query_id, reply.key_id)
     classes = reply.meta.get("classes")
     cts = reply.ciphertexts
-    if not isinstance(classes, list) or len(cts) % 2:
+    if not isinstance(classes, list) or (len(cts) % 2 and not reply.meta.get("compact")):
         raise MalformedMessageError("a label reply needs 'classes' and pairs of ciphertexts")
     sk = client.private_key
     found = []
+    if reply.meta.get("compact"):
+        for c in cts:
+            client.public_key.check_ciphertext(c, "a leaf ciphertext")
+            value = sk.raw_decrypt(c)
+            if view is not None:
+                view.append(value)
+            if value < len(classes):
+                found.append(value)
+        if len(found) != 1:
+            raise ProtocolError(f"{len(found)} leaves carry a class index (expected exactly one): the "
+                                "server or the client did not follow the protocol")
+        return classes[found[0]]
     for k in range(0, len(cts), 2):
         for c in cts[k:k + 2]:
             client.public_key.check_ciphertext(c, "a leaf ciphertext")
