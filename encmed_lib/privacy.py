@@ -671,13 +671,20 @@ class CentralNoise:
         return discrete_laplace(epsilon, sensitivity, shape, self.rng)
 
     def __call__(self, total: np.ndarray, info: RevealInfo) -> np.ndarray:
+        """Add the noise to a revealed total, charge the budget, post-process."""
         total = np.asarray(total, dtype=np.int64)
+        epsilon, sensitivity = self.budget(info)
+        return self.finish(total + self._noise(total.shape, epsilon, sensitivity, info), info)
+
+    def finish(self, noisy: np.ndarray, info: RevealInfo) -> np.ndarray:
+        """Charge the budget for a release whose noise is already in ``noisy``; post-process it."""
+        noisy = np.asarray(noisy, dtype=np.int64)
+        total = noisy
         epsilon, sensitivity = self.budget(info)
         if self.accountant is not None:
             self.accountant.spend(epsilon, f"{info.round or info.kind}: {info.kind} "
                                            f"(sensitivity {sensitivity:g}, {self.mode} noise)")
         alpha = math.exp(-epsilon / sensitivity)
-        noisy = total + self._noise(total.shape, epsilon, sensitivity, info)
         if info.kind == "counts" and self.binning is not None:
             noisy = self.consistent(noisy)
         self.releases_.append({"round": info.round, "kind": info.kind, "epsilon": epsilon,
@@ -724,15 +731,14 @@ class DistributedNoise(CentralNoise):
     discrete Laplace distribution of :class:`CentralNoise`, so the released
     tree has the same distribution and the same :math:`\varepsilon`.
 
-    **What is modelled, and what is not yet.**  The aggregators apply the
-    hook to the *reconstructed* total: the shares are drawn separately, as
-    the providers would, but added after the secure sum instead of to each
-    provider's table before it is shared.  Until
-    :mod:`~encmed_lib.federated.aggregation` lets each provider perturb its
-    own table (a per-provider hook, signed counts in the secret sharing),
-    anyone reading the published partial sums can still add them up without
-    the noise: here the noise protects the released model, as central noise
-    does.
+    **Where the noise is added.**  With the secret-sharing (and plain)
+    back-ends, each provider adds its own share to its table *before* it is
+    shared (:meth:`provider_share`, called by
+    :meth:`~encmed_lib.federated.aggregation.Aggregator.aggregate`): the
+    published partial sums already carry the noise, and nobody ever sees the
+    exact total.  The Paillier back-end packs non-negative counts, so there
+    the shares are drawn separately but added to the decrypted total (the key
+    holder sees the exact total first: central noise in effect).
 
     **Insider caveat.**  Once the providers add the shares themselves, a
     provider knows its own share and sees the total with only :math:`k - 1`
@@ -750,6 +756,8 @@ class DistributedNoise(CentralNoise):
     """
 
     mode = "distributed"
+    per_provider = True
+    """Back-ends that support it let each provider add its own share (see :meth:`provider_share`)."""
 
     def __init__(self, epsilon_per_level: float, n_features: int, rng: RngLike = None, *,
                  n_providers: int | None = None, keep_shares: bool = False, **kwargs):
@@ -757,6 +765,7 @@ class DistributedNoise(CentralNoise):
         self.n_providers = n_providers
         self.keep_shares = keep_shares
         self.last_shares_: np.ndarray | None = None
+        self.provider_shares_: dict[str, dict[str, np.ndarray]] = {}
 
     def _noise(self, shape, epsilon, sensitivity, info):
         k = info.n_providers or self.n_providers
@@ -767,6 +776,21 @@ class DistributedNoise(CentralNoise):
         if self.keep_shares:
             self.last_shares_ = shares
         return shares.sum(axis=0)
+
+    def provider_share(self, provider: str, shape: tuple[int, ...], info: RevealInfo) -> np.ndarray:
+        """One provider's noise share for one release: Polya(1/k, 1-alpha) - Polya(1/k, 1-alpha).
+
+        Called by an aggregator that supports distributed noise, *before* the
+        provider's table is secret-shared; the ``k`` shares add up to one
+        discrete Laplace draw, so the published total is already noisy.
+        """
+        k = info.n_providers or self.n_providers
+        if not k:
+            raise ValueError("distributed noise needs the number of providers")
+        epsilon, sensitivity = self.budget(info)
+        share = distributed_discrete_laplace_shares(k, epsilon, sensitivity, shape, self.rng)[0]
+        self.provider_shares_.setdefault(info.round or info.kind, {})[provider] = share
+        return share
 
     def insider_epsilons(self, k: int, colluders: int = 1) -> dict[str, float]:
         """Effective epsilon of each kind of release against ``colluders`` of ``k`` providers."""

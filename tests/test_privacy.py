@@ -361,3 +361,29 @@ def test_accuracy_vs_epsilon_small_grid(heart_split):
     assert ax.get_xscale() == "log"
     labels = ax.get_legend_handles_labels()[1]
     assert any(label.startswith(METHODS["non-private"]) for label in labels)
+
+
+def test_distributed_noise_is_added_by_each_provider_before_sharing():
+    """With secret sharing, every published partial sum already carries the providers' noise."""
+    import encmed_lib as em
+    from encmed_lib.federated import SecretSharingAggregator, Transcript
+    from encmed_lib.federated.aggregation import RevealInfo
+    from encmed_lib.privacy import DistributedNoise
+
+    tables = {"A": np.full((2, 3, 2), 5), "B": np.full((2, 3, 2), 7), "C": np.full((2, 3, 2), 1)}
+    noise = DistributedNoise(1.0, 2, rng=0, clip=False)
+    transcript = Transcript()
+    info = RevealInfo("counts", "level 0", n_features=2, n_providers=3)
+    total = SecretSharingAggregator().aggregate(tables, transcript, noise=noise, info=info)
+    shares = noise.provider_shares_["level 0"]
+    assert set(shares) == {"A", "B", "C"}
+    expected = 13 + sum(shares.values())
+    assert np.array_equal(total, expected)  # the noise is inside the secure sum
+    # nobody can reconstruct the exact total: the published partial sums add up to the noisy one
+    partials = [m.payload for m in transcript.messages if m.kind == "partial-sum"]
+    p = SecretSharingAggregator().prime
+    summed = [sum(col) % p for col in zip(*partials, strict=True)]
+    signed = np.array([v - p if v > p // 2 else v for v in summed]).reshape(total.shape)
+    assert np.array_equal(signed, expected)
+    assert not np.array_equal(signed, np.full((2, 3, 2), 13)) or not any(s.any() for s in shares.values())
+    del em

@@ -266,6 +266,8 @@ class Aggregator:
     """
 
     name = "abstract"
+    supports_provider_noise = True
+    """Whether providers can add their own (signed) noise shares before aggregation."""
 
     def aggregate(self, tables: Mapping[str, np.ndarray], transcript: Transcript | None = None, *,
                   noise: NoiseHook | None = None, info: RevealInfo | None = None) -> np.ndarray:
@@ -280,6 +282,10 @@ class Aggregator:
         noise : callable, optional
             ``noise(total, info)``, applied to the total before it is published
             (the differential-privacy hook).  Without it the result is exact.
+            A hook with ``per_provider = True`` (distributed noise) instead has
+            each provider add ``noise.provider_share(name, shape, info)`` to
+            its own table first, then ``noise.finish(total, info)`` on the
+            total, where the back-end allows signed tables.
         info : RevealInfo, optional
             Passed to ``noise``.
 
@@ -293,9 +299,16 @@ class Aggregator:
         info = info if info is not None else RevealInfo("counts", transcript.round,
                                                         n_providers=len(names))
         arrays = {n: np.asarray(tables[n], dtype=np.int64) for n in names}
+        distributed = (noise is not None and getattr(noise, "per_provider", False)
+                       and self.supports_provider_noise)
+        if distributed:  # each provider perturbs its own table before anything leaves it
+            arrays = {n: arrays[n] + np.asarray(noise.provider_share(n, shape, info), dtype=np.int64)
+                      for n in names}
         total, revealer = self._aggregate(arrays, shape, transcript)
         total = np.asarray(total, dtype=np.int64).reshape(shape)
-        if noise is not None:
+        if distributed:
+            total = np.asarray(noise.finish(total, info))
+        elif noise is not None:
             total = np.asarray(noise(total, info))
             if total.shape != shape:
                 raise ValueError(f"the noise hook returned shape {total.shape}, expected {shape}")
@@ -383,12 +396,13 @@ class SecretSharingAggregator(Aggregator):
     :math:`S_1 - \sum_{\text{them}} s_{j1} = s_{11} + (\text{shares of the
     others})`: still masked by a share they do not know.
 
-    The ``noise`` hook is applied to the reconstructed total.  Anyone who
-    reads the :math:`K` published sums can add them up, so here the hook
+    A central ``noise`` hook is applied to the reconstructed total.  Anyone who
+    reads the :math:`K` published sums can add them up, so a central hook
     protects the released model against outsiders, not the providers against
-    each other; differential privacy *between* providers needs each provider
-    to add its own share of the noise before publishing (distributed noise,
-    left to the DP module).
+    each other.  Distributed noise (:class:`encmed_lib.privacy.DistributedNoise`)
+    has each provider add its own share to its table before sharing it
+    (shares are signed: modular arithmetic handles negative values), so the
+    published sums are already noisy.
 
     Parameters
     ----------
@@ -503,6 +517,7 @@ class PaillierAggregator(Aggregator):
         Party names in the transcript.
     """
 
+    supports_provider_noise = False  # packed slots hold non-negative counts
     name = "paillier"
 
     def __init__(self, key_bits: int = DEFAULT_KEY_BITS, keypair: Keypair | None = None, *,
