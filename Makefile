@@ -3,7 +3,7 @@
 #   make test     install, run the unit tests and re-execute the notebooks with nbval
 PYTHON ?= python3
 
-.PHONY: install course test bench data lint
+.PHONY: install course test bench data lint students
 
 install:
 	$(PYTHON) -m pip install -q -r requirements.txt
@@ -20,6 +20,9 @@ bench: install
 
 data:
 	$(PYTHON) -m encmed_lib.data.samples
+
+students:
+	$(PYTHON) -m encmed_lib.labs students
 
 lint:
 	$(PYTHON) -m ruff check encmed_lib tests

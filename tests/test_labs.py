@@ -1,0 +1,473 @@
+"""The labs: every checker accepts the right answer and explains a wrong one; the student versions."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import warnings
+
+import nbformat
+import numpy as np
+import pytest
+from nbclient import NotebookClient
+from phe import paillier
+
+import encmed_lib as em
+from encmed_lib import attacks, labs
+from encmed_lib.crypto.encoding import SCALE, encode_threshold, encode_value
+from encmed_lib.data.paths import REPO_ROOT, data_dir
+from encmed_lib.labs import LabCheckError, LabFormatError
+from encmed_lib.protocol.messages import slots_per_pack
+
+NOTEBOOKS_DIR = REPO_ROOT / "notebooks"
+LAB_NOTEBOOKS = ["01_data.ipynb", "02_tree.ipynb", "03_paillier_basics.ipynb",
+                 "04_encrypted_server.ipynb", "05_client_decryption.ipynb"]
+CHECKERS = sorted(name for name in labs.__all__ if name.startswith("check_"))
+
+
+# ------------------------------------------------------------------ fixtures
+@pytest.fixture(scope="module")
+def heart():
+    X, y = em.load_heart()
+    X_train, X_test, y_train, y_test = em.split_data(X, y, test_size=0.3, random_state=0)
+    tree = em.train_tree(X_train, y_train, max_depth=4, random_state=0)
+    return X, y, X_train, X_test, y_train, y_test, tree
+
+
+@pytest.fixture(scope="module")
+def phe_keys():
+    return paillier.generate_paillier_keypair(n_length=1024)
+
+
+@pytest.fixture(scope="module")
+def client():
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        return em.Client(key_bits=1024)
+
+
+def rejects(check, *args, hint: str, **kwargs) -> LabCheckError:
+    """``check(*args)`` raises a LabCheckError whose message has all four parts and ``hint``."""
+    with pytest.raises(LabCheckError) as info:
+        check(*args, **kwargs)
+    message = str(info.value)
+    for part in ("expected:", "received:", "hint:", "see:"):
+        assert part in message, message
+    assert re.search(r"\d\d_\w+\.ipynb, section", message), message
+    assert hint.lower() in message.lower(), f"{hint!r} not in:\n{message}"
+    return info.value
+
+
+def accepts(check, *args, **kwargs) -> str:
+    message = check(*args, **kwargs)
+    assert isinstance(message, str) and message.startswith("✓ correct: "), message
+    assert check(*args, **kwargs) == message  # stable: the notebooks' outputs are compared
+    return message
+
+
+# ------------------------------------------------------------- the error
+def test_lab_check_error_is_an_assertion_with_its_parts():
+    err = LabCheckError("01.1 (x)", "a number", "None (NoneType)", "assign it", "01_data.ipynb, section s")
+    assert isinstance(err, AssertionError)
+    assert (err.exercise, err.expected, err.hint) == ("01.1 (x)", "a number", "assign it")
+    assert str(err).splitlines()[0] == "exercise 01.1 (x) is not solved yet."
+
+
+# ------------------------------------------------------------- 01 · data
+def test_check_01_class_balance(heart):
+    y = heart[1]
+    share = float(y.mean())
+    assert "of the 588 patients" in accepts(labs.check_01_class_balance, share)
+    accepts(labs.check_01_class_balance, np.float64(round(share, 3)))
+    rejects(labs.check_01_class_balance, 100 * share, hint="percentage")
+    rejects(labs.check_01_class_balance, 1 - share, hint="without")
+    rejects(labs.check_01_class_balance, int(y.sum()), hint="number of sick patients")
+    rejects(labs.check_01_class_balance, 0.3, hint="mean of a 0/1 label")
+    rejects(labs.check_01_class_balance, None, hint="no answer yet")
+    rejects(labs.check_01_class_balance, "0.46", hint="not a string")
+    rejects(labs.check_01_class_balance, y, hint="reduce it to one number")
+
+
+def test_check_01_rows_dropped(heart):
+    X = heart[0]
+    right = len(em.load_heart(missing="impute")[0]) - len(X)
+    assert right == X.attrs["n_missing_rows"] > 0
+    accepts(labs.check_01_rows_dropped, right)
+    accepts(labs.check_01_rows_dropped, np.int64(right))
+    accepts(labs.check_01_rows_dropped, float(right))
+    rejects(labs.check_01_rows_dropped, len(X), hint="kept")
+    rejects(labs.check_01_rows_dropped, len(X) + right, hint="every row")
+    rejects(labs.check_01_rows_dropped, right + 0.5, hint="whole number")
+    rejects(labs.check_01_rows_dropped, right + 1, hint="n_missing_rows")
+
+
+def test_check_01_largest_provider():
+    _, _, org = em.load_synthea(data_dir() / "synthea_sample")
+    sizes = org.value_counts()
+    accepts(labs.check_01_largest_provider, sizes.max())
+    accepts(labs.check_01_largest_provider, int(sizes.iloc[0]), org)
+    rejects(labs.check_01_largest_provider, int(sizes.iloc[-1]), hint="smallest")
+    rejects(labs.check_01_largest_provider, len(sizes), hint="number of providers")
+    rejects(labs.check_01_largest_provider, len(org), hint="every patient")
+    rejects(labs.check_01_largest_provider, "provider A", hint="not its name")
+
+
+# ------------------------------------------------------------- 02 · tree
+def test_check_02_depth_accuracy(heart):
+    _, _, X_train, X_test, y_train, y_test, tree = heart
+    tree3 = em.train_tree(X_train, y_train, max_depth=3, random_state=0)
+    evaluation = em.evaluate(tree3, X_test, y_test)
+    accepts(labs.check_02_depth_accuracy, evaluation.accuracy, depth=3)
+    accepts(labs.check_02_depth_accuracy, round(evaluation.accuracy, 3), depth=3)
+    rejects(labs.check_02_depth_accuracy, 100 * evaluation.accuracy, depth=3, hint="percentage")
+    rejects(labs.check_02_depth_accuracy, tree3.score(X_train, y_train), depth=3, hint="training set")
+    rejects(labs.check_02_depth_accuracy, evaluation.majority_accuracy, depth=3, hint="baseline")
+    rejects(labs.check_02_depth_accuracy, tree.score(X_test, y_test), depth=3, hint="depth-4 tree")
+    rejects(labs.check_02_depth_accuracy, 0.5, depth=3, hint="split_data")
+
+
+def test_check_02_root_split(heart):
+    tree = heart[-1]
+    pt = em.PortableTree.from_sklearn(tree)
+    root = pt.nodes[0]
+    accepts(labs.check_02_root_split, root.feature, root.threshold, tree)
+    accepts(labs.check_02_root_split, root.feature, round(root.threshold, 2), pt)
+    accepts(labs.check_02_root_split, root.feature, root.threshold)  # default: the course's tree
+    left = pt.nodes[root.left].feature
+    rejects(labs.check_02_root_split, left, pt.nodes[root.left].threshold, tree, hint="left child")
+    rejects(labs.check_02_root_split, int(tree.tree_.feature[0]), root.threshold, tree, hint="index")
+    rejects(labs.check_02_root_split, "cholesterol", root.threshold, tree, hint="not a column")
+    rejects(labs.check_02_root_split, root.feature, root.threshold + 1, tree, hint="pt.nodes[0].threshold")
+
+
+def test_check_02_roundtrip_agreement(heart):
+    _, _, X_train, X_test, y_train, _, tree = heart
+    restored = em.PortableTree.from_json(em.PortableTree.from_sklearn(tree).to_json()).to_sklearn()
+    n = len(X_test)
+    assert f"{n}/{n}" in accepts(labs.check_02_roundtrip_agreement, n, restored, tree, X_test)
+    rejects(labs.check_02_roundtrip_agreement, n, tree, tree, X_test, hint="same tree twice")
+    rejects(labs.check_02_roundtrip_agreement, 1.0, restored, tree, X_test, hint="share")
+    rejects(labs.check_02_roundtrip_agreement, n - 1, restored, tree, X_test, hint="element by element")
+    other = em.train_tree(X_train, y_train, max_depth=1, random_state=0)
+    agree = int((other.predict(X_test) == tree.predict(X_test)).sum())
+    rejects(labs.check_02_roundtrip_agreement, agree, other, tree, X_test, hint="disagree")
+    rejects(labs.check_02_roundtrip_agreement, n, "model.json", tree, X_test, hint="must be a model")
+
+
+# ---------------------------------------------------------- 03 · Paillier
+def test_check_03_encrypted_sum(phe_keys):
+    public_key, private_key = phe_keys
+    a, b = 128, 141
+    total = public_key.encrypt(a) + public_key.encrypt(b)
+    assert "128 + 141 = 269" in accepts(labs.check_03_encrypted_sum, public_key, private_key, total, a, b)
+    raw = total.ciphertext()  # a raw ciphertext integer is accepted too
+    accepts(labs.check_03_encrypted_sum, public_key, private_key, raw, a, b)
+    check = labs.check_03_encrypted_sum
+    rejects(check, public_key, private_key, a + b, a, b, hint="plain number")
+    rejects(check, public_key, private_key, public_key.encrypt(a), a, b, hint="one of the two values")
+    rejects(check, public_key, private_key, public_key.encrypt(a * b), a, b, hint="product")
+    rejects(check, public_key, private_key, public_key.encrypt(7), a, b, hint="encrypt a and b separately")
+    other_public, other_private = paillier.generate_paillier_keypair(n_length=1024)
+    rejects(check, public_key, private_key, other_public.encrypt(a + b), a, b, hint="another public key")
+    rejects(check, public_key, other_private, total, a, b, hint="private key made together")
+    rejects(check, public_key, private_key, "E(269)", a, b, hint="EncryptedNumber")
+
+
+def test_check_03_encrypted_sum_with_the_course_layer(client):
+    key, sk = client.public_key, client.private_key
+    c = key.add(sk.encrypt(-5), key.raw_encrypt(12))
+    accepts(labs.check_03_encrypted_sum, key, sk, c, -5, 12)
+    phe_c = paillier.EncryptedNumber(key.to_phe(), int(key.raw_encrypt(7)))
+    accepts(labs.check_03_encrypted_sum, key, sk, phe_c, 3, 4)
+
+
+def test_check_03_scalar_multiply(phe_keys):
+    public_key, private_key = phe_keys
+    encrypted = public_key.encrypt(7)
+    accepts(labs.check_03_scalar_multiply, public_key, private_key, encrypted * 12, 7, 12)
+    rejects(labs.check_03_scalar_multiply, public_key, private_key, encrypted + 12, 7, 12, hint="added")
+    rejects(labs.check_03_scalar_multiply, public_key, private_key, encrypted, 7, 12, hint="value itself")
+    rejects(labs.check_03_scalar_multiply, public_key, private_key, 84, 7, 12, hint="plain number")
+    rejects(labs.check_03_scalar_multiply, public_key, private_key, 84.0, 7, 12, hint="plain number")
+    rejects(labs.check_03_scalar_multiply, public_key, private_key, encrypted * 11, 7, 12, hint="E(k·x)")
+
+
+def test_check_03_ciphertext_product():
+    accepts(labs.check_03_ciphertext_product, "b")
+    accepts(labs.check_03_ciphertext_product, " (B) ")
+    rejects(labs.check_03_ciphertext_product, "a", hint="missing feature")
+    rejects(labs.check_03_ciphertext_product, "c", hint="size is not the obstacle")
+    rejects(labs.check_03_ciphertext_product, "d", hint="hidden inside E(b)")
+    rejects(labs.check_03_ciphertext_product, "e", hint="one of the four letters")
+    rejects(labs.check_03_ciphertext_product, 2, hint="letter")
+
+
+# ------------------------------------------------------------ 04 · server
+def test_check_04_recovered_threshold(heart, client):
+    X_test, tree = heart[3], heart[-1]
+    server_none = em.TreeServer(tree, blinding="none")
+    record = X_test.iloc[5]
+    reply = server_none.evaluate(client.encrypt(record))
+    recovered = attacks.recover_thresholds_unblinded(client, record, reply)
+    truth = attacks.true_thresholds(server_none)
+    message = accepts(labs.check_04_recovered_threshold, recovered[1], server_none, slot=1)
+    assert truth[1][0] in message
+    accepts(labs.check_04_recovered_threshold, recovered[1], tree, slot=1)
+    accepts(labs.check_04_recovered_threshold, recovered[0], server_none, slot=0)
+    check = labs.check_04_recovered_threshold
+    rejects(check, recovered[1] * SCALE, server_none, slot=1, hint="divide by 2**40")
+    rejects(check, round(truth[1][1], 2), server_none, slot=1, hint="exact")
+    rejects(check, truth[0][1], server_none, slot=1, hint="threshold of slot 0")
+    rejects(check, -3.0, server_none, slot=1, hint="encode_value")
+
+
+def test_check_04_blinded_value(heart, client):
+    X_test, tree = heart[3], heart[-1]
+    server = em.TreeServer(tree)
+    patient = X_test.iloc[0]
+    key, negated = server.encrypted_inputs(client.encrypt(patient))
+    root = server.tree.internal_nodes()[0]
+    T, r, s = encode_threshold(root.threshold), 1000, 7
+    X = encode_value(patient[root.feature])
+    right = key.add_plain(key.mul_plain(negated[root.feature], r), r * T + s)
+    message = accepts(labs.check_04_blinded_value, right, client, patient, server, r, s, slot=0)
+    assert str(r * (T - X) + s) in message
+    check = labs.check_04_blinded_value
+    no_s = key.add_plain(key.mul_plain(negated[root.feature], r), r * T)
+    rejects(check, no_s, client, patient, server, r, s, hint="additive blind")
+    reversed_sign = key.add_plain(key.mul_plain(negated[root.feature], -r), -r * T + s)
+    rejects(check, reversed_sign, client, patient, server, r, s, hint="reversed")
+    no_r = key.add_plain(negated[root.feature], T)
+    rejects(check, no_r, client, patient, server, r, s, hint="multiplicative blind")
+    rejects(check, r * (T - X) + s, client, patient, server, r, s, hint="in clear")
+    rejects(check, 3.5, client, patient, server, r, s, hint="mul_plain")
+
+
+def test_check_04_pack_count(heart):
+    X_train, y_train = heart[2], heart[4]
+    tree6 = em.train_tree(X_train, y_train, max_depth=6, random_state=0)
+    n_values = tree6.tree_.node_count - tree6.get_n_leaves()
+    per = slots_per_pack(2048)
+    right = -(-n_values // per)
+    assert right == em.TreeServer(tree6).randomisers_per_query(2048)
+    accepts(labs.check_04_pack_count, right, tree6, key_bits=2048)
+    accepts(labs.check_04_pack_count, -(-n_values // slots_per_pack(1024)), tree6, key_bits=1024)
+    rejects(labs.check_04_pack_count, n_values, tree6, key_bits=2048, hint="unpacked")
+    rejects(labs.check_04_pack_count, n_values // per, tree6, key_bits=2048, hint="round up")
+    rejects(labs.check_04_pack_count, per, tree6, key_bits=2048, hint="slots per pack")
+
+
+# ------------------------------------------------------------ 05 · client
+def test_check_05_agreement(heart, client):
+    X_test, tree = heart[3], heart[-1]
+    server = em.TreeServer(tree)
+    rows = X_test.iloc[:5]
+    labels = [client.decrypt(server.evaluate(client.encrypt(row))) for _, row in rows.iterrows()]
+    assert "5/5" in accepts(labs.check_05_agreement, labels, tree, rows)
+    accepts(labs.check_05_agreement, np.array(labels), tree, rows)
+    rejects(labs.check_05_agreement, labels[:4], tree, rows, hint="one label per row")
+    flipped = labels[:2] + [1 - labels[2]] + labels[3:]
+    rejects(labs.check_05_agreement, flipped, tree, rows, hint="row 2")
+    with_shares = [(label, None) for label in labels]
+    rejects(labs.check_05_agreement, with_shares, tree, rows, hint="return_distribution")
+    rejects(labs.check_05_agreement, 5, tree, rows, hint="list comprehension")
+
+
+def test_check_05_leaf(heart, client):
+    X_test, tree = heart[3], heart[-1]
+    server = em.TreeServer(tree)
+    record = X_test.iloc[3]
+    reply = server.evaluate(client.encrypt(record))
+    leaf = client.walk(reply, client.decrypt_values(reply))
+    assert leaf == tree.apply(X_test.iloc[[3]])[0]
+    accepts(labs.check_05_leaf, leaf, tree, record)
+    accepts(labs.check_05_leaf, np.int64(leaf), em.PortableTree.from_sklearn(tree), record.to_dict())
+    rejects(labs.check_05_leaf, 0, tree, record, hint="internal node")
+    pt = em.PortableTree.from_sklearn(tree)
+    flipped = pt.walk(lambda node: not float(np.float32(record[node.feature])) <= node.threshold)
+    rejects(labs.check_05_leaf, flipped, tree, record, hint="wrong way")
+    rejects(labs.check_05_leaf, 999, tree, record, hint="node indices run from 0")
+
+
+def test_check_05_disease_share(heart, client):
+    X_test, tree = heart[3], heart[-1]
+    server = em.TreeServer(tree)
+    record = X_test.iloc[3]
+    label, shares = client.decrypt(server.evaluate(client.encrypt(record)), return_distribution=True)
+    accepts(labs.check_05_disease_share, shares[1], tree, record)
+    if shares[0] != shares[1]:
+        rejects(labs.check_05_disease_share, shares[0], tree, record, hint="class 0")
+    rejects(labs.check_05_disease_share, (label, shares), tree, record, hint="take the shares")
+    rejects(labs.check_05_disease_share, shares, tree, record, hint="entry of class 1")
+
+
+def test_every_checker_is_tested_and_used_by_a_notebook():
+    source = open(__file__, encoding="utf-8").read()
+    notebooks = " ".join(c.source for name in LAB_NOTEBOOKS
+                         for c in nbformat.read(NOTEBOOKS_DIR / name, as_version=4).cells)
+    for name in CHECKERS:
+        assert f"labs.{name}," in source, f"{name} has no unit test"
+        assert f"labs.{name}(" in notebooks, f"no notebook calls {name}"
+
+
+# ------------------------------------------------------- the notebooks' labs
+def exercise_cells(nb):
+    """The cells after the "## Exercises" heading."""
+    for i, cell in enumerate(nb.cells):
+        if cell.cell_type == "markdown" and cell.source.startswith("## Exercises"):
+            return nb.cells[i + 1:]
+    return []
+
+
+@pytest.mark.parametrize("name", LAB_NOTEBOOKS)
+def test_notebook_ends_with_two_to_four_checked_exercises(name):
+    nb = nbformat.read(NOTEBOOKS_DIR / name, as_version=4)
+    cells = exercise_cells(nb)
+    assert cells, "no '## Exercises' section"
+    assert cells[0].cell_type == "code" and cells[0].source == "from encmed_lib import labs"
+    rest = cells[1:]
+    assert len(rest) % 3 == 0 and 2 <= len(rest) // 3 <= 4
+    for k in range(0, len(rest), 3):
+        task, solution, check = rest[k:k + 3]
+        assert task.cell_type == "markdown" and task.source.startswith(f"**Exercise {k // 3 + 1} ·")
+        assert solution.cell_type == "code" and labs.SOLUTION_BEGIN in solution.source
+        assert check.cell_type == "code" and re.fullmatch(r"print\(labs\.check_\w+\(.*\)\)", check.source)
+        checker = re.match(r"print\(labs\.(check_\w+)\(", check.source).group(1)
+        assert checker in CHECKERS and checker.startswith(f"check_{name[:2]}_")
+        assert [o.text for o in check.outputs] and check.outputs[0].text.startswith("✓ correct: ")
+
+
+# ------------------------------------------------------ the student versions
+@pytest.fixture(scope="module")
+def lab_sources(tmp_path_factory):
+    """A copy of notebooks 01-05 (the other notebooks may be mid-edit by their authors)."""
+    src = tmp_path_factory.mktemp("src")
+    for name in LAB_NOTEBOOKS:
+        shutil.copy(NOTEBOOKS_DIR / name, src / name)
+    return src
+
+
+@pytest.fixture(scope="module")
+def students(lab_sources, tmp_path_factory):
+    dest = tmp_path_factory.mktemp("students")
+    return labs.make_student_versions(lab_sources, dest)
+
+
+def solution_lines(path):
+    """The stripped lines between the solution markers of a notebook's code cells."""
+    lines = []
+    for cell in nbformat.read(path, as_version=4).cells:
+        inside = False
+        for line in cell.source.splitlines():
+            if line.strip() == labs.SOLUTION_BEGIN:
+                inside = True
+            elif line.strip() == labs.SOLUTION_END:
+                inside = False
+            elif inside and line.strip():
+                lines.append(line.strip())
+        for block in re.findall(r"<!-- BEGIN SOLUTION -->(.*?)<!-- END SOLUTION -->", cell.source, re.S):
+            lines.extend(line.strip() for line in block.splitlines() if line.strip())
+    return lines
+
+
+def test_generator_is_deterministic(lab_sources, students, tmp_path):
+    again = labs.make_student_versions(lab_sources, tmp_path)
+    assert [p.name for p in again] == [p.name for p in students] == LAB_NOTEBOOKS
+    for first, second in zip(students, again, strict=True):
+        assert first.read_bytes() == second.read_bytes(), first.name
+
+
+def test_generator_leaves_no_solution_and_no_output(lab_sources, students):
+    for path in students:
+        text = path.read_text(encoding="utf-8")
+        assert "BEGIN SOLUTION" not in text and "END SOLUTION" not in text
+        secrets = solution_lines(lab_sources / path.name)
+        assert secrets, f"{path.name} has no solution"
+        student_lines = {line.strip() for c in nbformat.read(path, as_version=4).cells
+                         for line in c.source.splitlines()}
+        assert not [line for line in secrets if line in student_lines], path.name
+        nb = nbformat.read(path, as_version=4)
+        nbformat.validate(nb)
+        source_nb = nbformat.read(lab_sources / path.name, as_version=4)
+        assert [c.id for c in nb.cells] == [c.id for c in source_nb.cells]
+        for cell in nb.cells:
+            assert "execution" not in cell.metadata
+            if cell.cell_type == "code":
+                assert cell.outputs == [] and cell.execution_count is None
+        stubs = [c for c in nb.cells if c.cell_type == "code" and labs.STUB in c.source]
+        assert len(stubs) == len([c for c in source_nb.cells if labs.SOLUTION_BEGIN in c.source])
+    md = nbformat.read(students[2], as_version=4)  # 03 has a written answer too
+    assert any(labs.MARKDOWN_STUB in c.source for c in md.cells if c.cell_type == "markdown")
+
+
+def test_student_notebook_runs_until_the_exercises_and_fails_helpfully(students):
+    """Executed with allow_errors: the course cells run; every exercise cell and every check fails."""
+    nb = nbformat.read(students[0], as_version=4)  # 01_data: the quickest to run
+    NotebookClient(nb, timeout=300, kernel_name="python3", allow_errors=True,
+                   resources={"metadata": {"path": str(NOTEBOOKS_DIR)}}).execute()
+    start = next(i for i, c in enumerate(nb.cells) if c.source.startswith("## Exercises"))
+    errors = {i: next((o.ename for o in c.outputs if o.output_type == "error"), None)
+              for i, c in enumerate(nb.cells) if c.cell_type == "code"}
+    assert all(errors[i] is None for i in errors if i < start), "a course cell failed"
+    solutions = [i for i in errors if labs.STUB in nb.cells[i].source]
+    checks = [i for i in errors if "labs.check_" in nb.cells[i].source]
+    assert len(solutions) == len(checks) == 3
+    assert all(errors[i] == "NotImplementedError" for i in solutions)
+    assert all(errors[i] in ("NameError", "NotImplementedError") for i in checks)
+    assert not any("✓ correct" in o.get("text", "") for c in nb.cells for o in c.get("outputs", []))
+
+
+def test_strip_code_solution_keeps_the_indentation_and_the_rest():
+    source = "x = 1\nif x:\n    ### BEGIN SOLUTION\n    y = 2\n    ### END SOLUTION\nprint(y)"
+    stripped, count = labs.strip_code_solution(source)
+    assert count == 1
+    assert stripped == f"x = 1\nif x:\n    {labs.STUB}\nprint(y)"
+    with pytest.raises(NotImplementedError, match="Exercise: write your solution here"):
+        exec(compile(stripped, "<student>", "exec"), {})
+
+
+@pytest.mark.parametrize("source", [
+    "### BEGIN SOLUTION\nx = 1",
+    "x = 1\n### END SOLUTION",
+    "### BEGIN SOLUTION\n### BEGIN SOLUTION\n### END SOLUTION",
+])
+def test_unbalanced_code_markers_are_refused(source):
+    with pytest.raises(LabFormatError):
+        labs.strip_code_solution(source)
+
+
+def test_markdown_solutions_are_replaced():
+    text, count = labs.strip_markdown_solution(
+        "Why?\n\n<!-- BEGIN SOLUTION -->\nBecause.\n<!-- END SOLUTION -->\n\nNext.")
+    assert (text, count) == (f"Why?\n\n{labs.MARKDOWN_STUB}\n\nNext.", 1)
+    with pytest.raises(LabFormatError):
+        labs.strip_markdown_solution("<!-- BEGIN SOLUTION -->\nno end")
+
+
+def test_old_notebooks_without_cell_ids_get_stable_ids(tmp_path):
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_markdown_cell("# 99"),
+                nbformat.v4.new_code_cell("### BEGIN SOLUTION\nanswer = 42\n### END SOLUTION")]
+    nb.nbformat_minor = 4
+    for cell in nb.cells:
+        del cell["id"]
+    src = tmp_path / "src"
+    src.mkdir()
+    nbformat.write(nb, src / "99_old.ipynb", version=nbformat.NO_CONVERT)
+    first = labs.make_student_versions(src, tmp_path / "a")[0].read_bytes()
+    second = labs.make_student_versions(src, tmp_path / "b")[0].read_bytes()
+    assert first == second and b"answer = 42" not in first
+
+
+def test_generator_refuses_to_overwrite_the_notebooks(lab_sources, tmp_path):
+    with pytest.raises(ValueError, match="another folder"):
+        labs.make_student_versions(lab_sources, lab_sources)
+    with pytest.raises(FileNotFoundError):
+        labs.make_student_versions(tmp_path / "empty", tmp_path / "out")
+
+
+def test_cli_writes_the_student_versions(lab_sources, tmp_path, capsys):
+    labs.main(["students", "--src", str(lab_sources), "--dest", str(tmp_path / "out")])
+    out = capsys.readouterr().out
+    assert "01_data.ipynb: 3 exercise(s) to solve" in out
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == LAB_NOTEBOOKS
