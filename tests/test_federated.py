@@ -327,7 +327,8 @@ def test_heart_tree_equals_sklearn(heart, heart_binning, backend, depth):
     transcript = trainer.transcript_
     received = provider_kinds(transcript, providers)
     assert "table" not in received and "ciphertexts" not in received
-    assert received <= {"query", "split", "share", "partial-sum", "public-key", "total"}
+    # "bound": the providers' public record-count bounds (powers of two) that size Paillier slots
+    assert received <= {"query", "split", "share", "partial-sum", "public-key", "total", "bound"}
     assert PortableTree.from_json(tree.to_json()).to_dict() == tree.to_dict()
 
 
@@ -519,3 +520,18 @@ def test_transcript_reports(heart_trained):
     assert "Transcript" in str(t)
     ids = heart_trained.node_ids_
     assert ids[0] == 0 and sorted(ids.values()) == list(range(len(heart_trained.tree_.nodes)))
+
+
+def test_paillier_auto_slots_are_sized_from_public_bounds_and_change_nothing(heart_binning):
+    X, y = em.load_heart()
+    providers = split_providers(X, y, k=3, seed=0)
+    wide = PaillierAggregator(key_bits=1024, slot_bits=32)
+    auto = PaillierAggregator(key_bits=1024)
+    tree_wide = FederatedTreeTrainer(3, heart_binning, wide).fit(providers)
+    trainer = FederatedTreeTrainer(3, heart_binning, auto)
+    tree_auto = trainer.fit(providers)
+    assert tree_auto.to_dict()["nodes"] == tree_wide.to_dict()["nodes"]
+    bounds = [m.payload for m in trainer.transcript_.messages if m.kind == "bound"]
+    assert all(b & (b - 1) == 0 for b in bounds) and sum(bounds) >= len(X)
+    assert auto.slot_bits == sum(bounds).bit_length() < 32
+    assert auto.slots_per_plaintext > 3 * wide.slots_per_plaintext - 3

@@ -471,6 +471,10 @@ class SecretSharingAggregator(Aggregator):
         return np.array(signed, dtype=np.int64), None
 
 
+FALLBACK_SLOT_BITS = 32
+"""Slot width of a Paillier aggregate when no public bound was announced."""
+
+
 class PaillierAggregator(Aggregator):
     r"""HE back-end: Paillier encryption under a key holder's key, summed by an aggregator.
 
@@ -511,8 +515,13 @@ class PaillierAggregator(Aggregator):
     pack : bool
         Pack ``slot_bits``-bit counts into each plaintext (default) or encrypt
         each count separately (the unpacked cost, for comparison).
-    slot_bits : int
-        Width of a slot in bits.
+    slot_bits : int or "auto"
+        Width of a slot in bits.  ``"auto"`` sizes slots from a public bound
+        on any total, announced before training (:meth:`set_public_bound`:
+        each provider's record count rounded up to a power of two): 10 bits
+        instead of 32 for the heart sample, so three times fewer ciphertexts
+        to encrypt, send and decrypt.  Without an announced bound it falls
+        back to 32 bits.
     key_holder, aggregator : str
         Party names in the transcript.
     """
@@ -521,12 +530,15 @@ class PaillierAggregator(Aggregator):
     name = "paillier"
 
     def __init__(self, key_bits: int = DEFAULT_KEY_BITS, keypair: Keypair | None = None, *,
-                 pack: bool = True, slot_bits: int = 32, key_holder: str = "key holder",
+                 pack: bool = True, slot_bits: int | str = "auto", key_holder: str = "key holder",
                  aggregator: str = "aggregator"):
         self.keypair = keypair if keypair is not None else generate_keypair(key_bits)
         self.public_key = self.keypair.public_key
-        if not 8 <= slot_bits <= self.public_key.bits - 2:
-            raise ValueError(f"slot_bits must be between 8 and {self.public_key.bits - 2}")
+        self.auto_slots = slot_bits == "auto"
+        if self.auto_slots:
+            slot_bits = FALLBACK_SLOT_BITS
+        if not isinstance(slot_bits, int) or not 8 <= slot_bits <= self.public_key.bits - 2:
+            raise ValueError(f"slot_bits must be 'auto' or between 8 and {self.public_key.bits - 2}")
         self.pack = pack
         self.slot_bits = slot_bits
         self.key_holder = key_holder
@@ -535,6 +547,14 @@ class PaillierAggregator(Aggregator):
     def __repr__(self) -> str:
         return (f"PaillierAggregator(key_bits={self.public_key.bits}, pack={self.pack}, "
                 f"slot_bits={self.slot_bits})")
+
+    def set_public_bound(self, bound: int) -> None:
+        """Fix the slot width from a public upper bound on every total (``slot_bits="auto"`` only).
+
+        A slot of ``w = bound.bit_length()`` bits holds any total up to ``bound``.
+        """
+        if self.auto_slots:
+            self.slot_bits = max(8, int(bound).bit_length())
 
     @property
     def slots_per_plaintext(self) -> int:
@@ -577,7 +597,7 @@ class PaillierAggregator(Aggregator):
                 transcript.send(self.key_holder, name, "public-key", pk.to_dict(),
                                 summary=f"Paillier public key, {pk.bits} bits, id {pk.key_id}",
                                 size=key_size)
-        bound = ((1 << self.slot_bits) - 1) // len(names)
+        bound = ((1 << self.slot_bits) - 1) // len(names)  # no slot overflows: K * bound < 2^w
         product = None
         for name in names:
             flat = tables[name].ravel()

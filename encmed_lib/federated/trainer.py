@@ -99,6 +99,7 @@ import pandas as pd
 
 from ..tree import Node, PortableTree
 from .aggregation import (
+    EVERYONE,
     Aggregator,
     NoiseHook,
     RevealInfo,
@@ -562,6 +563,28 @@ class _Draft:
     record: dict = field(default_factory=dict)
 
 
+def announce_bounds(providers: Sequence[Provider], aggregator, transcript: Transcript) -> None:
+    """Each provider announces its record count rounded up to a power of two (a public bound).
+
+    No count at any node can exceed a provider's record count, so the sum of
+    these bounds bounds every total; a packing back-end sizes its slots from
+    it (:meth:`~encmed_lib.federated.aggregation.PaillierAggregator.set_public_bound`).
+    The rounding reveals less than the root's totals do anyway.
+    """
+    setter = getattr(aggregator, "set_public_bound", None)
+    if setter is None or not getattr(aggregator, "auto_slots", False):
+        return
+    total = 0
+    for p in providers:
+        n = len(p._y)  # the provider computes its own bound
+        bound = 1 << max(0, n - 1).bit_length() if n else 1
+        total += bound
+        transcript.send(p.name, EVERYONE, "bound", bound,
+                        summary=f"a public bound on its record count: {bound} (a power of two)",
+                        size=8)
+    setter(total)
+
+
 class FederatedTreeTrainer:
     """Grow a Gini decision tree over several providers, level by level.
 
@@ -652,6 +675,7 @@ class FederatedTreeTrainer:
         for p in providers:
             p.prepare(self.binning, self.classes_)
 
+        announce_bounds(providers, self.aggregator, transcript)
         F, C = len(self.binning.feature_names), len(self.classes_)
         root = _Draft(0, 0)
         keys = 1
