@@ -233,3 +233,59 @@ def _check_codes(values: pd.Series, allowed: set, path: Path, name: str) -> None
     if bad.any():
         raise DataFormatError(path, name, f"one of the codes {sorted(allowed)}",
                               f"{present[bad].iloc[0]:g} on data row {int(present[bad].index[0]) + 1}")
+
+
+UCI_URL = ("https://archive.ics.uci.edu/ml/machine-learning-databases/heart-disease/"
+           "processed.cleveland.data")
+"""Where the UCI repository publishes the Cleveland file."""
+
+UCI_FILE = "processed.cleveland.data"
+
+
+def fetch_uci_heart(dest: str | os.PathLike | None = None, *, allow_download: bool = False,
+                    url: str = UCI_URL, timeout: float = 10.0, verbose: bool = True) -> Path | None:
+    """Get the real UCI Cleveland file, or say why the bundled sample is used instead.
+
+    Nothing is downloaded unless ``allow_download`` is true (the notebooks set it
+    only in Colab, or with ``ENCMED_ONLINE=1``), so an offline run never tries
+    the network.  A file already at ``dest`` is reused.  The file is public data
+    this project does not own: it is kept out of the repository (``.gitignore``).
+
+    Returns
+    -------
+    pathlib.Path or None
+        The local file, checked with :func:`load_heart`; ``None`` (with a printed
+        reason) when the bundled synthetic sample should be used.
+    """
+    import tempfile
+    import urllib.request
+
+    dest = Path(dest) if dest is not None else data_dir() / UCI_FILE
+    say = print if verbose else (lambda *a, **k: None)
+    if dest.is_file():
+        load_heart(dest, layout="uci")
+        say(f"using the real UCI file already at {dest.name}")
+        return dest
+    if not allow_download:
+        say("offline: using the bundled synthetic sample (set ENCMED_ONLINE=1, or run in Colab, "
+            "to fetch the real UCI Cleveland file)")
+        return None
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as response:
+            data = response.read()
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=dest.parent, prefix=f".{dest.name}.", suffix=".tmp")
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+        try:
+            load_heart(tmp, layout="uci")  # refuse anything that is not the UCI layout
+            os.replace(tmp, dest)
+        finally:
+            if os.path.exists(tmp):
+                os.unlink(tmp)
+    except (OSError, ValueError) as exc:
+        say(f"could not fetch the UCI file ({type(exc).__name__}: {exc}); "
+            "using the bundled synthetic sample instead")
+        return None
+    say(f"downloaded the real UCI Cleveland file ({len(data)} bytes) to {dest.name}")
+    return dest
