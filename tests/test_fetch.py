@@ -30,7 +30,8 @@ def server(tmp_path):
     httpd.server_close()
 
 
-def test_offline_never_downloads_and_says_so(tmp_path, capsys):
+def test_offline_never_downloads_and_says_so(tmp_path, capsys, monkeypatch):
+    monkeypatch.delenv("ENCMED_ONLINE", raising=False)
     assert fetch_uci_heart(tmp_path / "h.data", url="http://127.0.0.1:9/never") is None
     assert "offline: using the bundled synthetic sample" in capsys.readouterr().out
 

@@ -242,14 +242,15 @@ UCI_URL = ("https://archive.ics.uci.edu/ml/machine-learning-databases/heart-dise
 UCI_FILE = "processed.cleveland.data"
 
 
-def fetch_uci_heart(dest: str | os.PathLike | None = None, *, allow_download: bool = False,
+def fetch_uci_heart(dest: str | os.PathLike | None = None, *, allow_download: bool | None = None,
                     url: str = UCI_URL, timeout: float = 10.0, verbose: bool = True) -> Path | None:
     """Get the real UCI Cleveland file, or say why the bundled sample is used instead.
 
-    Nothing is downloaded unless ``allow_download`` is true (the notebooks set it
-    only in Colab, or with ``ENCMED_ONLINE=1``), so an offline run never tries
-    the network.  A file already at ``dest`` is reused.  The file is public data
-    this project does not own: it is kept out of the repository (``.gitignore``).
+    Nothing is downloaded unless ``allow_download`` is true; ``None`` (the
+    default) means "only in Colab, or when ``ENCMED_ONLINE=1``", so an offline
+    run (CI, a laptop on a train) never tries the network.  A file already at
+    ``dest`` is reused.  The file is public data this project does not own: it
+    is kept out of the repository (``.gitignore``).
 
     Returns
     -------
@@ -260,6 +261,10 @@ def fetch_uci_heart(dest: str | os.PathLike | None = None, *, allow_download: bo
     import tempfile
     import urllib.request
 
+    if allow_download is None:
+        import sys
+
+        allow_download = "google.colab" in sys.modules or os.environ.get("ENCMED_ONLINE") == "1"
     dest = Path(dest) if dest is not None else data_dir() / UCI_FILE
     say = print if verbose else (lambda *a, **k: None)
     if dest.is_file():
