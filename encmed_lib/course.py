@@ -32,6 +32,9 @@ NOTEBOOKS_DIR = REPO_ROOT / "notebooks"
 BUILD_DIR = REPO_ROOT / "build" / "notebooks"
 BOOK_DIR = REPO_ROOT / "build" / "book"
 
+COLAB_EXTRAS = ["tenseal", "diffprivlib", "dask[distributed]"]
+"""Optional packages the Colab cell installs on top of the library (best effort)."""
+
 COLAB_CELL = f'''# Colab set-up: only when running in Google Colab and encmed_lib is not importable yet.
 # Everywhere else this cell does nothing.
 import importlib.util
@@ -42,11 +45,35 @@ if "google.colab" in sys.modules and importlib.util.find_spec("encmed_lib") is N
     import subprocess
 
     REPO_URL = "{REPO_URL}"
+    COLAB_EXTRAS = {COLAB_EXTRAS!r}
     subprocess.run(["git", "clone", "--depth", "1", REPO_URL, "/content/encmed"], check=True)
     subprocess.run([sys.executable, "-m", "pip", "install", "-q", "-e", "/content/encmed"], check=True)
+    # What Colab lacks for notebooks 07-10; best effort (one line says so if a wheel is missing).
+    extras = subprocess.run([sys.executable, "-m", "pip", "install", "-q", *COLAB_EXTRAS])
+    if extras.returncode:
+        print("some optional packages did not install; the notebooks that need them say so")
     sys.path.insert(0, "/content/encmed")
     os.chdir("/content/encmed/notebooks")'''
 """Source of the first code cell of every notebook."""
+
+
+def sync_colab_cells(paths: list[Path] | None = None) -> list[Path]:
+    """Rewrite the first code cell of each notebook to :data:`COLAB_CELL` (source only).
+
+    The cell does nothing outside Colab, so its stored (empty) output stays valid.
+    Returns the notebooks that changed.
+    """
+    import nbformat
+
+    changed = []
+    for path in paths if paths is not None else notebooks():
+        nb = nbformat.read(path, as_version=4)
+        cell = next(c for c in nb.cells if c.cell_type == "code")
+        if cell.source != COLAB_CELL:
+            cell.source = COLAB_CELL
+            nbformat.write(nb, path)
+            changed.append(path)
+    return changed
 
 
 def colab_badge(notebook_name: str) -> str:

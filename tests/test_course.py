@@ -65,13 +65,33 @@ def test_colab_cell_in_colab_clones_and_installs(monkeypatch, tmp_path):
     monkeypatch.setitem(sys.modules, "google.colab", types.ModuleType("google.colab"))
     monkeypatch.setattr(importlib.util, "find_spec", lambda name: None)
     calls = []
-    monkeypatch.setattr(subprocess, "run", lambda args, **k: calls.append(args))
+
+    def run(args, **kwargs):
+        calls.append(args)
+        return types.SimpleNamespace(returncode=0)
+
+    monkeypatch.setattr(subprocess, "run", run)
     monkeypatch.setattr(os, "chdir", lambda path: calls.append(["chdir", path]))
     monkeypatch.setattr(sys, "path", list(sys.path))
     exec(compile(course.COLAB_CELL, "<colab cell>", "exec"), {})
     assert calls[0][:2] == ["git", "clone"] and course.REPO_URL in calls[0]
-    assert calls[1][1:4] == ["-m", "pip", "install"]
-    assert calls[2] == ["chdir", "/content/encmed/notebooks"]
+    assert calls[1][1:4] == ["-m", "pip", "install"] and calls[1][-2:] == ["-e", "/content/encmed"]
+    assert calls[2][1:4] == ["-m", "pip", "install"] and "tenseal" in calls[2]  # what Colab lacks
+    assert calls[3] == ["chdir", "/content/encmed/notebooks"]
+
+
+def test_sync_colab_cells_rewrites_only_the_first_code_cell(tmp_path):
+    import shutil
+
+    copy = tmp_path / NOTEBOOKS[0].name
+    shutil.copy(NOTEBOOKS[0], copy)
+    nb = nbformat.read(copy, as_version=4)
+    first = next(c for c in nb.cells if c.cell_type == "code")
+    first.source = "# an old set-up cell"
+    nbformat.write(nb, copy)
+    assert course.sync_colab_cells([copy]) == [copy]
+    assert code_cells(copy)[0].source == course.COLAB_CELL
+    assert course.sync_colab_cells([copy]) == []  # idempotent
 
 
 def test_repo_url_is_written_in_one_place():
