@@ -167,17 +167,17 @@ from sklearn.preprocessing import StandardScaler
 from sklearn.utils.validation import check_is_fitted
 
 from ..crypto.encoding import SCALE_BITS, VALUE_BITS, _as_float
-from ..crypto.paillier import MIN_KEY_BITS, PublicKey, RandomiserPool
+from ..crypto.paillier import MIN_KEY_BITS, PublicKey
 from ..errors import (
     DomainError,
     KeyMismatchError,
-    KeyTooSmallError,
     MalformedMessageError,
     MissingFeatureError,
     ModelNotFittedError,
 )
 from .client import Client, record_items
 from .messages import PROTOCOL, PROTOCOL_VERSION, Query, _field, _load, b64_to_int, int_to_b64
+from .server import ClientKeys
 
 __all__ = [
     "INPUT_FRAC_BITS", "WEIGHT_FRAC_BITS", "SCORE_FRAC_BITS", "OUTPUTS", "SCORE_TOLERANCE",
@@ -573,8 +573,7 @@ class LinearServer:
             warnings.warn(f"with {coef.size} features the fixed-point score error may reach "
                           f"{self.max_score_error:.2g} for inputs near 2**{VALUE_BITS}", UserWarning,
                           stacklevel=2)
-        self._keys: dict[str, PublicKey] = {}
-        self._pools: dict[str, RandomiserPool] = {}
+        self.client_keys = ClientKeys()
 
     @property
     def n_features(self) -> int:
@@ -592,37 +591,19 @@ class LinearServer:
         return decode_score(fixed_point_score(self._W, X, self._B))
 
     def _public_key(self, query: Query | dict | str | int) -> PublicKey:
-        """The client's modulus (from a query, a ``{"n": ...}`` dict or ``n``), cached with a pool.
+        """The client's modulus, checked and cached with the server's own randomiser pool.
 
         Only ``n`` is taken from the client: the server re-randomises with its
         own uniform :math:`r^n` (see *Why re-randomise* in the module docstring).
         """
-        if isinstance(query, Query):
-            n_text = query.public_key["n"]
-        elif isinstance(query, dict):
-            n_text = str(query["n"])
-        else:
-            n_text = str(query)
-        key = self._keys.get(n_text)
-        if key is None:
-            key = PublicKey(int(n_text))
-            if key.bits < MIN_KEY_BITS:
-                raise KeyTooSmallError(f"the query's key has {key.bits} bits; this server accepts "
-                                       f"{MIN_KEY_BITS} bits or more (2048 recommended)")
-            if len(self._keys) > 64:
-                self._keys.clear()
-                self._pools.clear()
-            self._keys[n_text] = key
-            self._pools[n_text] = RandomiserPool(key)
-        return key
+        return self.client_keys.key(query)
 
     def precompute(self, public_key, count: int) -> None:
         """Draw ``count`` re-randomisers (one per reply) for a client's key ahead of time.
 
         ``public_key`` is a :class:`~.messages.Query`, a ``{"n": ...}`` dict or the modulus.
         """
-        key = self._public_key(public_key)
-        self._pools[str(int(key.n))].fill(count)
+        self.client_keys.precompute(public_key, count)
 
     def _noise(self) -> int:
         """Irwin-Hall integer noise, mean 0, standard deviation ~``noise_scale * 2**128``."""
@@ -670,7 +651,7 @@ class LinearServer:
                 negative = negative * gmpy2.powmod(c, -W, n2) % n2
         c = positive * gmpy2.invert(negative, n2) % n2  # one inversion for all negative weights
         offset = self._B + (self._noise() if self.output == "noisy" else 0)
-        rho = self._pools[str(int(key.n))].take()  # the server's own r^n, r uniform
+        rho = self.client_keys.pool(key).take()  # the server's own r^n, r uniform
         c = key.rerandomise(key.add_plain(c, offset), rho)
         return LinearReply(query_id=query.query_id, key_id=key.key_id, key_bits=key.bits,
                            ciphertext=int(c), classes=list(self.classes), output=self.output,

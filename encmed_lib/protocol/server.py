@@ -44,6 +44,52 @@ from ..errors import KeyTooSmallError, MissingFeatureError
 from ..tree import PortableTree, as_portable, ensure_fitted
 from .messages import BLIND_BITS, SLOT_BITS, Query, Reply, slots_per_pack
 
+
+class ClientKeys:
+    """The client keys a server has met, each with the server's own randomiser pool.
+
+    Only ``n`` is ever taken from a client.  The server never re-randomises with
+    a value the client chose (such as a DJN base ``h_s``: with ``h_s = 1`` the
+    "re-randomisation" would do nothing and the client could recover every
+    blind ``r_j``); it draws its own uniform :math:`r^n`, which can be
+    precomputed per client key.
+    """
+
+    def __init__(self, limit: int = 64):
+        self.limit = limit
+        self._keys: dict[str, PublicKey] = {}
+        self._pools: dict[str, RandomiserPool] = {}
+
+    def key(self, source) -> PublicKey:
+        """The key of a :class:`~.messages.Query`, a ``{"n": ...}`` dict or a modulus (checked, cached)."""
+        if isinstance(source, Query):
+            n_text = source.public_key["n"]
+        elif isinstance(source, dict):
+            n_text = str(source["n"])
+        else:
+            n_text = str(source)
+        key = self._keys.get(n_text)
+        if key is None:
+            key = PublicKey(int(n_text))
+            if key.bits < MIN_KEY_BITS:
+                raise KeyTooSmallError(f"the query's key has {key.bits} bits; this server accepts "
+                                       f"{MIN_KEY_BITS} bits or more (2048 recommended)")
+            if len(self._keys) >= self.limit:
+                self._keys.clear()
+                self._pools.clear()
+            self._keys[n_text] = key
+            self._pools[n_text] = RandomiserPool(key)
+        return key
+
+    def pool(self, key: PublicKey) -> RandomiserPool:
+        """The server's own randomisers for a client key (uniform :math:`r^n`)."""
+        return self._pools[str(int(key.n))]
+
+    def precompute(self, source, count: int) -> None:
+        """Draw ``count`` re-randomisers for a client's key before its patients arrive."""
+        self.pool(self.key(source)).fill(count)
+
+
 BLINDINGS = ("full", "multiplicative", "none")
 MODES = ("basic", "label-only")
 
@@ -105,8 +151,7 @@ class TreeServer:
         self._internal = self.tree.internal_nodes()
         self._slot = {node.id: k for k, node in enumerate(self._internal)}
         self._T = [encode_threshold(node.threshold) for node in self._internal]
-        self._keys: dict[str, PublicKey] = {}
-        self._pools: dict[str, RandomiserPool] = {}
+        self.client_keys = ClientKeys()
 
     @property
     def required_features(self) -> list[str]:
@@ -127,35 +172,12 @@ class TreeServer:
         return {"classes": list(self.tree.classes), "nodes": nodes}
 
     def _public_key(self, query: Query | dict | str) -> PublicKey:
-        """The client's key (from a query, a key dict or ``n``), cached with its randomiser pool.
-
-        Only ``n`` is taken from the client.  The server never re-randomises with a
-        value the client chose (such as a DJN base ``h_s``: with ``h_s = 1`` the
-        "re-randomisation" would do nothing and the client could recover every
-        blind ``r_j``); it draws its own uniform :math:`r^n`.
-        """
-        if isinstance(query, Query):
-            n_text = query.public_key["n"]
-        elif isinstance(query, dict):
-            n_text = str(query["n"])
-        else:
-            n_text = str(query)
-        key = self._keys.get(n_text)
-        if key is None:
-            key = PublicKey(int(n_text))
-            if key.bits < MIN_KEY_BITS:
-                raise KeyTooSmallError(f"the query's key has {key.bits} bits; this server accepts "
-                                       f"{MIN_KEY_BITS} bits or more (2048 recommended)")
-            if len(self._keys) > 64:
-                self._keys.clear()
-                self._pools.clear()
-            self._keys[n_text] = key
-            self._pools[n_text] = RandomiserPool(key)
-        return key
+        """The client's key, checked and cached with the server's own randomiser pool."""
+        return self.client_keys.key(query)
 
     def pool(self, key: PublicKey) -> RandomiserPool:
         """The server's own randomisers for a client key (uniform :math:`r^n`, drawn by the server)."""
-        return self._pools[str(int(key.n))]
+        return self.client_keys.pool(key)
 
     def randomisers_per_query(self, key_bits: int) -> int:
         """How many re-randomisers one query costs the server (one per returned ciphertext)."""
@@ -167,9 +189,9 @@ class TreeServer:
         """Draw ``count`` re-randomisers for a client's key before its patients arrive.
 
         ``public_key`` is a :class:`~.messages.Query`, a ``{"n": ...}`` dict or the modulus.
-        Each reply uses one per pack (basic mode).
+        Each reply uses :meth:`randomisers_per_query` of them.
         """
-        self.pool(self._public_key(public_key)).fill(count)
+        self.client_keys.precompute(public_key, count)
 
     def encrypted_inputs(self, query: Query | str) -> tuple[PublicKey, dict]:
         """Check a query and return its key and ``{feature: E(-X_f)}`` for the features used."""
