@@ -110,10 +110,11 @@ it, so the exact total never exists anywhere.  The discrete Laplace is
 because a sum of :math:`k` Polya(:math:`1/k`) variables is a geometric
 variable (:func:`distributed_discrete_laplace_shares`).  Integer shares are
 what modular secret sharing can carry (continuous Laplace noise cannot be).
-(For now the aggregators call the hook on the reconstructed total, so
-:class:`DistributedNoise` draws the :math:`k` shares separately and adds
-their sum there: same released tree, but the exact total is still
-computable from the published partial sums; see its docstring.)
+The secret-sharing and plain aggregators call
+:meth:`DistributedNoise.provider_share` for each provider before sharing,
+so the published partial sums are already noisy; the Paillier aggregator
+packs non-negative counts and adds the shares' sum to the decrypted total
+(central noise in effect).
 **Caveat:** a provider knows its own share, so to it the total carries only
 the other :math:`k - 1` shares: a *weaker* guarantee,
 :func:`insider_epsilon` (e.g. 13 features, :math:`\varepsilon = 1` per
