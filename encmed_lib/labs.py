@@ -1,4 +1,4 @@
-"""Labs: the exercises at the end of notebooks 01-05, their checkers, and the student versions.
+"""Labs: the exercises at the end of notebooks 01-08, their checkers, and the student versions.
 
 Every notebook ends with an **Exercises** section.  Each exercise is three cells:
 
@@ -56,6 +56,9 @@ __all__ = [
     "check_03_encrypted_sum", "check_03_scalar_multiply", "check_03_ciphertext_product",
     "check_04_recovered_threshold", "check_04_blinded_value", "check_04_pack_count",
     "check_05_agreement", "check_05_leaf", "check_05_disease_share",
+    "check_06_public_depth", "check_06_compact_label", "check_06_cheating_client",
+    "check_07_stolen_model", "check_07_encrypted_probability", "check_07_query_ciphertexts",
+    "check_08_additive_shares", "check_08_inferred_count", "check_08_lightest_backend",
 ]
 
 
@@ -724,6 +727,465 @@ def check_05_disease_share(share, tree, record) -> str:
         raise ex.fail(expected, share, "that is a label; the question asks for the share of class 1")
     raise ex.fail(expected, share, "decrypt the reply of this record with client.decrypt(reply, "
                   "return_distribution=True) and take the second share")
+
+
+# ====================================================== 06 · label-only mode
+_S06 = "06_label_only.ipynb"
+
+
+def check_06_public_depth(comparisons, dummies, leaves, tree, depth: int = 6) -> str:
+    """Exercise 06.1: what a label-only client sees of ``tree`` padded to the public ``depth``.
+
+    ``comparisons`` (values in the Comparisons message), ``dummies`` (how many
+    of them are padding) and ``leaves`` (leaves in the reply) are recomputed by
+    building the padded server, ``TreeServer(tree, mode="label-only", depth=depth)``.
+    """
+    from .protocol.label_only import LabelOnlyServer
+
+    ex = _Exercise(f"06.1 (public depth {depth})", f'{_S06}, section "1 · The idea: a path cost per leaf"')
+    names = ("comparisons", "dummies", "leaves")
+    expected = (f"three whole numbers for a public depth D = {depth}: the comparisons the client receives, "
+                "how many of them are dummies, the leaves of the reply")
+    values = {name: _number(v, ex, expected, integer=True)
+              for name, v in zip(names, (comparisons, dummies, leaves), strict=True)}
+    server = LabelOnlyServer(tree, depth=depth)
+    right = {"comparisons": len(server.node_T), "dummies": sum(server.node_dummy),
+             "leaves": len(server.leaf_class)}
+    real = right["comparisons"] - right["dummies"]
+    if values == right:
+        return _ok(f"at public depth {depth} the client always receives {right['comparisons']} comparisons "
+                   f"({right['dummies']} of them dummies around the tree's {real} real nodes) and "
+                   f"{right['leaves']} leaves, whatever the real tree looks like")
+    shown = ", ".join(f"{name} = {values[name]}" for name in names)
+    c, dm, lv = values["comparisons"], values["dummies"], values["leaves"]
+    if (c, lv) == (real, real + 1):
+        raise ex.fail(expected, None, "those are the real tree's counts (basic mode): the client sees the "
+                      "tree padded to a *complete* tree of the public depth", shown=shown)
+    if c != right["comparisons"]:
+        if c == 2 ** depth:
+            hint = (f"a complete tree of depth {depth} has 2**{depth} leaves but one comparison fewer: "
+                    f"2**{depth} - 1 internal nodes")
+        elif c == 2 ** (depth + 1) - 1:
+            hint = "that counts every node, leaves included: only internal nodes carry a comparison"
+        elif c == real:
+            hint = "that is the real tree's number of internal nodes: the padded tree has more"
+        else:
+            hint = (f"a complete binary tree of depth D has 2**D - 1 internal nodes (one comparison "
+                    f"each): D = {depth}")
+        raise ex.fail(expected, None, hint, shown=shown)
+    if lv != right["leaves"]:
+        hint = ("that is the number of comparisons: a complete tree has one leaf more than internal nodes"
+                if lv == right["comparisons"] else
+                "the reply carries one leaf per leaf of the complete tree of depth D: 2**D")
+        raise ex.fail(expected, None, hint, shown=shown)
+    if dm == right["comparisons"]:
+        hint = f"not every comparison is a dummy: the tree's {real} real nodes are placed first"
+    elif dm == 0:
+        hint = f"the tree is shallower than D = {depth}: below its leaves the server adds dummy nodes"
+    else:
+        hint = ("the dummies are the comparisons that are not real internal nodes: all comparisons minus "
+                "the tree's internal nodes (tree.tree_.node_count - tree.get_n_leaves())")
+    raise ex.fail(expected, None, hint, shown=shown)
+
+
+def check_06_compact_label(label, values, tree, record) -> str:
+    """Exercise 06.2: a compact label-only reply decrypted by hand.
+
+    ``values`` are the raw decryptions of the reply's ciphertexts (one per
+    leaf): exactly one must lie below the number of classes, and ``label``
+    must be that class, which must equal ``tree.predict`` on ``record``.
+    """
+    import pandas as pd
+
+    ex = _Exercise("06.2 (a compact reply by hand)",
+                   f'{_S06}, section "6 · What it costs, next to basic mode" (the compact form) and '
+                   '"Step 5: what the client decrypts"')
+    pt = _portable(tree)
+    classes = list(pt.classes)
+    n_classes = len(classes)
+    expected_values = ("a list with one raw decryption (an integer in [0, n)) per ciphertext of the "
+                       "compact reply")
+    if values is None or isinstance(values, (str, numbers.Number)) or not hasattr(values, "__len__"):
+        raise ex.fail(expected_values, values, "decrypt every ciphertext of the reply: "
+                      "[client.private_key.raw_decrypt(c) for c in reply.ciphertexts]")
+    values = list(values)
+    if not all(isinstance(v, (numbers.Integral, np.integer)) and not isinstance(v, bool) for v in values):
+        raise ex.fail(expected_values, values, "raw decryptions are integers: use "
+                      "client.private_key.raw_decrypt(c), not client.decrypt")
+    values = [int(v) for v in values]
+    leaves = 2 ** pt.depth
+    if len(values) == 2 * leaves:
+        raise ex.fail(expected_values, None, "two values per leaf: that is the pair form. Build the server "
+                      'with em.TreeServer(tree, mode="label-only", compact=True)',
+                      shown=f"{len(values)} values")
+    if len(values) < leaves or len(values) & (len(values) - 1):
+        raise ex.fail(expected_values, None, f"the compact reply has one ciphertext per leaf of the padded "
+                      f"tree ({leaves} for this tree): decrypt all of reply.ciphertexts",
+                      shown=f"{len(values)} values")
+    if any(v < 0 for v in values):
+        raise ex.fail(expected_values, None, "negative values: decrypt_signed maps the upper half of "
+                      "[0, n) to negative numbers, so about half the random leaves would look like class "
+                      "indices. Use client.private_key.raw_decrypt",
+                      shown=f"{sum(v < 0 for v in values)} negative values among {len(values)}")
+    small = [v for v in values if v < n_classes]
+    if len(small) != 1:
+        raise ex.fail(expected_values, None, "exactly one leaf decrypts to a class index: decrypt the "
+                      "compact reply of this record with this client's key (the one that encrypted "
+                      "the query)", shown=f"{len(small)} values below {n_classes}")
+    found = classes[small[0]]
+    expected = f"the label of the one leaf whose value is below {n_classes}: one of {classes}"
+    rec = _record(record)
+    truth = tree.predict(pd.DataFrame([{f: rec[f] for f in pt.feature_names}]))[0]
+    if isinstance(label, (numbers.Integral, np.integer)) and not isinstance(label, bool) \
+            and int(label) >= n_classes and int(label) in values:
+        raise ex.fail(expected, label, "that is a random leaf value: the label is the one value below "
+                      "the number of classes (classes[value])")
+    if not _labels_equal(label, found):
+        raise ex.fail(expected, label, f"your values contain one class index, {small[0]}: the label is "
+                      f"reply.meta['classes'][{small[0]}]")
+    if not _labels_equal(found, truth):
+        raise ex.fail(expected, label, "these values do not decrypt this record's reply: send record_ex, "
+                      "and decrypt the reply of that very exchange")
+    return _ok(f"one of the {len(values)} leaf values is a class index ({small[0]}), the other "
+               f"{len(values) - 1} are uniform modulo n: the label is {found!r}, as tree.predict gives")
+
+
+_CHEAT_CHOICES = {
+    "a": "the bits are encrypted under the client's own key: the server cannot read them, and E(2) is a "
+         "perfectly valid ciphertext. Nothing in the protocol lets the server check that it encrypts a bit.",
+    "b": "the server undoes the flips homomorphically, E(1)·E(b)^(-1) = E(1 - b): with b = 2 that is "
+         "E(-1). The path costs are computed from whatever the client encrypted.",
+    "c": None,
+    "d": "the blinds only enter round 1's values, which the client decrypts anyway; the bits message "
+         "carries nothing about them back. What a cheat corrupts is the path costs of round 2.",
+}
+
+
+def check_06_cheating_client(choice) -> str:
+    """Exercise 06.3: what a client that answers E(2) breaks (multiple choice: "a" to "d")."""
+    ex = _Exercise("06.3 (a cheating client)", f'{_S06}, section "A cheating client"')
+    expected = 'one letter, "a", "b", "c" or "d"'
+    if not isinstance(choice, str):
+        raise ex.fail(expected, choice, 'answer with the letter of your choice as a string, e.g. "a"')
+    letter = choice.strip().strip("()'\".").lower()
+    if letter not in _CHEAT_CHOICES:
+        raise ex.fail(expected, choice, "one of the four letters of the list")
+    why = _CHEAT_CHOICES[letter]
+    if why is None:
+        return _ok("with E(2) every wrong-turn term is -1 or 2, so no leaf costs zero; cleverer values make "
+                   "several leaves decodable. The one-label guarantee holds for semi-honest clients only")
+    raise ex.fail(expected, choice, why)
+
+
+# ================================================= 07 · beyond trees
+_S07 = "07_beyond_trees.ipynb"
+
+
+def _linear_coef(server_or_model) -> tuple[np.ndarray, float, list[str]]:
+    from .protocol.linear import LinearServer, linear_parameters
+
+    if isinstance(server_or_model, LinearServer):
+        return (np.asarray(server_or_model.coef, dtype=float), float(server_or_model.intercept),
+                list(server_or_model.feature_names))
+    coef, intercept, names, _ = linear_parameters(server_or_model)
+    return coef, intercept, names or [f"x{i}" for i in range(coef.size)]
+
+
+def _vector(value, ex: _Exercise, expected: str) -> np.ndarray:
+    """Read an answer as a 1-d float vector (list, array, Series)."""
+    if value is None or isinstance(value, (str, numbers.Number)) or not hasattr(value, "__len__"):
+        hint = ("give one weight per feature (an array of d numbers), not a single value"
+                if isinstance(value, numbers.Number) else
+                "no answer yet: assign an array of weights to the variable")
+        raise ex.fail(expected, value, hint)
+    try:
+        vec = np.asarray(value, dtype=float).ravel()
+    except (TypeError, ValueError):
+        raise ex.fail(expected, value, "the weights must be numbers") from None
+    if not np.all(np.isfinite(vec)):
+        raise ex.fail(expected, value, "some weights are not finite (NaN or infinity)")
+    return vec
+
+
+def check_07_stolen_model(coef, intercept, server) -> str:
+    """Exercise 07.1: the weights and intercept read off d + 1 chosen scores.
+
+    Compared with the model's own ``(coef, intercept)`` (``server`` is the
+    :class:`~encmed_lib.protocol.linear.LinearServer`, or a model it accepts):
+    a relative error below 1e-9 on the weights, and ``1e-9 (1 + |b|)`` on the
+    intercept.
+    """
+    ex = _Exercise("07.1 (model extraction)",
+                   f'{_S07}, section "3 · What the score gives away: model extraction"')
+    w, b, names = _linear_coef(server)
+    d = w.size
+    expected = f"{d} weights on the raw features (an array) and the intercept (a number)"
+    vec = _vector(coef, ex, expected)
+    norm = float(np.linalg.norm(w))
+
+    def near(a: np.ndarray, target: np.ndarray) -> bool:
+        return a.shape == target.shape and float(np.linalg.norm(a - target)) <= 1e-9 * max(norm, 1e-12)
+
+    if vec.size == d + 1:
+        raise ex.fail(expected, coef, f"{d + 1} numbers: the first score (x = 0) is the intercept; the "
+                      f"weights come from the {d} records e_i", shown=f"an array of {d + 1} numbers")
+    if vec.size != d:
+        raise ex.fail(expected, coef, f"one weight per feature: {d} of them",
+                      shown=f"an array of {vec.size} numbers")
+    b_hat = _number(intercept, ex, "the intercept, one number")
+    b_tol = 1e-9 * (1 + abs(b))
+    if not near(vec, w):
+        if near(vec - b, w):
+            hint = "the score of e_i is w_i + b: subtract the intercept (the score of x = 0)"
+        elif near(-vec, w):
+            hint = "the sign is reversed: w_i = s(e_i) - s(0)"
+        else:
+            hint = ("score the all-zero record and the d unit records np.eye(d) with the oracle (one call "
+                    "with a (d + 1) x d array); w_i = s(e_i) - s(0)")
+        raise ex.fail(expected, None, hint, shown=f"weights off by {np.linalg.norm(vec - w) / norm:.1e} "
+                      "(relative)")
+    if not _close(b_hat, b, b_tol):
+        raise ex.fail("the intercept, one number", intercept, "the weights are right; the intercept is the "
+                      "score of the all-zero record, s(0) = b")
+    top = int(np.argmax(np.abs(w)))
+    return _ok(f"{d} weights and the intercept from d + 1 = {d + 1} scores, to float64 precision; the "
+               f"largest weight is {names[top]}'s ({w[top]:+.4g} per unit), the intercept {b:+.4f}")
+
+
+def check_07_encrypted_probability(probability, server, record) -> str:
+    """Exercise 07.2: P(disease) of ``record`` from its encrypted score, within 1e-9.
+
+    Recomputed as ``sigmoid(server.plaintext_score(x))`` (the same fixed-point
+    integers as the encrypted reply).
+    """
+    from scipy.special import expit
+
+    from .protocol.linear import LinearServer
+
+    ex = _Exercise("07.2 (one encrypted score)", f'{_S07}, section "One patient, end to end"')
+    expected = "the probability of heart disease (class 1) for this patient, a number between 0 and 1"
+    if isinstance(probability, tuple) and len(probability) == 2:
+        raise ex.fail(expected, probability, "score_encrypted returns (score, [1 - p, p]): keep the score "
+                      "and apply the sigmoid, or take entry 1 of the probabilities")
+    if hasattr(probability, "__len__") and not isinstance(probability, str):
+        raise ex.fail(expected, probability, "these are the two class probabilities [1 - p, p]: give the "
+                      "entry of class 1")
+    value = _number(probability, ex, expected)
+    if not isinstance(server, LinearServer):
+        server = LinearServer(server)
+    rec = _record(record)
+    x = [rec[f] for f in server.feature_names]
+    score = server.plaintext_score(x)
+    right = float(expit(score))
+    if _close(value, right, 1e-9):
+        return _ok(f"P(disease) = {right:.6f} for this patient (score {score:+.6f}): the encrypted score "
+                   "gives the plaintext model's probability")
+    if _close(value, score, 1e-6):
+        raise ex.fail(expected, probability, "that is the score (a logit): the probability is the sigmoid "
+                      "1 / (1 + exp(-score))")
+    if _close(value, 1 - right, 1e-9):
+        raise ex.fail(expected, probability, "that is the probability of class 0 (no disease): take p, "
+                      "not 1 - p")
+    if 1 < value <= 100 and _close(value / 100, right, 1e-7):
+        raise ex.fail(expected, probability, "this looks like a percentage: give a fraction between 0 and 1")
+    raise ex.fail(expected, probability, "score the patient with score_encrypted(client, server, record_ex) "
+                  "and apply the sigmoid to the score")
+
+
+def check_07_query_ciphertexts(paillier, ckks, n_features: int = 13, poly_modulus_degree: int | None = None
+                               ) -> str:
+    """Exercise 07.3: ciphertexts in one query of ``n_features`` values, Paillier and CKKS.
+
+    Paillier encrypts one number per ciphertext; CKKS one value per slot,
+    ``poly_modulus_degree // 2`` slots (8192 by default: 4096 slots).
+    """
+    from .crypto.ckks import CKKS_PARAMETERS
+
+    ex = _Exercise("07.3 (ciphertexts per query)", f'{_S07}, sections "CKKS in a few lines" and '
+                   '"5 · CKKS and Paillier side by side"')
+    N = int(poly_modulus_degree or CKKS_PARAMETERS["poly_modulus_degree"])
+    slots = N // 2
+    expected = f"two whole numbers: the ciphertexts of one {n_features}-feature query, Paillier then CKKS"
+    p = _number(paillier, ex, expected, integer=True)
+    c = _number(ckks, ex, expected, integer=True)
+    right_p, right_c = n_features, -(-n_features // slots)
+    shown = f"Paillier {p}, CKKS {c}"
+    if p != right_p:
+        if p == 1:
+            hint = ("a Paillier ciphertext holds one number: the client encrypts each feature separately "
+                    "(packing is for the server's replies, not the query)")
+        elif p == n_features + 1:
+            hint = "the intercept is the server's, in clear: the client encrypts only its features"
+        else:
+            hint = "the Paillier client encrypts one ciphertext per feature of the record"
+        raise ex.fail(expected, None, hint, shown=shown)
+    if c != right_c:
+        if c == n_features:
+            hint = (f"CKKS encrypts a whole vector: one value per slot, and N = {N} gives {slots} slots")
+        else:
+            hint = f"one CKKS ciphertext holds N/2 = {slots} values, one per slot"
+        raise ex.fail(expected, None, hint, shown=shown)
+    return _ok(f"Paillier: {right_p} ciphertexts, one per feature; CKKS: {right_c} ciphertext holding all "
+               f"{n_features} values in its {slots} slots (each CKKS ciphertext is far larger, though)")
+
+
+# ======================================== 08 · collaborative training
+_S08 = "08_collaborative_training.ipynb"
+
+
+def _flat_ints(value, ex: _Exercise, expected: str, what: str) -> list[int]:
+    """A flat list of Python ints (shares are too large for int64)."""
+    if value is None or isinstance(value, (str, numbers.Number)) or not hasattr(value, "__len__"):
+        raise ex.fail(expected, value, f"{what} must be a list of numbers")
+    flat = np.asarray(value, dtype=object).ravel().tolist()
+    out = []
+    for v in flat:
+        if isinstance(v, (bool, np.bool_)) or not isinstance(v, (numbers.Integral, np.integer)):
+            if isinstance(v, (numbers.Real, np.floating)) and float(v).is_integer() and abs(v) < 2 ** 53:
+                out.append(int(v))
+                continue
+            raise ex.fail(expected, value, f"{what} must hold whole numbers (Python ints: values mod p are "
+                          "too large for floats or int64)", shown=f"an element {_show(v)}")
+        out.append(int(v))
+    return out
+
+
+def check_08_additive_shares(shares, reconstructed, table, k: int = 3, prime: int | None = None) -> str:
+    """Exercise 08.1: ``k`` additive shares of ``table`` modulo ``prime``, and the table added back.
+
+    ``shares`` is what ``SecretSharingAggregator.share(table, k)`` returns
+    (``k`` flat lists of values in ``[0, p)``); ``reconstructed`` their
+    elementwise sum modulo ``p``.  ``prime`` defaults to :math:`2^{127} - 1`.
+    """
+    from .federated.aggregation import MERSENNE_127
+
+    ex = _Exercise("08.1 (additive shares)", f'{_S08}, section "3 · The protocol, round by round"')
+    p = int(prime) if prime is not None else MERSENNE_127
+    target = [int(v) for v in np.asarray(table).ravel()]
+    size = len(target)
+    expected = f"{k} shares, each a list of {size} numbers in [0, p), that add up to the table modulo p"
+    if shares is None or isinstance(shares, (str, numbers.Number)) or not hasattr(shares, "__len__"):
+        raise ex.fail(expected, shares, f"split the table with sharer.share(table, {k})")
+    parts = list(shares)
+    if len(parts) != k:
+        raise ex.fail(expected, None, f"K = {k} providers means {k} shares: share(table, {k})",
+                      shown=f"{len(parts)} shares")
+    rows = [_flat_ints(s, ex, expected, "a share") for s in parts]
+    if any(len(r) != size for r in rows):
+        raise ex.fail(expected, None, f"each share has one value per entry of the table ({size})",
+                      shown=f"shares of lengths {[len(r) for r in rows]}")
+    if any(not 0 <= v < p for r in rows for v in r):
+        raise ex.fail(expected, None, "shares are numbers modulo p: every value lies in [0, p)",
+                      shown="a share value outside [0, p)")
+    sums = [sum(col) % p for col in zip(*rows, strict=True)]
+    if sums != target:
+        raise ex.fail(expected, None, "these shares do not add up to the table modulo p: share the table "
+                      "given in the exercise, with the aggregator whose prime you pass",
+                      shown="shares that add up to another table")
+    if sum(1 for r in rows if any(r)) < min(k, 2) or any(r == target for r in rows):
+        raise ex.fail(expected, None, "the shares a provider sends must be uniformly random: let "
+                      "sharer.share draw them (one share equal to the table gives it away)",
+                      shown="shares that are not random")
+    expected_r = f"the table added back: a flat list of its {size} counts"
+    got = _flat_ints(reconstructed, ex, expected_r, "the reconstruction")
+    if got != target:
+        raw = [sum(col) for col in zip(*rows, strict=True)]
+        if got == raw:
+            hint = "reduce the sums modulo p (sharer.prime): the shares are uniform in [0, p)"
+        elif got in rows:
+            hint = f"that is one share alone: add all {k} of them, entry by entry"
+        else:
+            hint = ("add the shares entry by entry, then take each sum modulo p: "
+                    "[sum(col) % p for col in zip(*shares)]")
+        raise ex.fail(expected_r, None, hint, shown=f"a list of {len(got)} numbers"
+                      if len(got) != size else f"{got[:6]}{'...' if len(got) > 6 else ''}")
+    bits = "2^127 - 1" if p == MERSENNE_127 else f"a {p.bit_length()}-bit prime"
+    return _ok(f"{k} shares of {size} values, each uniform below p = {bits}; only their sum modulo p gives "
+               f"back the table {target}")
+
+
+def check_08_inferred_count(count, providers, binning, *, observer: str, feature: str, bin: int,
+                            label) -> str:
+    """Exercise 08.2: what ``observer`` infers (total - own) for one (feature bin, class) at the root.
+
+    Recomputed from the providers' own records (a teacher's check): the count
+    of records of every *other* provider at ``bin`` of ``feature`` with class
+    ``label``.  The providers are not modified.
+    """
+    import copy
+
+    from .federated.report import _bin_label
+
+    ex = _Exercise("08.2 (what one hospital infers)", f'{_S08}, section "4 · What one hospital sees"')
+    by_name = {p.name: p for p in providers}
+    if observer not in by_name:
+        raise ValueError(f"observer {observer!r} is not one of the providers {list(by_name)}")
+    classes = sorted(set().union(*(p.labels() for p in providers)))
+    f = binning.feature_names.index(feature)
+    c = classes.index(label)
+    tables = {}
+    for p in providers:
+        mine = copy.copy(p)  # prepare() rebinds the routing state: work on a copy
+        mine.prepare(binning, classes)
+        tables[p.name] = mine.count_table(0)[f, bin]  # (classes,) at the root
+    counts = {name: int(t[c]) for name, t in tables.items()}
+    others = [name for name in by_name if name != observer]
+    own = counts[observer]
+    total = sum(counts.values())
+    right = total - own
+    where = _bin_label(feature, binning.edges[feature], bin)
+    expected = (f"the number of patients of {' and '.join(others)} together with {where} and class {label!r} "
+                "(a whole number)")
+    value = _number(count, ex, expected, integer=True)
+    if value == right:
+        return _ok(f"{' and '.join(others)} together hold {right} patients with {where} and class {label!r} "
+                   f"(the total {total} minus {observer}'s own {own}); {observer} learns this sum, not how "
+                   "it splits between them")
+    if value == own:
+        raise ex.fail(expected, count, f"that is {observer}'s own count: subtract it from the total")
+    if value == total:
+        raise ex.fail(expected, count, f"the total includes {observer}'s own patients: subtract its own "
+                      "count")
+    if value == -right:
+        raise ex.fail(expected, count, "the sign is reversed: total - own, not own - total")
+    if value in {counts[name] for name in others}:
+        raise ex.fail(expected, count, f"that is one other hospital alone, which {observer} cannot know: "
+                      "with three hospitals it only sees the sum of the other two (total - own)")
+    other_class = {sum(int(t[k]) for name, t in tables.items() if name != observer)
+                   for k in range(len(classes)) if k != c}
+    if value in other_class:
+        raise ex.fail(expected, count, f"that is another class: read the rows of class {label!r}")
+    raise ex.fail(expected, count, f"provider_view(trainer, <{observer}>, round=\"level 0\", feature="
+                  f"{feature!r}) has one row per (bin, class): take the row ({where!r}, {label!r}) and "
+                  "compute total - own table")
+
+
+def check_08_lightest_backend(backend, costs) -> str:
+    """Exercise 08.3: the back-end of ``costs`` (from ``compare_backends``) with the fewest bytes in all."""
+    ex = _Exercise("08.3 (the lightest back-end)", f'{_S08}, section "5 · Three back-ends, one tree"')
+    labels = [str(i) for i in costs.index]
+    expected = f"the label of one back-end, a string among {labels}"
+    if not isinstance(backend, str):
+        raise ex.fail(expected, backend, "give the back-end's label, an entry of costs.index (e.g. "
+                      "costs[...].idxmin())")
+    name = backend.strip()
+    if name not in labels:
+        raise ex.fail(expected, backend, f"not a back-end of the table: the labels are {labels}")
+    sizes = costs["bytes"].astype(int)
+    right = str(sizes.idxmin())
+    if name == right:
+        rest = "; ".join(f"{label} {int(sizes[label]):,}" for label in labels if label != right)
+        return _ok(f"{right!r} puts the fewest bytes on the wire: {int(sizes[right]):,} in all ({rest})")
+    if "bytes per provider" in costs.columns and name == str(costs["bytes per provider"].idxmin()):
+        raise ex.fail(expected, backend, "that one has the smallest largest-sender load (bytes per "
+                      "provider); the question is about every message: the column bytes")
+    if "seconds" in costs.columns and name == str(costs["seconds"].idxmin()):
+        raise ex.fail(expected, backend, "that is the fastest; the question is about bytes: the column bytes")
+    if name == str(sizes.idxmax()):
+        raise ex.fail(expected, backend, "that is the heaviest: look for the smallest value of "
+                      "costs['bytes']")
+    raise ex.fail(expected, backend, "compare the column bytes (every message of the training): the "
+                  "smallest value, costs['bytes'].idxmin()")
 
 
 # ===================================================== the student versions

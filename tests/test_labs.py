@@ -21,7 +21,8 @@ from encmed_lib.protocol.messages import slots_per_pack
 
 NOTEBOOKS_DIR = REPO_ROOT / "notebooks"
 LAB_NOTEBOOKS = ["01_data.ipynb", "02_tree.ipynb", "03_paillier_basics.ipynb",
-                 "04_encrypted_server.ipynb", "05_client_decryption.ipynb"]
+                 "04_encrypted_server.ipynb", "05_client_decryption.ipynb", "06_label_only.ipynb",
+                 "07_beyond_trees.ipynb", "08_collaborative_training.ipynb"]
 CHECKERS = sorted(name for name in labs.__all__ if name.startswith("check_"))
 
 
@@ -301,6 +302,241 @@ def test_check_05_disease_share(heart, client):
     rejects(labs.check_05_disease_share, shares, tree, record, hint="entry of class 1")
 
 
+# ------------------------------------------------------ 06 · label-only
+def test_check_06_public_depth(heart):
+    tree = heart[-1]
+    n_internal = tree.tree_.node_count - tree.get_n_leaves()
+    message = accepts(labs.check_06_public_depth, 63, 63 - n_internal, 64, tree, depth=6)
+    assert "63 comparisons (48 of them dummies" in message
+    accepts(labs.check_06_public_depth, 31, 16, np.int64(32), tree, depth=5)
+    accepts(labs.check_06_public_depth, 15, 0, 16, em.PortableTree.from_sklearn(tree), depth=4)
+    check = labs.check_06_public_depth
+    rejects(check, 64, 48, 64, tree, depth=6, hint="one comparison fewer")
+    rejects(check, 127, 48, 64, tree, depth=6, hint="leaves included")
+    rejects(check, n_internal, 0, n_internal + 1, tree, depth=6, hint="real tree's counts")
+    rejects(check, 63, 48, 63, tree, depth=6, hint="one leaf more")
+    rejects(check, 63, 63, 64, tree, depth=6, hint="not every comparison is a dummy")
+    rejects(check, 63, 0, 64, tree, depth=6, hint="shallower")
+    rejects(check, 63, 47, 64, tree, depth=6, hint="node_count - tree.get_n_leaves()")
+    rejects(check, 63.5, 48, 64, tree, depth=6, hint="whole number")
+
+
+@pytest.fixture(scope="module")
+def compact_exchange(heart, client):
+    """One compact label-only exchange for X_test.iloc[7]: (record, raw leaf values, label)."""
+    X_test, tree = heart[3], heart[-1]
+    server = em.TreeServer(tree, mode="label-only", compact=True)
+    record = X_test.iloc[7]
+    reply = server.finish(client.answer(server.evaluate(client.encrypt(record))))
+    values = [client.private_key.raw_decrypt(c) for c in reply.ciphertexts]
+    signed = [client.private_key.decrypt_signed(c) for c in reply.ciphertexts]
+    classes = reply.meta["classes"]
+    label = next(classes[v] for v in values if v < len(classes))
+    return record, values, signed, label
+
+
+def test_check_06_compact_label(heart, client, compact_exchange):
+    X_test, tree = heart[3], heart[-1]
+    record, values, signed, label = compact_exchange
+    assert label == tree.predict(X_test.iloc[[7]])[0]
+    message = accepts(labs.check_06_compact_label, label, values, tree, record)
+    assert f"the label is {label!r}" in message
+    accepts(labs.check_06_compact_label, np.int64(label), np.array(values, dtype=object), tree, record)
+    check = labs.check_06_compact_label
+    rejects(check, 1 - label, values, tree, record, hint="reply.meta['classes']")
+    big = next(v for v in values if v >= 2)
+    rejects(check, big, values, tree, record, hint="random leaf value")
+    rejects(check, label, signed, tree, record, hint="raw_decrypt")
+    rejects(check, label, values + values, tree, record, hint="pair form")
+    rejects(check, label, values[:5], tree, record, hint="one ciphertext per leaf")
+    rejects(check, label, [v + 2 if v < 2 else v for v in values], tree, record, hint="exactly one leaf")
+    other = next(i for i in range(len(X_test)) if tree.predict(X_test.iloc[[i]])[0] != label)
+    rejects(check, label, values, tree, X_test.iloc[other], hint="do not decrypt this record's reply")
+    rejects(check, label, 5, tree, record, hint="raw_decrypt(c) for c in reply.ciphertexts")
+
+
+def test_check_06_cheating_client():
+    assert "semi-honest" in accepts(labs.check_06_cheating_client, "c")
+    accepts(labs.check_06_cheating_client, " (C). ")
+    rejects(labs.check_06_cheating_client, "a", hint="perfectly valid ciphertext")
+    rejects(labs.check_06_cheating_client, "b", hint="E(-1)")
+    rejects(labs.check_06_cheating_client, "d", hint="path costs of round 2")
+    rejects(labs.check_06_cheating_client, "e", hint="one of the four letters")
+    rejects(labs.check_06_cheating_client, 3, hint="letter")
+
+
+# ------------------------------------------------------ 07 · beyond trees
+@pytest.fixture(scope="module")
+def linear(heart):
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    from encmed_lib.protocol.linear import LinearServer
+
+    X_train, y_train = heart[2], heart[4]
+    pipe = make_pipeline(StandardScaler(), LogisticRegression(max_iter=1000, random_state=0))
+    pipe.fit(X_train, y_train)
+    return pipe, LinearServer(pipe)
+
+
+def test_check_07_stolen_model(linear):
+    from encmed_lib.protocol.linear import plaintext_oracle
+
+    pipe, server = linear
+    d = server.n_features
+    scores = plaintext_oracle(server.coef, server.intercept)(np.vstack([np.zeros(d), np.eye(d)]))
+    coef, intercept = scores[1:] - scores[0], scores[0]
+    assert "d + 1 = 14 scores" in accepts(labs.check_07_stolen_model, coef, intercept, server)
+    accepts(labs.check_07_stolen_model, list(coef), np.float64(intercept), pipe)
+    accepts(labs.check_07_stolen_model, server.coef, server.intercept, (server.coef, server.intercept))
+    check = labs.check_07_stolen_model
+    rejects(check, scores[1:], intercept, server, hint="subtract the intercept")
+    rejects(check, scores, intercept, server, hint="the first score (x = 0) is the intercept")
+    rejects(check, -coef, intercept, server, hint="sign is reversed")
+    rejects(check, coef, intercept + 0.5, server, hint="all-zero record")
+    rejects(check, pipe[-1].coef_.ravel(), pipe[-1].intercept_[0], server, hint="np.eye(d)")
+    rejects(check, coef[:5], intercept, server, hint="one weight per feature")
+    rejects(check, 0.5, intercept, server, hint="not a single value")
+
+
+def test_check_07_encrypted_probability(heart, client, linear):
+    from encmed_lib.protocol.linear import score_encrypted
+
+    X_test = heart[3]
+    pipe, server = linear
+    record = X_test.iloc[19]
+    score, proba = score_encrypted(client, server, record)
+    p = 1 / (1 + np.exp(-score))
+    assert abs(p - pipe.predict_proba(X_test.iloc[[19]])[0, 1]) < 1e-9
+    message = accepts(labs.check_07_encrypted_probability, p, server, record)
+    assert f"P(disease) = {p:.6f}" in message
+    accepts(labs.check_07_encrypted_probability, proba[1], pipe, record.to_dict())
+    check = labs.check_07_encrypted_probability
+    rejects(check, score, server, record, hint="that is the score")
+    rejects(check, proba[0], server, record, hint="class 0")
+    rejects(check, (score, proba), server, record, hint="returns (score, [1 - p, p])")
+    rejects(check, proba, server, record, hint="entry of class 1")
+    rejects(check, 100 * p, server, record, hint="percentage")
+    rejects(check, 0.123456, server, record, hint="apply the sigmoid")
+
+
+def test_check_07_query_ciphertexts():
+    message = accepts(labs.check_07_query_ciphertexts, 13, 1, n_features=13)
+    assert "4096 slots" in message
+    accepts(labs.check_07_query_ciphertexts, 5000, 2, n_features=5000)
+    accepts(labs.check_07_query_ciphertexts, 13, 1, n_features=13, poly_modulus_degree=16384)
+    check = labs.check_07_query_ciphertexts
+    rejects(check, 1, 1, n_features=13, hint="one number")
+    rejects(check, 14, 1, n_features=13, hint="intercept is the server's")
+    rejects(check, 7, 1, n_features=13, hint="one ciphertext per feature")
+    rejects(check, 13, 13, n_features=13, hint="one value per slot")
+    rejects(check, 13, 0, n_features=13, hint="N/2 = 4096 values")
+    rejects(check, "13", 1, n_features=13, hint="not a string")
+
+
+# ------------------------------------------------ 08 · collaborative training
+@pytest.fixture(scope="module")
+def federated(heart):
+    from encmed_lib.federated import (
+        HEART_RANGES,
+        Binning,
+        FederatedTreeTrainer,
+        SecretSharingAggregator,
+        split_providers,
+    )
+
+    X_train, y_train = heart[2], heart[4]
+    providers = split_providers(X_train, y_train, k=3, sizes=(0.5, 0.3, 0.2), seed=0)
+    binning = Binning.from_ranges(HEART_RANGES, n_bins=16)
+    trainer = FederatedTreeTrainer(4, binning, SecretSharingAggregator())
+    trainer.fit(providers)
+    return providers, binning, trainer
+
+
+def test_check_08_additive_shares():
+    from encmed_lib.federated import SecretSharingAggregator
+
+    sharer = SecretSharingAggregator()
+    table = np.array([[12, 3], [7, 0], [25, 9]])
+    shares = sharer.share(table, 3)
+    total = [sum(col) % sharer.prime for col in zip(*shares, strict=True)]
+    message = accepts(labs.check_08_additive_shares, shares, total, table, prime=sharer.prime)
+    assert "p = 2^127 - 1" in message and "[12, 3, 7, 0, 25, 9]" in message
+    accepts(labs.check_08_additive_shares, shares, np.array(total).reshape(3, 2), table)
+    check = labs.check_08_additive_shares
+    raw = [sum(col) for col in zip(*shares, strict=True)]
+    rejects(check, shares, raw, table, hint="modulo p")
+    rejects(check, shares, shares[1], table, hint="one share alone")
+    rejects(check, shares, [1, 2, 3, 4, 5, 6], table, hint="entry by entry")
+    rejects(check, shares[:2], total, table, hint="K = 3 providers")
+    rejects(check, sharer.share(table + 1, 3), total, table, hint="do not add up")
+    rejects(check, [table.ravel().tolist(), [0] * 6, [0] * 6], total, table, hint="uniformly random")
+    rejects(check, [s[:4] for s in shares], total, table, hint="one value per entry")
+    rejects(check, [[v + sharer.prime for v in shares[0]], *shares[1:]], total, table, hint="[0, p)")
+    rejects(check, [[float(v) for v in shares[0]], *shares[1:]], total, table, hint="whole numbers")
+    rejects(check, None, total, table, hint="sharer.share(table, 3)")
+
+
+def test_check_08_inferred_count(federated):
+    from encmed_lib.federated.report import provider_view
+
+    providers, binning, trainer = federated
+    view = provider_view(trainer, providers[2], round="level 0", feature="thal")
+    row = view.loc[(0, "thal", "thal > 6", 1)]
+    right = int(row["total"] - row["own table"])
+    where = dict(observer="hospital-C", feature="thal", bin=2, label=1)
+    check = labs.check_08_inferred_count
+    routing = [p._node.copy() for p in providers]
+    message = accepts(check, right, providers, binning, **where)
+    assert all(np.array_equal(p._node, r) for p, r in zip(providers, routing, strict=True))  # untouched
+    assert f"together hold {right} patients with thal > 6 and class 1" in message
+    accepts(check, np.int64(right), providers, binning, **where)
+    rejects(check, int(row["own table"]), providers, binning, hint="own count", **where)
+    rejects(check, int(row["total"]), providers, binning, hint="includes hospital-C", **where)
+    rejects(check, -right, providers, binning, hint="sign is reversed", **where)
+    class0 = view.loc[(0, "thal", "thal > 6", 0)]
+    rejects(check, int(class0["total"] - class0["own table"]), providers, binning, hint="another class",
+            **where)
+    rejects(check, 1000, providers, binning, hint="total - own table", **where)
+    with pytest.raises(ValueError, match="not one of the providers"):
+        check(right, providers, binning, observer="hospital-Z", feature="thal", bin=2, label=1)
+
+
+def test_check_08_inferred_count_one_other_hospital(federated):
+    """A count of one other hospital alone is refused (hospital-C only sees the sum)."""
+    import copy
+
+    providers, binning, trainer = federated
+    f = binning.feature_names.index("thal")
+    alone = copy.copy(providers[0])
+    alone.prepare(binning, trainer.classes_)
+    count_a = int(alone.count_table(0)[f, 2, 1])
+    rejects(labs.check_08_inferred_count, count_a, providers, binning, observer="hospital-C",
+            feature="thal", bin=2, label=1, hint="one other hospital alone")
+
+
+def test_check_08_lightest_backend():
+    import pandas as pd
+
+    costs = pd.DataFrame({"seconds": [0.01, 0.03, 0.02, 8.0], "messages": [40, 60, 50, 50],
+                          "bytes": [102300, 448380, 69380, 6358788],
+                          "bytes per provider": [24720, 148320, 9736, 1582088]},
+                         index=pd.Index(["plain", "secret sharing", "paillier 2048",
+                                         "paillier 2048, unpacked"], name="backend"))
+    message = accepts(labs.check_08_lightest_backend, "paillier 2048", costs)
+    assert "69,380 in all" in message and "plain 102,300" in message
+    accepts(labs.check_08_lightest_backend, costs["bytes"].idxmin(), costs)
+    check = labs.check_08_lightest_backend
+    rejects(check, "plain", costs, hint="fastest")
+    rejects(check, "paillier 2048, unpacked", costs, hint="heaviest")
+    rejects(check, "secret sharing", costs, hint="costs['bytes'].idxmin()")
+    rejects(check, "paillier", costs, hint="not a back-end of the table")
+    rejects(check, 2, costs, hint="label")
+    per = costs.assign(**{"bytes per provider": [1, 2, 3, 4], "seconds": [4.0, 3.0, 2.0, 1.0]})
+    rejects(check, "plain", per, hint="bytes per provider")
+
+
 def test_every_checker_is_tested_and_used_by_a_notebook():
     source = open(__file__, encoding="utf-8").read()
     notebooks = " ".join(c.source for name in LAB_NOTEBOOKS
@@ -340,7 +576,7 @@ def test_notebook_ends_with_two_to_four_checked_exercises(name):
 # ------------------------------------------------------ the student versions
 @pytest.fixture(scope="module")
 def lab_sources(tmp_path_factory):
-    """A copy of notebooks 01-05 (the other notebooks may be mid-edit by their authors)."""
+    """A copy of notebooks 01-08 (the other notebooks may be mid-edit by their authors)."""
     src = tmp_path_factory.mktemp("src")
     for name in LAB_NOTEBOOKS:
         shutil.copy(NOTEBOOKS_DIR / name, src / name)
