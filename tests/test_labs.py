@@ -22,7 +22,8 @@ from encmed_lib.protocol.messages import slots_per_pack
 NOTEBOOKS_DIR = REPO_ROOT / "notebooks"
 LAB_NOTEBOOKS = ["01_data.ipynb", "02_tree.ipynb", "03_paillier_basics.ipynb",
                  "04_encrypted_server.ipynb", "05_client_decryption.ipynb", "06_label_only.ipynb",
-                 "07_beyond_trees.ipynb", "08_collaborative_training.ipynb"]
+                 "07_beyond_trees.ipynb", "08_collaborative_training.ipynb",
+                 "09_differential_privacy.ipynb"]
 CHECKERS = sorted(name for name in labs.__all__ if name.startswith("check_"))
 
 
@@ -537,6 +538,136 @@ def test_check_08_lightest_backend():
     rejects(check, "plain", per, hint="bytes per provider")
 
 
+
+# ------------------------------------------------ 09 · differential privacy
+def test_check_09_level_epsilon():
+    from encmed_lib.privacy import plan_tree_budget
+
+    where = dict(total_epsilon=2.0, max_depth=3, n_features=13, leaf_fraction=0.25)
+    right = plan_tree_budget(2.0, max_depth=3, n_features=13, leaf_fraction=0.25)["per_level"]
+    assert right == 0.5
+    message = accepts(labs.check_09_level_epsilon, right, **where)
+    assert "each of the 3 levels spends 0.5: 3 × 0.5 (split tables) + 0.5 (leaf counts) = 2" in message
+    accepts(labs.check_09_level_epsilon, np.float64(right))  # the defaults are the notebook's exercise
+    accepts(labs.check_09_level_epsilon, 0.5004, **where)
+    check = labs.check_09_level_epsilon
+    rejects(check, 2.0 / 3, hint="the leaves' share is missing", **where)
+    rejects(check, 0.5 / 13, hint="sensitivity does not divide the budget", **where)
+    rejects(check, 2.0 / 3 / 13, hint="sensitivity does not divide the budget", **where)
+    rejects(check, 1.5 / 4, hint="3 levels of split tables", **where)
+    rejects(check, 1.5, hint="all the levels together", **where)
+    rejects(check, 2.0, hint="the whole budget", **where)
+    rejects(check, 0.7, hint="'per_level'", **where)
+    rejects(check, None, hint="no answer yet", **where)
+    rejects(check, "0.5", hint="not a string", **where)
+    quantile = dict(where, binning_epsilon=0.4)  # quantile bins: their epsilon comes off first
+    right_q = plan_tree_budget(2.0, 3, 13, binning_epsilon=0.4, leaf_fraction=0.25)["per_level"]
+    assert "0.4 (binning) + 3 × 0.4" in accepts(check, right_q, **quantile)
+    rejects(check, 0.5, hint="binning's epsilon off the total", **quantile)
+
+
+def test_check_09_level_sensitivity():
+    from encmed_lib.federated import HEART_RANGES, SYNTHEA_RANGES, Binning, Provider
+
+    binning = Binning.from_ranges(SYNTHEA_RANGES, n_bins=8)
+    F = len(binning.feature_names)
+    X, y, _ = em.load_synthea(data_dir() / "synthea_sample")
+    complete = X.notna().all(axis=1)
+    one = Provider("one patient", X[complete].iloc[[0]], y[complete].iloc[[0]])
+    one.prepare(binning, [0, 1])
+    assert one.count_table(0).sum() == F == 11  # what one record changes: one cell per feature
+    assert "Δ = 11" in accepts(labs.check_09_level_sensitivity, F, binning)
+    accepts(labs.check_09_level_sensitivity, np.int64(F))  # default: the Synthea features
+    accepts(labs.check_09_level_sensitivity, float(F), list(SYNTHEA_RANGES))
+    accepts(labs.check_09_level_sensitivity, 13, Binning.from_ranges(HEART_RANGES, n_bins=8))
+    check = labs.check_09_level_sensitivity
+    rejects(check, 1, binning, hint="one histogram per feature")
+    rejects(check, 2 * F, binning, hint="not replaced")
+    rejects(check, 13, binning, hint="heart data")
+    rejects(check, F * 8 * 2, binning, hint="cells of the table")
+    rejects(check, sum(binning.n_bins.values()), binning, hint="cells of the table")
+    rejects(check, 5, binning, hint="add one patient")
+    rejects(check, 11.5, binning, hint="whole number")
+
+
+def _accuracy_table(rows):
+    import pandas as pd
+
+    return pd.DataFrame([{"method": method, "epsilon": eps, "seed": seed, "accuracy": a}
+                         for method, eps, accuracies in rows for seed, a in enumerate(accuracies)])
+
+
+@pytest.fixture(scope="module")
+def made_up_accuracies():
+    """Every mistake of exercise 09.3 gives a different epsilon here (the right one is 10)."""
+    from encmed_lib.privacy import METHODS
+
+    central, forest = METHODS["central"], METHODS["diffprivlib forest"]
+    return _accuracy_table([
+        (central, 0.1, [0.5, 0.5, 0.5]), (central, 1.0, [0.6, 0.6, 0.8]),  # one seed reaches 0.75 at 1
+        (central, 3.0, [0.7, 0.7, 0.95]),                                  # the mean reaches it at 3
+        (central, 10.0, [0.76, 0.76, 0.76]), (central, 30.0, [0.8, 0.8, 0.8]),
+        (forest, 0.1, [0.77, 0.77, 0.77]), (forest, 1.0, [0.78] * 3), (forest, 3.0, [0.78] * 3),
+        (forest, 10.0, [0.78] * 3), (forest, 30.0, [0.78] * 3),
+        (METHODS["non-private"], np.inf, [0.83, 0.83, 0.83]),
+    ])
+
+
+def test_check_09_epsilon_for_accuracy(made_up_accuracies):
+    acc = made_up_accuracies
+    check = labs.check_09_epsilon_for_accuracy
+    message = accepts(check, 10.0, acc, target=0.75)
+    assert "first reaches 0.75 at ε = 10 (0.760, against 0.700 at ε = 3)" in message
+    assert "e^ε = 22,026" in message
+    accepts(check, np.float64(10), acc)
+    accepts(check, 10, acc, method="DP federated tree (central)")
+    accepts(check, 0.1, acc, method="diffprivlib forest")
+    rejects(check, 0.1, acc, hint="that is where 'diffprivlib RandomForestClassifier' reaches the target")
+    rejects(check, 3.0, acc, hint="*mean* accuracy")
+    rejects(check, 30.0, acc, hint="largest epsilon of the grid")
+    rejects(check, 1.0, acc, hint="some seeds reach the target there")
+    rejects(check, 0.76, acc, hint="that is an accuracy")
+    rejects(check, 5, acc, hint="one epsilon of the grid")
+    rejects(check, None, acc, hint="no answer yet")
+    rejects(check, 10.0, acc, target=0.79, hint="the median accuracy is only 0.760, below 0.79")
+    rejects(check, 10.0, acc, target=0.65, hint="at a smaller epsilon of the grid already")
+    assert "stays below 0.9" in accepts(check, None, acc, target=0.9)
+    rejects(check, 30.0, acc, target=0.9, hint="the answer is None")
+    with pytest.raises(ValueError, match="not in the table"):
+        check(10.0, acc, method="distributed")
+
+
+def test_check_09_epsilon_for_accuracy_on_a_real_table(heart):
+    from encmed_lib.federated import HEART_RANGES, Binning
+    from encmed_lib.privacy import METHODS, accuracy_vs_epsilon
+
+    _, _, X_train, X_test, y_train, y_test, _ = heart
+    acc = accuracy_vs_epsilon(X_train, y_train, X_test, y_test, [0.3, 3.0, 30.0], range(3), max_depth=3,
+                              binning=Binning.from_ranges(HEART_RANGES, 8), classes=[0, 1],
+                              methods=("central", "non-private"))
+    medians = acc[acc["method"] == METHODS["central"]].groupby("epsilon")["accuracy"].median()
+    target = float(medians.max())
+    right = float(medians[medians >= target].index.min())
+    accepts(labs.check_09_epsilon_for_accuracy, right, acc, target=target)
+
+
+def test_check_09_advantage_bound():
+    from encmed_lib.membership import dp_advantage_bound
+
+    right = float(dp_advantage_bound(1.0))
+    assert "tanh(ε/2) = 0.462" in accepts(labs.check_09_advantage_bound, right, epsilon=1.0)
+    accepts(labs.check_09_advantage_bound, 0.462)
+    accepts(labs.check_09_advantage_bound, dp_advantage_bound(np.float64(3.0)), epsilon=3.0)
+    check = labs.check_09_advantage_bound
+    rejects(check, np.tanh(1.0), hint="halve epsilon")
+    rejects(check, np.e, hint="factor e^ε")
+    rejects(check, np.e - 1, hint="e^ε - 1")
+    rejects(check, np.e / (1 + np.e), hint="2 · accuracy - 1")
+    rejects(check, 1 - right, hint="1 minus the bound")
+    rejects(check, 100 * right, hint="percentage")
+    rejects(check, 0.3, hint="dp_advantage_bound")
+    rejects(check, [right], hint="reduce it to one number")
+
 def test_every_checker_is_tested_and_used_by_a_notebook():
     source = open(__file__, encoding="utf-8").read()
     notebooks = " ".join(c.source for name in LAB_NOTEBOOKS
@@ -576,7 +707,7 @@ def test_notebook_ends_with_two_to_four_checked_exercises(name):
 # ------------------------------------------------------ the student versions
 @pytest.fixture(scope="module")
 def lab_sources(tmp_path_factory):
-    """A copy of notebooks 01-08 (the other notebooks may be mid-edit by their authors)."""
+    """A copy of notebooks 01-09 (the other notebooks may be mid-edit by their authors)."""
     src = tmp_path_factory.mktemp("src")
     for name in LAB_NOTEBOOKS:
         shutil.copy(NOTEBOOKS_DIR / name, src / name)
