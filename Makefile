@@ -1,5 +1,6 @@
 # The course's two commands (see README.md):
-#   make course   install, execute every notebook headless in order, regenerate figures/
+#   make course   install, execute every notebook headless in order, regenerate figures/, the course
+#                 book and the evaluation report (figures/evaluation_report.md)
 #   make test     install, run the unit tests and re-execute the notebooks with nbval
 PYTHON ?= python3
 
@@ -11,6 +12,7 @@ install:
 
 course: install
 	$(PYTHON) -m encmed_lib.course
+	$(PYTHON) -m encmed_lib.evaluation
 
 test: install
 	$(PYTHON) -m pytest
