@@ -272,25 +272,27 @@ def throughput(tree, X: pd.DataFrame, key_bits: int, n_jobs: int, n_patients: in
     return n_patients / elapsed
 
 
-def measure_label_only(tree, X: pd.DataFrame, key_bits: int, *, rows: int | None = 30,
-                       compact: bool = False) -> dict:
-    """Per-patient costs of label-only mode (two rounds), JSON messages included.
+LABEL_ONLY_PHASES = ("encrypt", "compare", "answer", "finish", "decrypt")
+"""Label-only phases: client encrypt, server round 1, client bits, server round 2, client decrypt."""
 
-    Timed on the first ``rows`` rows (label-only costs about 50 times basic mode);
-    agreement is checked on the same rows (use :func:`label_only_agreement` for every row).
+
+def label_only_breakdown(client: Client, server, X: pd.DataFrame, *, tree=None,
+                         warmup: bool = True) -> pd.DataFrame:
+    """Time every phase of the label-only exchange (JSON included), for each row of ``X``.
+
+    Returns one row per patient: the phases of :data:`LABEL_ONLY_PHASES` in
+    milliseconds, ``total``, the bytes of the four messages, ``label`` and
+    ``expected`` (the plaintext tree's prediction).
     """
     from .protocol.label_only import answer_comparisons, decrypt_label
 
-    sample = X if rows is None else X.iloc[:rows]
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        client = Client(key_bits)
-    server = TreeServer(tree, mode="label-only", compact=compact)
-    expected = tree.predict(sample)
-    phases = {k: [] for k in ("encrypt", "compare", "answer", "finish", "decrypt")}
-    sizes: dict[str, int] = {}
-    agree = 0
-    for i, record in enumerate(sample.to_dict(orient="records")):
+    records = X.to_dict(orient="records")
+    expected = (server.tree if tree is None else tree).predict(X)
+    if warmup and records:  # one-off tables for this key
+        decrypt_label(client, server.finish(answer_comparisons(client, server.evaluate(
+            client.encrypt(records[0])))))
+    rows = []
+    for record, plain in zip(records, expected, strict=True):
         t = [time.perf_counter()]
         query = client.encrypt(record).to_json()
         t.append(time.perf_counter())
@@ -302,18 +304,34 @@ def measure_label_only(tree, X: pd.DataFrame, key_bits: int, *, rows: int | None
         t.append(time.perf_counter())
         label = decrypt_label(client, reply)
         t.append(time.perf_counter())
-        for k, name in enumerate(phases):
-            phases[name].append(t[k + 1] - t[k])
-        agree += int(label == expected[i])
-        sizes = {"query_bytes": len(query), "comparisons_bytes": len(comparisons),
-                 "bits_bytes": len(bits), "reply_bytes": len(reply)}
+        row = {name: 1000 * (t[k + 1] - t[k]) for k, name in enumerate(LABEL_ONLY_PHASES)}
+        row.update(total=1000 * (t[-1] - t[0]), query_bytes=len(query),
+                   comparisons_bytes=len(comparisons), bits_bytes=len(bits), reply_bytes=len(reply),
+                   label=label, expected=plain.item() if hasattr(plain, "item") else plain)
+        rows.append(row)
+    return pd.DataFrame(rows, index=X.index)
+
+
+def measure_label_only(tree, X: pd.DataFrame, key_bits: int, *, rows: int | None = 30,
+                       compact: bool = False) -> dict:
+    """Per-patient costs of label-only mode (two rounds), JSON messages included.
+
+    Timed on the first ``rows`` rows (label-only costs about 50 times basic mode);
+    agreement is checked on the same rows (use :func:`label_only_agreement` for every row).
+    """
+    sample = X if rows is None else X.iloc[:rows]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        client = Client(key_bits)
+    server = TreeServer(tree, mode="label-only", compact=compact)
+    df = label_only_breakdown(client, server, sample, tree=tree, warmup=False)
     row = {"mode": "label-only (compact)" if compact else "label-only", "key_bits": key_bits,
-           "depth": server.depth,
-           "leaves": len(server.leaf_class)}
-    row.update({f"{name}_ms": _median_ms(v) for name, v in phases.items()})
-    row["total_ms"] = sum(row[f"{name}_ms"] for name in phases)
-    row.update(sizes)
-    row["agreement"] = f"{agree}/{len(sample)}"
+           "depth": server.depth, "leaves": len(server.leaf_class)}
+    row.update({f"{name}_ms": float(df[name].median()) for name in LABEL_ONLY_PHASES})
+    row["total_ms"] = sum(row[f"{name}_ms"] for name in LABEL_ONLY_PHASES)
+    row.update({k: int(df[k].iloc[-1]) for k in ("query_bytes", "comparisons_bytes", "bits_bytes",
+                                                 "reply_bytes")})
+    row["agreement"] = f"{int((df.label == df.expected).sum())}/{len(df)}"
     return row
 
 

@@ -834,35 +834,17 @@ def _run_basic(client, tree, X: pd.DataFrame) -> pd.DataFrame:
 
 
 def _run_label_only(client, tree, X: pd.DataFrame, compact: bool = False) -> pd.DataFrame:
+    from .bench import label_only_breakdown
     from .protocol import TreeServer
-    from .protocol.label_only import answer_comparisons, decrypt_label
 
     server = TreeServer(tree, mode="label-only", compact=compact)
-    records = X.to_dict(orient="records")
-    expected = tree.predict(X)
-    if records:  # warm-up: one-off tables for this key
-        decrypt_label(client, server.finish(answer_comparisons(client, server.evaluate(
-            client.encrypt(records[0])))))
-    rows = []
-    for record, plain in zip(records, expected, strict=True):
-        t = [time.perf_counter()]
-        query = client.encrypt(record).to_json()
-        t.append(time.perf_counter())
-        comparisons = server.evaluate(query).to_json()
-        t.append(time.perf_counter())
-        bits = answer_comparisons(client, comparisons).to_json()
-        t.append(time.perf_counter())
-        reply = server.finish(bits).to_json()
-        t.append(time.perf_counter())
-        label = decrypt_label(client, reply)
-        t.append(time.perf_counter())
-        ms = [1000 * (b - a) for a, b in zip(t, t[1:], strict=False)]
-        rows.append({"client_encrypt_ms": ms[0], "server_evaluate_ms": ms[1], "client_answer_ms": ms[2],
-                     "server_finish_ms": ms[3], "client_decrypt_ms": ms[4],
-                     "bytes_to_server": len(query) + len(bits),
-                     "bytes_to_client": len(comparisons) + len(reply),
-                     "label": label, "expected": _plain(plain)})
-    df = pd.DataFrame(rows, index=X.index)
+    raw = label_only_breakdown(client, server, X, tree=tree)
+    df = pd.DataFrame({"client_encrypt_ms": raw["encrypt"], "server_evaluate_ms": raw["compare"],
+                       "client_answer_ms": raw["answer"], "server_finish_ms": raw["finish"],
+                       "client_decrypt_ms": raw["decrypt"],
+                       "bytes_to_server": raw["query_bytes"] + raw["bits_bytes"],
+                       "bytes_to_client": raw["comparisons_bytes"] + raw["reply_bytes"],
+                       "label": raw["label"], "expected": raw["expected"]}, index=X.index)
     df.attrs["public_depth"] = server.depth
     return df
 

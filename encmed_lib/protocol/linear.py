@@ -172,12 +172,11 @@ from ..errors import (
     DomainError,
     KeyMismatchError,
     MalformedMessageError,
-    MissingFeatureError,
     ModelNotFittedError,
 )
 from .client import Client, record_items
 from .messages import PROTOCOL, PROTOCOL_VERSION, Query, _field, _load, b64_to_int, int_to_b64
-from .server import ClientKeys
+from .server import ClientKeys, ciphertexts_by_feature
 
 __all__ = [
     "INPUT_FRAC_BITS", "WEIGHT_FRAC_BITS", "SCORE_FRAC_BITS", "OUTPUTS", "SCORE_TOLERANCE",
@@ -632,12 +631,7 @@ class LinearServer:
         else:
             query = LinearQuery.from_json(query)
         key = self._public_key(query)
-        given = dict(zip(query.features, query.ciphertexts, strict=True))
-        missing = [f for f in self.required_features if f not in given]
-        if missing:
-            raise MissingFeatureError(
-                f"the query lacks feature(s) {missing} that the model needs; the client must "
-                f"encrypt every one of {self.required_features}")
+        given = ciphertexts_by_feature(query, self.required_features)
         n2 = key.nsquare
         positive, negative = gmpy2.mpz(1), gmpy2.mpz(1)
         for f, W in zip(self.feature_names, self._W, strict=True):

@@ -90,6 +90,17 @@ class ClientKeys:
         self.pool(self.key(source)).fill(count)
 
 
+def ciphertexts_by_feature(query: Query, required: list[str]) -> dict:
+    """``{feature: ciphertext}`` of a query; :class:`MissingFeatureError` names any required one missing."""
+    given = dict(zip(query.features, query.ciphertexts, strict=True))
+    missing = [f for f in required if f not in given]
+    if missing:
+        raise MissingFeatureError(
+            f"the query lacks feature(s) {missing} that the model needs; the client must "
+            f"encrypt every one of {list(required)}")
+    return given
+
+
 BLINDINGS = ("full", "multiplicative", "none")
 MODES = ("basic", "label-only")
 
@@ -198,12 +209,7 @@ class TreeServer:
         if not isinstance(query, Query):
             query = Query.from_json(query)
         key = self._public_key(query)
-        given = dict(zip(query.features, query.ciphertexts, strict=True))
-        missing = [f for f in self.required_features if f not in given]
-        if missing:
-            raise MissingFeatureError(
-                f"the query lacks feature(s) {missing} that the model needs; the client must "
-                f"encrypt every one of {self.required_features}")
+        given = ciphertexts_by_feature(query, self.required_features)
         negated = {}
         for f in self.required_features:
             key.check_ciphertext(given[f], f"the ciphertext of feature {f!r}")
