@@ -23,7 +23,7 @@ NOTEBOOKS_DIR = REPO_ROOT / "notebooks"
 LAB_NOTEBOOKS = ["01_data.ipynb", "02_tree.ipynb", "03_paillier_basics.ipynb",
                  "04_encrypted_server.ipynb", "05_client_decryption.ipynb", "06_label_only.ipynb",
                  "07_beyond_trees.ipynb", "08_collaborative_training.ipynb",
-                 "09_differential_privacy.ipynb"]
+                 "09_differential_privacy.ipynb", "10_threat_model_and_evaluation.ipynb"]
 CHECKERS = sorted(name for name in labs.__all__ if name.startswith("check_"))
 
 
@@ -667,6 +667,119 @@ def test_check_09_advantage_bound():
     rejects(check, 100 * right, hint="percentage")
     rejects(check, 0.3, hint="dp_advantage_bound")
     rejects(check, [right], hint="reduce it to one number")
+
+
+# ---------------------------------------------- 10 · threat model and evaluation
+def test_check_10_extraction_protocols():
+    from encmed_lib.evaluation import protocol_matrix
+
+    matrix = protocol_matrix()
+    leaks = matrix["does not stop"].str.contains("extraction", case=False)
+    right = matrix.loc[leaks, "protocol"].tolist()
+    assert "Label-only mode" in right and not any(p.startswith("Federated") for p in right)
+    message = accepts(labs.check_10_extraction_protocols, right, matrix)
+    assert f"{len(right)} of the {len(matrix)} protocols" in message
+    accepts(labs.check_10_extraction_protocols, set(reversed(right)))  # default: the library's table
+    accepts(labs.check_10_extraction_protocols, matrix.loc[leaks, "protocol"], matrix)
+    check = labs.check_10_extraction_protocols
+    rejects(check, [*right, "Federated training, plain aggregation"], matrix, hint="answers no client")
+    cased = matrix.loc[matrix["does not stop"].str.contains("extraction"), "protocol"].tolist()
+    assert set(cased) < set(right)
+    rejects(check, cased, matrix, hint="case=False")
+    rejects(check, [p for p in right if p != "Label-only mode"], matrix, hint="slower is not stopped")
+    rejects(check, [p for p in right if not p.startswith("CKKS")], matrix, hint="protocol(s) missing")
+    rejects(check, right[0], matrix, hint="give a list of names")
+    rejects(check, list(np.flatnonzero(leaks)), matrix, hint="not their row numbers")
+    rejects(check, matrix[leaks], matrix, hint="keep its column 'protocol'")
+    rejects(check, ["label only"], matrix, hint="not a protocol of the table")
+    rejects(check, None, matrix, hint="no answer yet")
+
+
+def recovery_tables(label_only_recovered: int = 1):
+    """A threshold-recovery table and a label-only curve shaped as notebook 10's (made-up values)."""
+    import pandas as pd
+
+    recovery = pd.DataFrame({
+        "protocol": ["original (no blinding)", "blinded (basic mode)", "label-only"],
+        "queries": [1, 60, 60], "thresholds": [15, 15, 15],
+        "recovered": [15, 15, label_only_recovered]})
+    recovery["rate"] = recovery["recovered"] / recovery["thresholds"]
+    curve = pd.DataFrame({"budget": [60, 100, 300, 1000, 3000], "queries": [60, 100, 300, 1000, 3000],
+                          "recovered": [label_only_recovered, 5, 11, 15, 15], "thresholds": 15})
+    return recovery, curve
+
+
+def test_check_10_label_only_query_ratio(heart):
+    recovery, curve = recovery_tables()
+    check = labs.check_10_label_only_query_ratio
+    message = accepts(labs.check_10_label_only_query_ratio, 1000 / 60, recovery, curve)
+    assert "needs 1000 queries to recover all 15 of the 15 thresholds" in message and "16.7 times" in message
+    accepts(check, 16.67, recovery, curve)
+    accepts(check, np.float64(1000) / np.int64(60), recovery, curve)
+    rejects(check, 60 / 1000, recovery, curve, hint="inverted")
+    rejects(check, 1000, recovery, curve, hint="divide it by the queries")
+    rejects(check, 1000 - 60, recovery, curve, hint="difference")
+    rejects(check, 15.0, recovery, curve, hint="thresholds recovered with the same budget")
+    rejects(check, 3000 / 60, recovery, curve, hint="largest budget")
+    rejects(check, 17, recovery, curve, hint="two decimals")
+    rejects(check, 5.0, recovery, curve, hint="first row whose recovered")
+    rejects(check, None, recovery, curve, hint="no answer yet")
+    # recomputed from the tables passed in: another run, another answer
+    recovery2, curve2 = recovery_tables(label_only_recovered=2)
+    curve2.loc[2, "recovered"] = 15
+    accepts(check, 300 / 60, recovery2, curve2)
+    rejects(check, 1000 / 60, recovery2, curve2, hint="first row whose recovered")
+    short = curve[curve["queries"] < 1000]
+    assert "still recovers fewer" in accepts(check, None, recovery, short)
+    rejects(check, 5.0, recovery, short, hint="answer is None")
+    # the real label-only curve of the course's tree (plaintext oracle: fast and exact)
+    from encmed_lib.evaluation import label_boundary_curve
+
+    X_train, tree = heart[2], heart[-1]
+    real = label_boundary_curve(tree, X_train, (60, 1000), seed=0)
+    right = real.loc[real["recovered"] >= 15, "queries"].min() / 60
+    accepts(check, right, recovery, real)
+
+
+def cost_table():
+    """A cost table shaped as cost_report()["cost"] (made-up timings)."""
+    import pandas as pd
+
+    cost = pd.DataFrame({
+        "mode": ["basic", "label-only", "basic", "label-only", "linear", "ckks"],
+        "parameters": ["Paillier 1024 bits"] * 5 + ["N = 8192, primes [60, 40, 40, 60]"],
+        "key_bits": pd.array([1024] * 5 + [None], dtype="Int64"),
+        "max_depth": pd.array([3, 3, 4, 4, None, None], dtype="Int64"),
+        "internal_nodes": pd.array([7, 7, 15, 15, None, None], dtype="Int64"),
+        "server_evaluate_ms": [2.3, 2.3, 4.7, 4.8, 2.4, 80.0],
+        "total_ms": [3.1, 44.6, 5.9, 90.0, 3.2, 86.5],
+        "plaintext_ms": [0.34, 0.35, 0.34, 0.36, 0.46, 0.25]})
+    cost["slowdown"] = cost["total_ms"] / cost["plaintext_ms"]
+    return cost
+
+
+def test_check_10_slowdown():
+    cost = cost_table()
+    check = labs.check_10_slowdown
+    right = 90.0 / 0.36
+    message = accepts(labs.check_10_slowdown, right, cost, mode="label-only", key_bits=1024, depth=4)
+    assert "label-only mode at 1024 bits, depth 4 (15 internal nodes)" in message and "250" not in message
+    accepts(check, round(right, 1), cost)  # defaults: label-only, 1024 bits, depth 4
+    accepts(check, cost.loc[3, "slowdown"], cost)
+    accepts(check, 5.9 / 0.34, cost, mode="basic", key_bits=1024, depth=4)
+    accepts(check, 86.5 / 0.25, cost, mode="ckks", key_bits=1024, depth=None)
+    accepts(check, 3.2 / 0.46, cost, mode="linear", depth=None)
+    rejects(check, 1 / right, cost, hint="inverted")
+    rejects(check, 90.0, cost, hint="milliseconds")
+    rejects(check, 90.0 - 0.36, cost, hint="milliseconds")  # within 0.5 % of total_ms
+    rejects(check, 4.8 / 0.36, cost, hint="server's first phase")
+    rejects(check, 5.9 / 0.34, cost, hint="row of basic mode")
+    rejects(check, 44.6 / 0.35, cost, hint="row of depth 3")
+    rejects(check, 100.0, cost, hint="divide its total_ms")
+    rejects(check, "250", cost, hint="not a string")
+    with pytest.raises(ValueError, match="expected exactly one"):
+        check(right, cost, depth=6)
+
 
 def test_every_checker_is_tested_and_used_by_a_notebook():
     source = open(__file__, encoding="utf-8").read()
