@@ -505,16 +505,22 @@ def check_03_ciphertext_product(choice) -> str:
     """Exercise 03.3: why ``E(a) * E(b)`` is refused (multiple choice: "a", "b", "c" or "d")."""
     ex = _Exercise("03.3 (product of two ciphertexts)",
                    f'{_S03}, section "7 · Two ciphertexts cannot be multiplied"')
+    return _check_choice(ex, choice, _PRODUCT_CHOICES,
+                         "Paillier is additively homomorphic only: multiplying ciphertexts adds the "
+                         "plaintexts, and E(ab) would need a power b that is itself hidden inside E(b)")
+
+
+def _check_choice(ex: _Exercise, choice, choices: dict, success: str) -> str:
+    """A multiple-choice answer: ``choices`` maps each letter to its hint (``None`` for the right one)."""
     expected = 'one letter, "a", "b", "c" or "d"'
     if not isinstance(choice, str):
         raise ex.fail(expected, choice, 'answer with the letter of your choice as a string, e.g. "a"')
     letter = choice.strip().strip("()'\".").lower()
-    if letter not in _PRODUCT_CHOICES:
+    if letter not in choices:
         raise ex.fail(expected, choice, "one of the four letters of the list")
-    why = _PRODUCT_CHOICES[letter]
+    why = choices[letter]
     if why is None:
-        return _ok("Paillier is additively homomorphic only: multiplying ciphertexts adds the plaintexts, "
-                   "and E(ab) would need a power b that is itself hidden inside E(b)")
+        return _ok(success)
     raise ex.fail(expected, choice, why)
 
 
@@ -867,17 +873,10 @@ _CHEAT_CHOICES = {
 def check_06_cheating_client(choice) -> str:
     """Exercise 06.3: what a client that answers E(2) breaks (multiple choice: "a" to "d")."""
     ex = _Exercise("06.3 (a cheating client)", f'{_S06}, section "A cheating client"')
-    expected = 'one letter, "a", "b", "c" or "d"'
-    if not isinstance(choice, str):
-        raise ex.fail(expected, choice, 'answer with the letter of your choice as a string, e.g. "a"')
-    letter = choice.strip().strip("()'\".").lower()
-    if letter not in _CHEAT_CHOICES:
-        raise ex.fail(expected, choice, "one of the four letters of the list")
-    why = _CHEAT_CHOICES[letter]
-    if why is None:
-        return _ok("with E(2) every wrong-turn term is -1 or 2, so no leaf costs zero; cleverer values make "
-                   "several leaves decodable. The one-label guarantee holds for semi-honest clients only")
-    raise ex.fail(expected, choice, why)
+    return _check_choice(ex, choice, _CHEAT_CHOICES,
+                         "with E(2) every wrong-turn term is -1 or 2, so no leaf costs zero; cleverer "
+                         "values make several leaves decodable. The one-label guarantee holds for "
+                         "semi-honest clients only")
 
 
 # ================================================= 07 · beyond trees
