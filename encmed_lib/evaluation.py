@@ -70,7 +70,7 @@ __all__ = [
     "threat_model", "protocol_matrix",
     "LabelBoundaryResult", "label_boundary_attack", "boundary_recovery", "label_boundary_curve",
     "threshold_recovery",
-    "extraction_queries", "membership_summary", "privacy_report",
+    "extraction_queries", "format_error", "membership_summary", "privacy_report",
     "throughput_table", "cost_report", "headline",
     "markdown_table", "plot_cost_by_depth", "plot_bytes_by_mode", "plot_accuracy", "plot_privacy",
     "plot_throughput", "write_report", "main",
@@ -681,6 +681,19 @@ def extraction_queries(model, X_public, *, targets: Sequence[float] = (1e-6, 1e-
                                      "largest count"])
     df.attrs.update(n_features=d)
     return df
+
+
+def format_error(error: float, *, floor: float = 1e-12) -> str:
+    """A relative error for a table: ``"< 1e-12"`` at machine precision, else one significant digit.
+
+    Least squares on exact scores recovers the weights to rounding noise (about
+    ``1e-15``), whose digits change from run to run; below ``floor`` the table
+    says so instead of printing them.
+    """
+    error = float(error)
+    if math.isnan(error):
+        return "nan"
+    return f"< {floor:.0e}" if error < floor else f"{error:.0e}"
 
 
 def membership_summary(X_train: pd.DataFrame, y_train, X_test: pd.DataFrame, y_test, *,
