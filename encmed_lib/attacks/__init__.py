@@ -51,9 +51,18 @@ from .common import (
     true_thresholds,
 )
 from .divisor import divisor_attack, intersect_survivors, off_grid_record, true_among_survivors
+from .dos import dos_probe, oversized_query
 from .figures import plot_interval_attack
 from .interval import IntervalAttackResult, attack_errors, interval_attack, sign_and_magnitude
 from .lattice import common_divisor_candidates, lattice_attack, lll_reduce
+from .malformed import (
+    MalformedKey,
+    WeightRecovery,
+    key_probe,
+    malformed_modulus_linear,
+    malformed_modulus_tree,
+)
+from .out_of_domain import attacker_client, out_of_domain_split, raw_query, split_key_bits
 from .sieve import edge_record, fits, sieve, sieve_attack
 from .unblinded import recover_thresholds_unblinded
 
@@ -66,4 +75,7 @@ __all__ = [
     "R_BOUND", "Oracle", "Candidate", "ThresholdRecovery", "identify_feature",
     "edge_record", "fits", "sieve", "sieve_attack",
     "lll_reduce", "common_divisor_candidates", "lattice_attack",
+    "attacker_client", "split_key_bits", "raw_query", "out_of_domain_split",
+    "MalformedKey", "WeightRecovery", "malformed_modulus_linear", "malformed_modulus_tree", "key_probe",
+    "dos_probe", "oversized_query",
 ]
