@@ -487,3 +487,18 @@ def test_dos_probe_measures_the_server_and_its_accidental_limit(heart, servers):
     assert table["outcome"].tolist() == ["answered", "answered", "failed"]
     assert "ValueError" in table["error"].iloc[2]  # Python's int-string limit, not a named refusal
     assert table["query_bytes"].is_monotonic_increasing
+
+
+def test_sieve_slack_and_its_figure(client, heart, servers, candidates):
+    X, _ = heart
+    server = servers["full"]
+    record = attacks.edge_record(X.columns)
+    v = client.decrypt_values(server.evaluate(client.encrypt(record)))[0]
+    slack = attacks.sieve_slack(v, record, candidates)
+    feature, t = attacks.true_thresholds(server)[0]
+    fitting = slack[slack["fits"]]
+    assert list(zip(fitting["feature"], fitting["threshold"], strict=True)) == [(feature, t)]
+    assert (fitting["slack"] < 1).all() and (slack.loc[~slack["fits"], "slack"] >= 1).all()
+    fig = attacks.plot_sieve(slack)
+    ax = fig.axes[0]
+    assert ax.get_yscale() == "log" and "1 of" in ax.get_title()

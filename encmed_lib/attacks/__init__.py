@@ -52,7 +52,7 @@ from .common import (
 )
 from .divisor import divisor_attack, intersect_survivors, off_grid_record, true_among_survivors
 from .dos import dos_probe, oversized_query
-from .figures import plot_interval_attack
+from .figures import plot_interval_attack, plot_sieve
 from .interval import IntervalAttackResult, attack_errors, interval_attack, sign_and_magnitude
 from .lattice import common_divisor_candidates, lattice_attack, lll_reduce
 from .malformed import (
@@ -63,7 +63,7 @@ from .malformed import (
     malformed_modulus_tree,
 )
 from .out_of_domain import attacker_client, out_of_domain_split, raw_query, split_key_bits
-from .sieve import edge_record, fits, sieve, sieve_attack
+from .sieve import edge_record, fits, sieve, sieve_attack, sieve_slack
 from .unblinded import recover_thresholds_unblinded
 
 __all__ = [
@@ -73,7 +73,7 @@ __all__ = [
     "sign_and_magnitude", "IntervalAttackResult", "interval_attack", "attack_errors",
     "plot_interval_attack", "true_thresholds",
     "R_BOUND", "Oracle", "Candidate", "ThresholdRecovery", "identify_feature",
-    "edge_record", "fits", "sieve", "sieve_attack",
+    "edge_record", "fits", "sieve", "sieve_attack", "sieve_slack", "plot_sieve",
     "lll_reduce", "common_divisor_candidates", "lattice_attack",
     "attacker_client", "split_key_bits", "raw_query", "out_of_domain_split",
     "MalformedKey", "WeightRecovery", "malformed_modulus_linear", "malformed_modulus_tree", "key_probe",

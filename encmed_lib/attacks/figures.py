@@ -1,10 +1,21 @@
-"""Figures of the attack lessons."""
+"""Figures of the attack lessons.
+
+:func:`plot_sieve` follows :mod:`encmed_lib.plots`: it builds and returns a
+:class:`matplotlib.figure.Figure` (object-oriented API, never ``plt.show``);
+:func:`plot_interval_attack` keeps its older pyplot signature (it draws on an
+``ax`` and returns it).
+"""
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
+from matplotlib.figure import Figure
 
 from ..crypto.encoding import SCALE_BITS
+
+_NEUTRAL = "#7F7F7F"
+_HIT = "#DD8452"
 
 
 def plot_interval_attack(errors_df: pd.DataFrame, ax=None):
@@ -44,3 +55,45 @@ def plot_interval_attack(errors_df: pd.DataFrame, ax=None):
     ax.grid(True, which="major", alpha=0.3)
     ax.legend()
     return ax
+
+
+def plot_sieve(slack: pd.DataFrame, *, title: str | None = None) -> Figure:
+    """The one-query sieve at one node: every public candidate's slack, and the few that fit.
+
+    Parameters
+    ----------
+    slack : pandas.DataFrame
+        The output of :func:`~encmed_lib.attacks.sieve.sieve_slack`.
+    title : str, optional
+        Defaults to how many candidates fit.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        One panel, in the style of :mod:`encmed_lib.plots` (object-oriented, not shown).
+    """
+    fig = Figure(figsize=(8, 3.6), layout="constrained")
+    ax = fig.add_subplot()
+    df = slack.reset_index(drop=True)
+    finite = df[np.isfinite(df["slack"])]
+    ax.scatter(finite.index, finite["slack"].clip(lower=1e-3), s=4, color=_NEUTRAL,
+               label="public candidate")
+    hits = df[df["fits"]]
+    ax.scatter(hits.index, hits["slack"].clip(lower=1e-3), s=40, color=_HIT, zorder=3,
+               label="fits: " + ", ".join(f"{f} <= {t:g}" for f, t in zip(hits["feature"], hits["threshold"],
+                                                                         strict=True)))
+    ax.axhline(1.0, color="0.3", linestyle="--", linewidth=1)
+    ax.text(0, 1.5, "fits below this line", fontsize=8, color="0.3")
+    groups = df.groupby("feature", sort=False).apply(lambda g: (g.index.min(), g.index.max()),
+                                                      include_groups=False)
+    wide = [(f, lo, hi) for f, (lo, hi) in groups.items() if hi - lo >= 0.02 * len(df)]
+    for k, (_, lo, hi) in enumerate(wide):
+        if k % 2 == 0:
+            ax.axvspan(lo - 0.5, hi + 0.5, color="0.94", zorder=0)
+    ax.set_xticks([(lo + hi) / 2 for _, lo, hi in wide], [f for f, _, _ in wide], fontsize=8)
+    ax.set_yscale("log")
+    ax.set_xlabel("public candidate, grouped by feature (features with few candidates unlabelled)")
+    ax.set_ylabel("slack (v - r'd') / r'")
+    ax.set_title(title or f"One reply, one node: {len(hits)} of {len(df):,} public candidates fit")
+    ax.legend(loc="upper right", fontsize=8)
+    return fig

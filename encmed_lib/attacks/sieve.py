@@ -28,9 +28,12 @@ one feature never has the same :math:`d'` as one of another.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Mapping
 
-from ..crypto.encoding import VALUE_BITS, encode_threshold
+import pandas as pd
+
+from ..crypto.encoding import SCALE, VALUE_BITS, encode_threshold
 from ..protocol.client import Client
 from .common import R_BOUND, Oracle, ThresholdRecovery, _encoded_record
 
@@ -126,3 +129,28 @@ def blinds_from_thresholds(values: list[int], encoded: Mapping[str, int],
         out.append((v // d, v - (v // d) * d))
     return out
 
+
+
+def sieve_slack(v: int, record: Mapping[str, float],
+                candidates: Mapping[str, Iterable[float]]) -> pd.DataFrame:
+    """How far every public candidate is from fitting one value ``v`` (for a picture of the sieve).
+
+    For a candidate with :math:`d' > 0` and :math:`r' = \\lfloor v/d' \\rfloor`,
+    the *slack* is :math:`(v - r'd')/r'`: below 1 exactly when the candidate
+    fits (given :math:`1 \\le r' < 2^{40}`).  Candidates with no possible
+    blind get an infinite slack.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``feature``, ``threshold``, ``slack`` and ``fits``, one row per distinct candidate.
+    """
+    encoded = _encoded_record(record)
+    rows = []
+    for f, T in sorted({(f, encode_threshold(t)) for f, ts in candidates.items() if f in encoded
+                        for t in ts}):
+        d = T - encoded[f]
+        r = v // d if d > 0 else 0
+        slack = (v - r * d) / r if 1 <= r < R_BOUND else math.inf
+        rows.append({"feature": f, "threshold": T / SCALE, "slack": slack, "fits": fits(v, d)})
+    return pd.DataFrame(rows)
