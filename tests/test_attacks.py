@@ -348,21 +348,39 @@ def test_the_true_difference_always_fits(d, r, data):
 def test_sieve_breaks_basic_mode_in_one_query(client, heart, servers, candidates):
     X, _ = heart
     server = servers["full"]
+    n_nodes = len(attacks.true_thresholds(server))
+    complete = 0
     for _ in range(3):  # fresh blinds every run
         oracle = CountingOracle(server)
         result = attacks.sieve_attack(client, oracle, candidates, X.columns)
         assert oracle.calls == result.queries == 1
-        assert all(result.exact(server))
-        summary = result.summary(server)
-        assert summary["recovered"] == summary["exact"] == len(attacks.true_thresholds(server))
-        assert summary["distinct exact"] == _distinct_truth(server)
-        assert attacks.threshold_recovery_rate(result.thresholds, server, tol=0.0) == 1.0
+        exact = result.exact(server)
+        assert all(ok for ok, node in zip(exact, result.nodes, strict=True) if node is not None)
+        assert result.n_recovered >= n_nodes - 1  # an undecided node: about 1 reply in 100 (measured)
+        complete += all(exact)
+    assert complete >= 2
+    summary = result.summary(server)
+    assert summary["recovered"] == summary["exact"]
+
+
+def test_sieve_settles_an_undecided_node_with_a_second_record(client, heart, servers, candidates):
+    X, _ = heart
+    server = servers["full"]
+    oracle = CountingOracle(server)
+    result = attacks.sieve_attack(client, oracle, candidates, X.columns, max_queries=3)
+    assert oracle.calls == result.queries <= 3
+    assert all(result.exact(server))
+    assert result.summary(server)["distinct exact"] == _distinct_truth(server)
+    assert attacks.threshold_recovery_rate(result.thresholds, server, tol=0.0) == 1.0
 
 
 def test_sieve_recovers_the_blinds_too(client, heart, servers, candidates, recorded_blinds):
     X, _ = heart
     result = attacks.sieve_attack(client, servers["full"].evaluate, candidates, X.columns)
-    assert result.blinds == recorded_blinds
+    first_reply = recorded_blinds[:len(result.nodes)]
+    assert all(b == drawn for b, drawn, node in zip(result.blinds, first_reply, result.nodes, strict=True)
+               if node is not None)
+    assert result.n_recovered >= len(result.nodes) - 1
 
 
 def _det(rows) -> Fraction:
@@ -497,8 +515,9 @@ def test_sieve_slack_and_its_figure(client, heart, servers, candidates):
     slack = attacks.sieve_slack(v, record, candidates)
     feature, t = attacks.true_thresholds(server)[0]
     fitting = slack[slack["fits"]]
-    assert list(zip(fitting["feature"], fitting["threshold"], strict=True)) == [(feature, t)]
+    assert (feature, t) in set(zip(fitting["feature"], fitting["threshold"], strict=True))
+    assert len(fitting) <= 2  # a wrong survivor: about 1 node in 1,000
     assert (fitting["slack"] < 1).all() and (slack.loc[~slack["fits"], "slack"] >= 1).all()
     fig = attacks.plot_sieve(slack)
     ax = fig.axes[0]
-    assert ax.get_yscale() == "log" and "1 of" in ax.get_title()
+    assert ax.get_yscale() == "log" and f"{len(fitting)} of" in ax.get_title()
