@@ -521,3 +521,13 @@ def test_sieve_slack_and_its_figure(client, heart, servers, candidates):
     fig = attacks.plot_sieve(slack)
     ax = fig.axes[0]
     assert ax.get_yscale() == "log" and f"{len(fitting)} of" in ax.get_title()
+
+
+@pytest.mark.parametrize("output", ["noisy", "exact"])
+def test_out_of_domain_plaintexts_read_linear_weights_under_a_sound_key(client, heart, linear_model, output):
+    X, _ = heart
+    server = em.LinearServer(linear_model, output=output, noise_scale=0.5)
+    calls = []
+    result = attacks.out_of_domain_linear(client, lambda q: calls.append(q) or server.evaluate(q), X.columns)
+    assert result.status == "done" and len(calls) == result.queries == 2  # 10 weights per 1024-bit query
+    assert all(result.exact(server))

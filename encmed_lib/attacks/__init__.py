@@ -14,27 +14,28 @@ choosing thresholds, a public sample) and a server it can only call
 (``oracle(query) -> reply``).  The true thresholds are read by the scoring
 helpers alone (:mod:`.common`).  One module per idea:
 
-================  ===========================================  =========================================
-module            attack                                       against basic mode
-================  ===========================================  =========================================
-:mod:`.unblinded` subtraction, :math:`T = v + X`                the original design (``blinding="none"``):
-                                                               every threshold, 1 query
-:mod:`.divisor`   :math:`d \\mid v` over public candidates       ``blinding="multiplicative"``: 1 chosen query
-:mod:`.sieve`     **one-query sieve**: an edge record makes     the protocol (``"full"``): every threshold
-                  :math:`d \\approx 2^{60} \\gg r`, so              exactly, **1 query**
-                  :math:`r = \\lfloor v/d \\rfloor`
-:mod:`.lattice`   approximate common divisor, LLL              the protocol, no candidate grid: ~4 queries
-:mod:`.out_of_domain`  :math:`E(-K)`, :math:`K = 2^{w m}`: the      the protocol: thresholds *and* blinds,
-                  pack splits into values and blinds           1 query (a key of ~3,200 bits)
-:mod:`.malformed` planted randomisers under                    ``LinearServer(output="noisy")``: exact
-                  :math:`n = P q`, :math:`P \\mid q - 1`           weights, 1 query; the tree: thresholds
-                                                               and blinds, 1 query; key-form probes
-:mod:`.dos`       oversized keys                               the server's CPU per query
-:mod:`.interval`  bisection on signs only                      any design that returns one sign per node
-================  ===========================================  =========================================
+* :mod:`.unblinded`: subtraction, :math:`T = v + X`; the original design
+  (``blinding="none"``): every threshold, 1 query.
+* :mod:`.divisor`: :math:`d \\mid v` over the public candidates
+  (:mod:`.candidates`); ``blinding="multiplicative"``: 1 chosen query.
+* :mod:`.sieve`: **the one-query sieve**; an edge record makes
+  :math:`d \\approx 2^{60} \\gg r`, so :math:`r = \\lfloor v/d \\rfloor`; the
+  protocol (``blinding="full"``): every threshold exactly, **1 query**.
+* :mod:`.lattice`: approximate common divisor by LLL; the protocol with no
+  candidate grid: 4 queries (5 in 2 runs out of 60).
+* :mod:`.out_of_domain`: :math:`E(-K)`, :math:`K = 2^{wm}` splits each pack
+  into values and blinds; thresholds and blinds, 1 query (a ~3,000-bit key).
+* :mod:`.malformed`: planted randomisers under :math:`n = Pq`,
+  :math:`P \\mid q - 1`; ``LinearServer(output="noisy")``: exact weights,
+  1 query; the tree: thresholds and blinds, 1 query; :func:`key_probe`: which
+  malformed moduli a server accepts.
+* :mod:`.dos`: oversized keys; the server's CPU per query.
+* :mod:`.interval`: bisection on signs only; what remains against any design
+  that returns one sign per node.
 
 Each attack returns what it recovered (:class:`ThresholdRecovery`,
-:class:`WeightRecovery` or a :class:`pandas.DataFrame`), and reports
+:class:`WeightRecovery` or a :class:`pandas.DataFrame`).  Those that send
+unusual keys or plaintexts (out-of-domain, malformed, DoS) report
 ``status="refused"`` instead of raising when the server refuses the query with
 an :class:`~encmed_lib.errors.EncmedError`: the same call then shows a defence.
 """
@@ -45,6 +46,7 @@ from .common import (
     Candidate,
     Oracle,
     ThresholdRecovery,
+    WeightRecovery,
     identify_feature,
     threshold_errors,
     threshold_recovery_rate,
@@ -57,12 +59,17 @@ from .interval import IntervalAttackResult, attack_errors, interval_attack, sign
 from .lattice import common_divisor_candidates, lattice_attack, lll_reduce
 from .malformed import (
     MalformedKey,
-    WeightRecovery,
     key_probe,
     malformed_modulus_linear,
     malformed_modulus_tree,
 )
-from .out_of_domain import attacker_client, out_of_domain_split, raw_query, split_key_bits
+from .out_of_domain import (
+    attacker_client,
+    out_of_domain_linear,
+    out_of_domain_split,
+    raw_query,
+    split_key_bits,
+)
 from .sieve import edge_record, fits, sieve, sieve_attack, sieve_slack
 from .unblinded import recover_thresholds_unblinded
 
@@ -75,7 +82,7 @@ __all__ = [
     "R_BOUND", "Oracle", "Candidate", "ThresholdRecovery", "identify_feature",
     "edge_record", "fits", "sieve", "sieve_attack", "sieve_slack", "plot_sieve",
     "lll_reduce", "common_divisor_candidates", "lattice_attack",
-    "attacker_client", "split_key_bits", "raw_query", "out_of_domain_split",
+    "attacker_client", "split_key_bits", "raw_query", "out_of_domain_split", "out_of_domain_linear",
     "MalformedKey", "WeightRecovery", "malformed_modulus_linear", "malformed_modulus_tree", "key_probe",
     "dos_probe", "oversized_query",
 ]

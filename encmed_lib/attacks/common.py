@@ -18,6 +18,7 @@ import pandas as pd
 
 from ..crypto.encoding import SCALE, encode_threshold, encode_value
 from ..protocol.client import record_items
+from ..protocol.linear import INPUT_FRAC_BITS, LinearServer, encode_weight
 from ..protocol.messages import BLIND_BITS, Query, Reply
 from ..tree import as_portable
 
@@ -147,6 +148,28 @@ class ThresholdRecovery:
             df["true threshold"] = [t for _, t in truth]
             df["exact"] = self.exact(server)
         return df
+
+
+@dataclass
+class WeightRecovery:
+    """What :func:`malformed_modulus_linear` recovered: fixed-point weights :math:`W_i = w_i 2^{64}`."""
+
+    attack: str
+    queries: int
+    status: str = "done"
+    detail: str = ""
+    W: dict[str, int | None] = field(default_factory=dict)
+    key_bits: int = 0
+
+    @property
+    def coef(self) -> dict[str, float | None]:
+        """The weights in model units, :math:`W_i / 2^{64}`."""
+        return {f: None if W is None else W / 2.0 ** INPUT_FRAC_BITS for f, W in self.W.items()}
+
+    def exact(self, server: LinearServer) -> list[bool]:
+        """**Scoring only**: per model feature, whether :math:`W_i` equals the server's exactly."""
+        return [self.W.get(f) == encode_weight(w)
+                for f, w in zip(server.feature_names, server.coef, strict=True)]
 
 
 def identify_feature(d: int, encoded: Mapping[str, int]) -> tuple[str, int]:

@@ -50,9 +50,9 @@ import gmpy2
 import pandas as pd
 
 from ..errors import EncmedError
-from ..protocol.linear import INPUT_FRAC_BITS, LinearQuery, LinearServer, encode_weight
+from ..protocol.linear import LinearQuery, LinearServer
 from ..protocol.messages import BLIND_BITS, SLOT_BITS, Query, slots_per_pack
-from .common import ThresholdRecovery, _encoded_record, identify_feature
+from .common import ThresholdRecovery, WeightRecovery, _encoded_record, identify_feature
 from .sieve import SPACING, edge_record
 
 
@@ -156,28 +156,6 @@ class MalformedKey:
         """A :class:`Query` (or :class:`LinearQuery`) under this key."""
         kind = LinearQuery if linear else Query
         return kind(secrets.token_hex(16), {"n": str(self.n)}, list(cts), list(cts.values()))
-
-
-@dataclass
-class WeightRecovery:
-    """What :func:`malformed_modulus_linear` recovered: fixed-point weights :math:`W_i = w_i 2^{64}`."""
-
-    attack: str
-    queries: int
-    status: str = "done"
-    detail: str = ""
-    W: dict[str, int | None] = field(default_factory=dict)
-    key_bits: int = 0
-
-    @property
-    def coef(self) -> dict[str, float | None]:
-        """The weights in model units, :math:`W_i / 2^{64}`."""
-        return {f: None if W is None else W / 2.0 ** INPUT_FRAC_BITS for f, W in self.W.items()}
-
-    def exact(self, server: LinearServer) -> list[bool]:
-        """**Scoring only**: per model feature, whether :math:`W_i` equals the server's exactly."""
-        return [self.W.get(f) == encode_weight(w)
-                for f, w in zip(server.feature_names, server.coef, strict=True)]
 
 
 def malformed_modulus_linear(oracle, features: Iterable[str], *, prime_bits: int = 20,

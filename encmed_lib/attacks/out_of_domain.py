@@ -36,7 +36,7 @@ from ..crypto.paillier import Keypair, PrivateKey, PublicKey
 from ..errors import EncmedError
 from ..protocol.client import Client
 from ..protocol.messages import BLIND_BITS, SLOT_BITS, Query, slots_per_pack
-from .common import Oracle, ThresholdRecovery, identify_feature
+from .common import Oracle, ThresholdRecovery, WeightRecovery, identify_feature
 from .sieve import SPACING
 
 
@@ -128,3 +128,60 @@ def out_of_domain_split(client: Client, oracle: Oracle, features: Iterable[str],
             blinds.append((r, e % r))
     return ThresholdRecovery("out-of-domain", 1, nodes, blinds=blinds,
                              detail=f"K = 2**{w * m}, a {bits}-bit key")
+
+
+def out_of_domain_linear(client: Client, oracle, features: Iterable[str], *, weight_bits: int = 80,
+                         noise_bits: int = 152) -> WeightRecovery:
+    """Every weight of a :class:`~encmed_lib.LinearServer`, exactly, with a well-formed key, noise or not.
+
+    The server returns :math:`E(S + N)` with :math:`S = \\sum_i W_i M_i + B`.
+    Encrypt :math:`M_i = 2^{L_i}` (out of the domain; the client holds the key)
+    with :math:`L_i = \\text{noise\\_bits} + k\\cdot(\\text{weight\\_bits} + 1)`
+    for the :math:`k`-th feature read by this query, :math:`M = 0` for the
+    others.  Then :math:`S + N = \\sum_k W_k 2^{L_k} + (B + N)`: the intercept
+    and the noise (:math:`|B + N| < 2^{\\text{noise\\_bits} - 1}`, i.e.
+    :math:`|b| + 6\\sigma < 2^{23}`) stay in the low bits, each
+    :math:`W_k` in its own window above them, read off as signed digits.
+    As many features per query as the key holds (10 at 1,024 bits): the
+    noise, added to the plaintext, never reaches the windows.  Key
+    certification does not help here; only a server that bounds what it
+    multiplies (or returns less) does.
+
+    Returns
+    -------
+    WeightRecovery
+        ``status="refused"`` when the server refuses a query.
+    """
+    from ..protocol.linear import LinearQuery
+
+    names = [str(f) for f in features]
+    window = weight_bits + 1
+    per = (client.key_bits - 2 - noise_bits) // window
+    if per < 1:
+        raise ValueError(f"a {client.key_bits}-bit key leaves no room above {noise_bits} noise bits")
+    pk, W, queries = client.public_key, {}, 0
+    for start in range(0, len(names), per):
+        group = names[start:start + per]
+        plain = {f: 0 for f in names} | {f: 1 << (noise_bits + k * window) for k, f in enumerate(group)}
+        query_id = secrets.token_hex(16)
+        client._issued.add(query_id)
+        cts = [int(pk.raw_encrypt(m, client.pool.take())) for m in plain.values()]
+        queries += 1
+        try:
+            reply = oracle(LinearQuery(query_id, {"n": str(int(pk.n))}, names, cts))
+        except EncmedError as exc:
+            return WeightRecovery("out-of-domain", queries, "refused", f"{type(exc).__name__}: {exc}",
+                                  key_bits=client.key_bits)
+        rest = client.private_key.decrypt_signed(reply.ciphertext)
+        rest = (rest - _signed_digit(rest, noise_bits)) >> noise_bits  # drop B + N
+        for f in group:
+            W[f] = _signed_digit(rest, window)
+            rest = (rest - W[f]) >> window
+    return WeightRecovery("out-of-domain", queries, W=W, key_bits=client.key_bits,
+                          detail=f"{per} weights per query above {noise_bits} bits of intercept and noise")
+
+
+def _signed_digit(x: int, bits: int) -> int:
+    """The low ``bits`` of ``x`` as a signed digit in :math:`[-2^{bits-1}, 2^{bits-1})`."""
+    digit = x & ((1 << bits) - 1)
+    return digit - (1 << bits) if digit >= 1 << (bits - 1) else digit
