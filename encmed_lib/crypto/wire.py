@@ -65,7 +65,12 @@ def parse_decimal(value: object, field: str, max_bits: int, error: type[Protocol
         raise error(f"{field} must be a non-empty string of ASCII digits 0-9 (no sign or space)")
     if len(value) > 1 and value[0] == "0":
         raise error(f"{field} must not have leading zeros")
-    number = int(value)
+    number = _decimal_to_int(value)
     if number.bit_length() > max_bits:
         raise error(f"{field} has {number.bit_length()} bits: at most {max_bits} are accepted")
     return number
+
+
+def _decimal_to_int(digits: str) -> int:
+    """The one place where a received decimal string becomes an ``int`` (after the checks)."""
+    return int(digits)
