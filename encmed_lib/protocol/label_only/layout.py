@@ -42,7 +42,7 @@ class Layout:
 
 
 MAX_PADDED_DEPTH = 12
-"""Padding to depth D costs 2^D comparisons: deeper than this is refused (a DomainError, not a MemoryError)."""
+"""Padding to depth D costs 2^D comparisons: deeper is refused (a DomainError, not a MemoryError)."""
 
 
 def build_layout(tree: PortableTree, schema: DatasetSpec, depth: int | None = None) -> Layout:

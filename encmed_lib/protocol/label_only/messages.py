@@ -6,20 +6,17 @@ bytes; bit proofs are ``[c0, c1, z0, z1]`` as decimal strings
 (:class:`~encmed_lib.crypto.dgk.BitProof`).  Every field is checked on parsing (types, counts,
 lengths before conversion); what each party learns is said per message.
 
-==================  =================================================================  ===========================
-message             content                                                            what the receiver learns
-==================  =================================================================  ===========================
-``lo-query``        the client's DGK key ``{n, g, u}``, the dataset ``schema_id``, and  the key size and schema
-(client->server)    for every schema feature ``f`` its code's ``bits(f)`` bits          (public), nothing about
-                    :math:`E(x_{f,i})`, least significant first, each with a bit proof  the values
-``lo-comparisons``  one group per comparison node, in a random order; each group holds  one uniform bit per node
-(server->client)    ``width`` blinded values :math:`E(r_i c_i)` in a random order        (its share), the public
-                                                                                        sizes
-``lo-answers``      per group its share :math:`E(\\delta_k)` with a bit proof             nothing (encrypted)
-(client->server)
-``lo-reply``        one ciphertext per leaf, shuffled: :math:`E(\\ell + \\rho\\,cost)`     the label; the leaf count
-(server->client)
-==================  =================================================================  ===========================
+* ``lo-query`` (client -> server): the client's DGK key ``{n, g, u}``, the dataset
+  ``schema_id``, and for every schema feature its code's bits :math:`E(x_{f,i})` (least
+  significant first), each with a bit proof.  The server learns the key size and the schema
+  (public), nothing about the values.
+* ``lo-comparisons`` (server -> client): one group per comparison node, in a random order, each
+  of ``width`` blinded values :math:`E(r_i c_i)` in a random order.  The client learns one
+  uniform bit per node (its share) and the public sizes.
+* ``lo-answers`` (client -> server): per group the share :math:`E(\\delta_k)` with a bit proof.
+  The server learns nothing (encrypted).
+* ``lo-reply`` (server -> client): one ciphertext per leaf, shuffled,
+  :math:`E(\\ell + \\rho\\,\\mathrm{cost})`.  The client learns the label and the leaf count.
 """
 
 from __future__ import annotations
