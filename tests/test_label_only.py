@@ -1,12 +1,14 @@
-"""Label-only mode: exact labels, a view independent of the path, clear errors.
+"""Label-only mode: exact labels, a view independent of the tree, every attack refused.
 
-1024-bit keys and small depths keep this file fast; the benchmark runs 2048 bits.
+1024-bit keys and row samples keep this file fast (the plaintext mirror of the protocol checks
+every row of every dataset; the encrypted protocol a sample); the benchmark runs 2048 bits.
 """
 
 from __future__ import annotations
 
 import warnings
 
+import gmpy2
 import numpy as np
 import pandas as pd
 import pytest
@@ -14,21 +16,38 @@ from scipy import stats
 from sklearn.datasets import load_breast_cancer
 
 import encmed_lib as em
-from encmed_lib.errors import MalformedMessageError, ProtocolError, QueryMismatchError
+from encmed_lib.crypto import dgk
+from encmed_lib.data.paths import data_dir
+from encmed_lib.data.schema import HEART
+from encmed_lib.errors import (
+    DomainError,
+    InvalidKeyError,
+    InvalidProofError,
+    KeyTooSmallError,
+    MalformedMessageError,
+    ProtocolError,
+    QueryMismatchError,
+)
 from encmed_lib.protocol.label_only import (
+    Answers,
     LabelOnlyServer,
+    LabelQuery,
     answer_comparisons,
     decrypt_label,
+    encrypt_query,
     predict_label_only,
 )
-from encmed_lib.protocol.messages import Bits, Comparisons, LabelReply
+from encmed_lib.protocol.label_only.messages import answer_context
+from encmed_lib.protocol.label_only.plain import comparison_values, plain_label
 
 
 @pytest.fixture(scope="module")
 def client():
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        return em.Client(key_bits=1024)
+        c = em.Client(key_bits=1024)
+    c.dgk_keypair  # noqa: B018 (made once for the module)
+    return c
 
 
 @pytest.fixture(scope="module")
@@ -36,222 +55,325 @@ def heart():
     return em.load_heart()
 
 
-def test_mode_switch_returns_label_only_server(heart):
+@pytest.fixture(scope="module")
+def tree4(heart):
     X, y = heart
-    tree = em.train_tree(X, y, max_depth=3)
-    server = em.TreeServer(tree, mode="label-only")
+    return em.train_tree(X, y, max_depth=4, random_state=0)
+
+
+def exchange(client, server, record, *, cheat=None):
+    """One exchange through JSON; ``cheat(answers) -> answers`` may rewrite round 3."""
+    query = encrypt_query(client, record, server.schema)
+    comparisons = server.evaluate(query.to_json())
+    answers = answer_comparisons(client, comparisons.to_json())
+    if cheat is not None:
+        answers = cheat(answers)
+    return decrypt_label(client, server.finish(answers.to_json()).to_json())
+
+
+# ------------------------------------------------------------------ the public face
+def test_mode_switch_returns_label_only_server(tree4):
+    server = em.TreeServer(tree4, mode="label-only")
     assert isinstance(server, LabelOnlyServer) and server.mode == "label-only"
-    assert type(em.TreeServer(tree)) is em.TreeServer
+    assert type(em.TreeServer(tree4)) is em.TreeServer
     with pytest.raises(ValueError, match="mode must be one of"):
-        em.TreeServer(tree, mode="secret")
+        em.TreeServer(tree4, mode="secret")
 
 
-@pytest.mark.parametrize("depth", [1, 3, 5])
-def test_agrees_with_sklearn_on_heart(client, heart, depth):
+def test_public_sizes_are_the_node_and_leaf_counts(tree4):
+    sizes = em.TreeServer(tree4, mode="label-only").public_sizes()
+    assert sizes["comparisons"] == len(tree4.tree_.feature[tree4.tree_.feature >= 0])
+    assert sizes["leaves"] == tree4.get_n_leaves() and sizes["width"] == HEART.bits == 10
+    padded = em.TreeServer(tree4, mode="label-only", depth=5).public_sizes()
+    assert (padded["comparisons"], padded["leaves"]) == (31, 32)
+
+
+# ------------------------------------------------------------------ exact labels
+@pytest.mark.parametrize("depth", [1, 3, 5, 8])
+def test_plain_mirror_agrees_with_sklearn_on_every_heart_row(heart, depth):
     X, y = heart
     tree = em.train_tree(X, y, max_depth=depth, random_state=0)
     server = em.TreeServer(tree, mode="label-only")
-    rows = X.sample(25, random_state=depth)  # a row sample keeps the file fast
-    expected = tree.predict(rows)
-    got = [predict_label_only(client, server, rows.iloc[i]) for i in range(len(rows))]
-    assert list(got) == list(expected)
+    got = [plain_label(server, row, s=s) for (_, row), s in zip(X.iterrows(), [-1, 1] * len(X))]
+    assert got == list(tree.predict(X))
 
 
-def test_public_depth_pads_and_still_agrees(client, heart):
+def test_plain_mirror_agrees_on_every_synthea_and_breast_cancer_row():
+    Xs, ys, _ = em.load_synthea(data_dir() / "synthea_sample")
+    keep = Xs.notna().all(axis=1).to_numpy()
+    Xs, ys = Xs[keep], np.asarray(ys)[keep]
+    bc = load_breast_cancer(as_frame=True)
+    for X, y in ((Xs, ys), (bc.data, bc.target)):
+        for depth in (3, 6):
+            tree = em.train_tree(X, y, max_depth=depth, random_state=0)
+            server = em.TreeServer(tree, mode="label-only")
+            assert [plain_label(server, row) for _, row in X.iterrows()] == list(tree.predict(X))
+
+
+def test_encrypted_agrees_on_row_samples_of_three_datasets(client, heart):
     X, y = heart
-    tree = em.train_tree(X, y, max_depth=2, random_state=0)
-    server = em.TreeServer(tree, mode="label-only", depth=4)
-    assert len(server.node_T) == 15 and sum(server.node_dummy) == 15 - 3
-    query = client.encrypt(X.iloc[0])
-    comparisons = server.evaluate(query)
-    assert comparisons.meta["n_values"] == 15 and comparisons.meta["depth"] == 4
-    reply = server.finish(client.answer(comparisons))
-    assert reply.meta["n_leaves"] == 16 and len(reply.ciphertexts) == 32
-    assert client.decrypt(reply) == tree.predict(X.iloc[[0]])[0]
-    with pytest.raises(ValueError, match="at least the tree's depth"):
-        em.TreeServer(tree, mode="label-only", depth=1)
+    Xs, ys, _ = em.load_synthea(data_dir() / "synthea_sample")
+    keep = Xs.notna().all(axis=1).to_numpy()
+    bc = load_breast_cancer(as_frame=True)
+    for (X_, y_), rows in (((X, y), 12), ((Xs[keep], np.asarray(ys)[keep]), 4), ((bc.data, bc.target), 3)):
+        tree = em.train_tree(X_, y_, max_depth=4, random_state=0)
+        server = em.TreeServer(tree, mode="label-only")
+        sample = X_.sample(rows, random_state=1)
+        assert [predict_label_only(client, server, r) for _, r in sample.iterrows()] == list(tree.predict(sample))
 
 
-def test_threshold_ties_and_neighbours(client, heart):
-    """Records exactly on each threshold and one float32 step either side."""
-    X, y = heart
-    tree = em.train_tree(X, y, max_depth=3, random_state=0)
+def edge_rows(tree, X):
+    """Rows put exactly on every threshold's grid value and one grid step either side."""
     server = em.TreeServer(tree, mode="label-only")
-    pt = em.PortableTree.from_sklearn(tree)
-    base = X.iloc[0].copy()
-    for node in pt.internal_nodes():
-        on = np.float32(node.threshold)
-        if on > node.threshold:
-            on = np.nextafter(on, np.float32(-np.inf))
-        for value in (on, np.nextafter(on, np.float32(np.inf)), np.nextafter(on, np.float32(-np.inf))):
-            record = base.copy()
-            record[node.feature] = float(value)
-            expected = tree.predict(pd.DataFrame([record]))[0]
-            assert predict_label_only(client, server, record) == expected
+    base = X.iloc[0]
+    rows = []
+    for f, code in zip(server.layout.features, server.layout.codes, strict=True):
+        spec = HEART.feature(f)
+        for k in (code - 1, code, code + 1):
+            if 1 <= k <= spec.levels:
+                row = base.copy()
+                row[f] = spec.grid_value(k)
+                rows.append(row)
+    return pd.DataFrame(rows)
 
 
-def test_breast_cancer_string_labels(client):
-    data = load_breast_cancer(as_frame=True)
-    X = data.data.round(6)
-    y = np.where(data.target == 1, "benign", "malignant")
-    tree = em.train_tree(X, y, max_depth=4, random_state=0)
-    server = em.TreeServer(tree, mode="label-only")
-    rows = X.sample(12, random_state=0)
-    assert [predict_label_only(client, server, rows.iloc[i]) for i in range(12)] == list(tree.predict(rows))
+def test_rows_on_and_beside_every_threshold_agree(client, heart, tree4):
+    X, _ = heart
+    rows = edge_rows(tree4, X)
+    server = em.TreeServer(tree4, mode="label-only")
+    expected = list(tree4.predict(rows))
+    assert [plain_label(server, r) for _, r in rows.iterrows()] == expected
+    some = rows.iloc[::5]
+    assert [predict_label_only(client, server, r) for _, r in some.iterrows()] == list(tree4.predict(some))
 
 
-def test_synthea_sample(client):
-    from encmed_lib.data.paths import data_dir
+def test_off_grid_values_are_rounded_to_the_nearest_grid_value(heart, tree4):
+    X, _ = heart
+    server = em.TreeServer(tree4, mode="label-only")
+    row = X.iloc[3].copy()
+    row["oldpeak"], rounded = 1.04, row.copy()
+    rounded["oldpeak"] = 1.0
+    assert HEART.feature("oldpeak").encode(1.04) == HEART.feature("oldpeak").encode(1.0)
+    assert plain_label(server, row) == tree4.predict(pd.DataFrame([rounded]))[0]
+    row["chol"] = 5000.0
+    with pytest.raises(DomainError, match="chol"):
+        plain_label(server, row)
 
-    X, y, _ = em.load_synthea(data_dir() / "synthea_sample", missing="median")
-    tree = em.train_tree(X, y, max_depth=4, random_state=0)
-    server = em.TreeServer(tree, mode="label-only")
-    rows = X.sample(12, random_state=1)
-    assert [predict_label_only(client, server, rows.iloc[i]) for i in range(12)] == list(tree.predict(rows))
 
-
-def test_json_messages_round_trip(client, heart):
+def test_padded_and_single_leaf_trees_work(client, heart, tree4):
     X, y = heart
-    tree = em.train_tree(X, y, max_depth=3)
-    server = em.TreeServer(tree, mode="label-only")
-    query = client.encrypt(X.iloc[5])
-    comparisons = Comparisons.from_json(server.evaluate(query.to_json()).to_json())
-    bits = Bits.from_json(client.answer(comparisons).to_json())
-    reply = LabelReply.from_json(server.finish(bits).to_json())
-    assert decrypt_label(client, reply.to_json()) == tree.predict(X.iloc[[5]])[0]
-    text = reply.to_json() + comparisons.to_json()
-    for feature in X.columns:  # no feature name travels to the client
-        assert f'"{feature}"' not in text
+    padded = em.TreeServer(tree4, mode="label-only", depth=5)
+    rows = X.iloc[:4]
+    assert [predict_label_only(client, padded, r) for _, r in rows.iterrows()] == list(tree4.predict(rows))
+    stump = em.train_tree(X, np.zeros(len(X), dtype=int), max_depth=2)
+    server = em.TreeServer(stump, mode="label-only")
+    assert server.public_sizes()["comparisons"] == 1
+    assert predict_label_only(client, server, X.iloc[0]) == 0
+    with pytest.raises(DomainError, match="public depth"):
+        em.TreeServer(tree4, mode="label-only", depth=30)
 
 
-def _views(client, server, record, runs):
-    views = []
-    for _ in range(runs):
-        view: list = []
-        predict_label_only(client, server, record, view=view)
-        views.append(view)
-    return views
+def test_client_decrypt_recognises_a_label_reply_in_any_json_form(client, heart, tree4):
+    X, _ = heart
+    server = em.TreeServer(tree4, mode="label-only")
+    query = client.encrypt_label_only(X.iloc[5], server.schema)
+    reply = server.finish(client.answer(server.evaluate(query)))
+    import json
+
+    text = json.dumps(reply.to_dict(), sort_keys=True, separators=(",", ":"))
+    assert client.decrypt(text) == tree4.predict(X.iloc[[5]])[0]
 
 
-def test_client_view_does_not_depend_on_the_path(client, heart):
-    """Two patients, different paths, same label: the view's distribution is the same.
+# ------------------------------------------------------------------ attacks, each refused
+def test_the_comparison_formula_has_one_zero_exactly_when_it_should():
+    for x in range(16):
+        for y in range(16):
+            down, up = comparison_values(x, y, -1, 4), comparison_values(x, y, 1, 4)
+            assert down.count(0) == int(x > y) and up.count(0) == int(x < y)
 
-    Compared over many runs with two-sample Kolmogorov-Smirnov tests: the signs of
-    the comparison values at every position, the position of the zero-cost leaf,
-    and every other leaf value (normalised by n). What this does NOT cover, and the
-    module docstring states, is the magnitude of each comparison value:
-    ``test_magnitudes_still_leak`` measures that residual leak.
-    """
+
+def test_view_has_no_magnitudes_to_sieve(client, heart, tree4):
+    """The one-query sieve of basic mode needs v = r*d + s; here every value is 0 or a uniform class."""
+    X, _ = heart
+    server = em.TreeServer(tree4, mode="label-only")
+    view = []
+    edge = X.iloc[0].copy()
+    for f in HEART.names:  # the domain edge: every feature at its public minimum
+        edge[f] = float(HEART.feature(f).lo)
+    predict_label_only(client, server, edge, view=view)
+    groups = [v for v in view if isinstance(v, dict)]
+    assert len(groups) == server.public_sizes()["comparisons"]
+    assert all(g["zeros"] in (0, 1) for g in groups)
+    low_bits = [c for g in groups for c in g["classes"] if c != 1]
+    assert stats.kstest(np.array(low_bits) / 65536, "uniform").pvalue > 1e-4
+
+
+def forged_query(client, server, record, *, bit_value=2):
+    """A query whose first bit encrypts ``bit_value`` with a proof made as if it were 1."""
+    query = encrypt_query(client, record, server.schema)
+    sk = client.dgk_keypair.private_key
+    w = sk._unit()
+    c = sk.public_key.encrypt(bit_value, sk._pow(w, sk.u))
+    proof = dgk.prove_bit(sk, c, 1, w, f"encmed/lo-query|{query.query_id}|{query.features[0]}|0".encode())
+    query.bits[0][0], query.proofs[0][0] = int(c), proof.to_list()
+    return query
+
+
+@pytest.mark.parametrize("value", [2, -1, 3])
+def test_non_bit_inputs_are_refused_before_any_comparison(client, heart, tree4, value):
+    X, _ = heart
+    server = em.TreeServer(tree4, mode="label-only")
+    with pytest.raises(InvalidProofError):
+        server.evaluate(forged_query(client, server, X.iloc[0], bit_value=value).to_json())
+    assert server._pending == {}
+
+
+@pytest.mark.parametrize("value", [2, -1, 1 << 40])
+def test_non_bit_answers_are_refused_and_the_session_survives(client, heart, tree4, value):
+    X, _ = heart
+    server = em.TreeServer(tree4, mode="label-only")
+    query = encrypt_query(client, X.iloc[2], server.schema)
+    honest = answer_comparisons(client, server.evaluate(query))
+    sk = client.dgk_keypair.private_key
+    w = sk._unit()
+    c = sk.public_key.encrypt(value, sk._pow(w, sk.u))
+    proof = dgk.prove_bit(sk, c, 1, w, answer_context(query.query_id, 0))
+    cheat = Answers(honest.query_id, honest.key_id, honest.key_bits, answers=[int(c)] + honest.answers[1:],
+                    proofs=[proof.to_list()] + honest.proofs[1:])
+    with pytest.raises(InvalidProofError):
+        server.finish(cheat.to_json())
+    truncated = honest.to_json()[:-40]
+    with pytest.raises(MalformedMessageError):
+        server.finish(truncated)
+    assert decrypt_label(client, server.finish(honest)) == tree4.predict(X.iloc[[2]])[0]
+
+
+def test_replayed_and_misbound_messages_are_refused(client, heart, tree4):
+    X, _ = heart
+    server = em.TreeServer(tree4, mode="label-only")
+    query = encrypt_query(client, X.iloc[1], server.schema)
+    comparisons = server.evaluate(query.to_json())
+    with pytest.raises(QueryMismatchError):
+        server.evaluate(query.to_json())  # the same query id twice
+    answers = answer_comparisons(client, comparisons)
+    other = encrypt_query(client, X.iloc[1], server.schema)
+    server.evaluate(other)
+    moved = Answers(other.query_id, answers.key_id, answers.key_bits, answers=answers.answers,
+                    proofs=answers.proofs)  # proofs bound to the first query's id
+    with pytest.raises(InvalidProofError):
+        server.finish(moved)
+    server.finish(answers)
+    with pytest.raises(QueryMismatchError):
+        server.finish(answers)  # replay
+
+
+def test_flipping_answers_still_reveals_exactly_one_label(client, heart, tree4):
+    """A cheating client can flip its (anonymous) shares: it gets one leaf's label per query, no more."""
+    X, _ = heart
+    server = em.TreeServer(tree4, mode="label-only")
+    sk = client.dgk_keypair.private_key
+
+    def flip(answers):
+        out = list(answers.answers)
+        proofs = list(answers.proofs)
+        for k in range(0, len(out), 2):
+            bit = int(not sk.is_zero(out[k]))
+            c, proof = dgk.encrypt_bit_with_proof(sk, 1 - bit, answer_context(answers.query_id, k))
+            out[k], proofs[k] = int(c), proof.to_list()
+        return Answers(answers.query_id, answers.key_id, answers.key_bits, answers=out, proofs=proofs)
+
+    labels = {exchange(client, server, X.iloc[i], cheat=flip) for i in range(4)}
+    assert labels <= set(tree4.classes_)
+
+
+def test_out_of_domain_codes_are_just_other_inputs(client, heart, tree4):
+    X, _ = heart
+    server = em.TreeServer(tree4, mode="label-only")
+    top = X.iloc[0].copy()
+    for f in HEART.names:
+        top[f] = float(HEART.feature(f).hi)
+    query = encrypt_query(client, top, server.schema)
+    sk = client.dgk_keypair.private_key
+    for k, spec in enumerate(HEART.features):  # every code all ones: 2^l - 1 > N, off the grid
+        for i in range(spec.bits):
+            c, proof = dgk.encrypt_bit_with_proof(sk, 1, f"encmed/lo-query|{query.query_id}|{spec.name}|{i}"
+                                                  .encode())
+            query.bits[k][i], query.proofs[k][i] = int(c), proof.to_list()
+    reply = server.finish(answer_comparisons(client, server.evaluate(query)))
+    assert decrypt_label(client, reply) == tree4.predict(pd.DataFrame([top]))[0]  # right of every threshold
+
+
+def key_dict(client, **change):
+    data = client.dgk_keypair.public_key.to_dict()
+    data.update({k: str(v) for k, v in change.items()})
+    return data
+
+
+def test_malformed_keys_are_refused_before_any_exponentiation(client, heart, tree4, monkeypatch):
+    X, _ = heart
+    server = em.TreeServer(tree4, mode="label-only")
+    query = encrypt_query(client, X.iloc[0], server.schema)
+    n, u = int(client.dgk_keypair.public_key.n), int(client.dgk_keypair.public_key.u)
+    calls = []
+    real = gmpy2.powmod
+    monkeypatch.setattr(gmpy2, "powmod", lambda *a: calls.append(a) or real(*a))
+    bad = [(InvalidKeyError, {"u": u + 2 if not gmpy2.is_prime(u + 2) else u * 3}),
+           (InvalidKeyError, {"u": 65537}), (InvalidKeyError, {"g": 1}), (InvalidKeyError, {"n": n + 1}),
+           (InvalidKeyError, {"n": (1 << 5000) + 1}), (KeyTooSmallError, {"n": (1 << 511) + 1}),
+           (InvalidKeyError, {"n": "12ab"}), (InvalidKeyError, {"n": "9" * 100_000})]
+    for error, change in bad:
+        query.public_key = key_dict(client, **change)
+        with pytest.raises(error):
+            server.evaluate(query.to_json())
+    assert calls == [] and server._pending == {}
+
+
+def test_a_query_on_another_schema_or_a_basic_query_is_refused(client, heart, tree4):
+    X, _ = heart
+    server = em.TreeServer(tree4, mode="label-only")
+    with pytest.raises(MalformedMessageError, match="lo-query"):
+        server.evaluate(client.encrypt(X.iloc[0]))
+    query = encrypt_query(client, X.iloc[0], server.schema)
+    query.schema_id = "synthea-v1"
+    with pytest.raises(MalformedMessageError, match="heart-v1"):
+        server.evaluate(query.to_json())
+
+
+def test_a_reply_with_zero_or_two_labels_is_a_protocol_error(client, heart, tree4):
+    X, _ = heart
+    server = em.TreeServer(tree4, mode="label-only")
+    query = encrypt_query(client, X.iloc[0], server.schema)
+    reply = server.finish(answer_comparisons(client, server.evaluate(query)))
+    pk = client.dgk_keypair.public_key
+    reply.leaves = [int(pk.encrypt(0)), int(pk.encrypt(1))] + reply.leaves
+    with pytest.raises(ProtocolError, match="exactly one"):
+        decrypt_label(client, reply)
+
+
+# ------------------------------------------------------------------ the client's view
+def view_statistics(client, tree, X, n):
+    server = em.TreeServer(tree, mode="label-only", depth=2)
+    zeros, classes, positions = [], [], []
+    for i in range(n):
+        view = []
+        predict_label_only(client, server, X.iloc[i], view=view)
+        groups = [v for v in view if isinstance(v, dict)]
+        leaves = [v for v in view if not isinstance(v, dict)]
+        zeros += [g["zeros"] for g in groups]
+        classes += [c for g in groups for c in g["classes"] if c != 1]
+        positions.append([k for k, v in enumerate(leaves) if v is not None][0])
+    return np.array(zeros), np.array(classes), np.array(positions)
+
+
+def test_views_for_two_trees_of_the_same_size_are_indistinguishable(client, heart):
     X, y = heart
-    tree = em.train_tree(X, y, max_depth=3, random_state=0)
-    server = em.TreeServer(tree, mode="label-only")
-    pt = em.PortableTree.from_sklearn(tree)
-    leaves = {}
-    for i in range(len(X)):
-        leaf = pt.walk(lambda n, row=X.iloc[i]: np.float32(row[n.feature]) <= n.threshold)
-        leaves.setdefault((pt.leaf_label(leaf), leaf), i)
-    label = next(lab for lab, _ in leaves if sum(1 for lab2, _ in leaves if lab2 == lab) >= 2)
-    a, b = [i for (lab, _), i in leaves.items() if lab == label][:2]
-    runs = 60
-    n = int(client.public_key.n)
-    count = len(server.node_T)
-    va, vb = _views(client, server, X.iloc[a], runs), _views(client, server, X.iloc[b], runs)
-
-    def signs(views):
-        return np.array([[v > 0 for v in view[:count]] for view in views], dtype=float)
-
-    def zero_position(views):
-        return np.array([view[count::2].index(0) for view in views])
-
-    def other_leaf_values(views):
-        out = []
-        for view in views:
-            pairs = list(zip(view[count::2], view[count + 1::2], strict=True))
-            out += [v / n for cost, label_value in pairs if cost != 0 for v in (cost, label_value)]
-        return np.array(out)
-
-    sa, sb = signs(va), signs(vb)
-    assert stats.ks_2samp(sa.sum(axis=1), sb.sum(axis=1)).pvalue > 1e-4
-    assert abs(sa.mean() - 0.5) < 0.1 and abs(sb.mean() - 0.5) < 0.1
-    assert stats.ks_2samp(zero_position(va), zero_position(vb)).pvalue > 1e-4
-    la, lb = other_leaf_values(va), other_leaf_values(vb)
-    assert stats.ks_2samp(la, lb).pvalue > 1e-4
-    assert stats.kstest(la, "uniform").pvalue > 1e-4
-    assert all(decoded == label for decoded in [predict_label_only(client, server, X.iloc[a])])
-
-
-def test_magnitudes_still_leak(client, heart):
-    """The documented residual leak: |w| grows with |T - X|, so magnitudes reveal something."""
-    X, y = heart
-    tree = em.train_tree(X, y, max_depth=1, random_state=0)
-    server = em.TreeServer(tree, mode="label-only")
-    node = em.PortableTree.from_sklearn(tree).nodes[0]
-    near, far = X.iloc[0].copy(), X.iloc[0].copy()
-    near[node.feature] = node.threshold + 0.5
-    far[node.feature] = node.threshold + 500.0
-    mags = {}
-    for name, record in (("near", near), ("far", far)):
-        mags[name] = [abs(view[0]).bit_length() for view in _views(client, server, record, 30)]
-    # |t - x| grows 1000-fold (about 10 bits): the typical magnitude moves with it. (Single runs can
-    # overlap when a 40-bit blind happens to be small, so compare medians, with a 6-bit margin.)
-    assert np.median(mags["far"]) >= np.median(mags["near"]) + 6
-
-
-def test_bits_for_unknown_or_replayed_query(client, heart):
-    X, y = heart
-    server = em.TreeServer(em.train_tree(X, y, max_depth=2), mode="label-only")
-    query = client.encrypt(X.iloc[0])
-    bits = client.answer(server.evaluate(query))
-    server.finish(bits)
-    with pytest.raises(QueryMismatchError, match="no comparisons are pending"):
-        server.finish(bits)  # replay
-
-
-def test_wrong_number_of_bits(client, heart):
-    X, y = heart
-    server = em.TreeServer(em.train_tree(X, y, max_depth=2), mode="label-only")
-    bits = client.answer(server.evaluate(client.encrypt(X.iloc[0])))
-    bits.ciphertexts = bits.ciphertexts[:-1]
-    with pytest.raises(MalformedMessageError, match="expected 3 encrypted bits"):
-        server.finish(bits)
-
-
-def test_cheating_client_sending_non_bits_breaks_the_output(client, heart):
-    """A client that sends E(2) instead of a bit makes path costs meaningless (semi-honest only)."""
-    X, y = heart
-    server = em.TreeServer(em.train_tree(X, y, max_depth=3), mode="label-only")
-    query = client.encrypt(X.iloc[0])
-    comparisons = server.evaluate(query)
-    honest = answer_comparisons(client, comparisons)
-    pk = client.public_key
-    cheat = Bits(honest.query_id, honest.key_id, honest.key_bits,
-                 [int(pk.raw_encrypt(2)) for _ in honest.ciphertexts])
-    with pytest.raises(ProtocolError, match="path cost zero"):
-        decrypt_label(client, server.finish(cheat))
-
-
-def test_return_distribution_is_refused(client, heart):
-    X, y = heart
-    server = em.TreeServer(em.train_tree(X, y, max_depth=2), mode="label-only")
-    reply = server.finish(client.answer(server.evaluate(client.encrypt(X.iloc[0]))))
-    with pytest.raises(ValueError, match="label only"):
-        client.decrypt(reply, return_distribution=True)
-
-
-def test_compact_leaves_give_the_same_labels_with_half_the_ciphertexts(client, heart):
-    X, y = heart
-    tree = em.train_tree(X, y, max_depth=3, random_state=0)
-    pair = em.TreeServer(tree, mode="label-only")
-    compact = em.TreeServer(tree, mode="label-only", compact=True)
-    rows = X.sample(20, random_state=3)
-    expected = list(tree.predict(rows))
-    assert [predict_label_only(client, compact, rows.iloc[i]) for i in range(20)] == expected
-    assert [predict_label_only(client, pair, rows.iloc[i]) for i in range(20)] == expected
-    reply = compact.finish(client.answer(compact.evaluate(client.encrypt(rows.iloc[0]))))
-    assert reply.meta["compact"] and len(reply.ciphertexts) == 8  # one per leaf, not two
-    assert compact.randomisers_per_query(1024) == pair.randomisers_per_query(1024) - 8
-    view: list = []
-    predict_label_only(client, compact, rows.iloc[0], view=view)
-    leaves = view[len(compact.node_T):]
-    assert sum(v < 2 for v in leaves) == 1  # exactly one class index; the rest uniform in Z_n
-    assert all(v > 2**900 for v in leaves if v >= 2)
+    a = em.train_tree(X, y, max_depth=2, random_state=0)
+    b = em.train_tree(X[["chol", "age", "thalach"]], y, max_depth=2, random_state=0)
+    Xb = X.copy()
+    za, ca, pa = view_statistics(client, a, X, 40)
+    zb, cb, pb = view_statistics(client, b, Xb, 40)
+    table = [[int((za == 0).sum()), int((za == 1).sum())], [int((zb == 0).sum()), int((zb == 1).sum())]]
+    assert stats.chi2_contingency(table).pvalue > 1e-4
+    assert stats.binomtest(int(za.sum()), len(za), 0.5).pvalue > 1e-4  # each share a fair coin
+    assert stats.ks_2samp(ca, cb).pvalue > 1e-4
+    assert stats.chisquare(np.bincount(np.concatenate([pa, pb]), minlength=4)).pvalue > 1e-4
