@@ -846,19 +846,19 @@ def _run_basic(client, tree, X: pd.DataFrame) -> pd.DataFrame:
                          "expected": df["expected"]}, index=X.index)
 
 
-def _run_label_only(client, tree, X: pd.DataFrame, compact: bool = False) -> pd.DataFrame:
-    from .bench import label_only_breakdown
+def _run_label_only(client, tree, X: pd.DataFrame) -> pd.DataFrame:
+    from .bench_label_only import label_only_breakdown
     from .protocol import TreeServer
 
-    server = TreeServer(tree, mode="label-only", compact=compact)
+    server = TreeServer(tree, mode="label-only")
     raw = label_only_breakdown(client, server, X, tree=tree)
     df = pd.DataFrame({"client_encrypt_ms": raw["encrypt"], "server_evaluate_ms": raw["compare"],
                        "client_answer_ms": raw["answer"], "server_finish_ms": raw["finish"],
                        "client_decrypt_ms": raw["decrypt"],
-                       "bytes_to_server": raw["query_bytes"] + raw["bits_bytes"],
+                       "bytes_to_server": raw["query_bytes"] + raw["answers_bytes"],
                        "bytes_to_client": raw["comparisons_bytes"] + raw["reply_bytes"],
                        "label": raw["label"], "expected": raw["expected"]}, index=X.index)
-    df.attrs["public_depth"] = server.depth
+    df.attrs["comparisons"] = server.public_sizes()["comparisons"]
     return df
 
 
@@ -993,7 +993,7 @@ def throughput_table(client, server, X: pd.DataFrame, workers: Sequence[int] = (
 
 def cost_report(key_sizes: Sequence[int] = (1024, 2048, 3072), depths: Iterable[int] = range(3, 11), *,
                 rows: int = 30, label_only_depths: Iterable[int] = (3, 4, 5, 6), label_only_rows: int = 5,
-                agreement_rows: int | None = None, modes: Sequence[str] = MODES, compact: bool = False,
+                agreement_rows: int | None = None, modes: Sequence[str] = MODES,
                 dp_epsilons: Sequence[float] = (0.1, 1.0, 10.0), dp_seeds: Sequence[int] = range(5),
                 federated_depth: int = 4, federated_key_bits: int = 2048, federated_unpacked: bool = True,
                 federated_dp_epsilon: float = 10.0,
@@ -1037,11 +1037,9 @@ def cost_report(key_sizes: Sequence[int] = (1024, 2048, 3072), depths: Iterable[
     rows, label_only_rows, agreement_rows : int
         Row samples (see above).
     label_only_depths : sequence of int
-        Label-only pads the tree to a complete tree: its cost doubles per level.
+        Label-only runs a DGK comparison per node (the tree's own nodes, not padded).
     modes : sequence of str
         Among :data:`MODES`; ``"ckks"`` is skipped (and said so) without TenSEAL.
-    compact : bool
-        Label-only with one ciphertext per leaf (about half the cost).
     dp_epsilons, dp_seeds : sequences
         DP trees in the accuracy table.
     federated_depth, federated_key_bits, federated_unpacked, federated_dp_epsilon
@@ -1101,12 +1099,12 @@ def cost_report(key_sizes: Sequence[int] = (1024, 2048, 3072), depths: Iterable[
                               f"agreement {cost[-1]['agreement']}")
             if "label-only" in modes and d in lo_depths:
                 sample = check if smallest else X_test.iloc[:label_only_rows]
-                per_row = _run_label_only(client, tree, sample, compact=compact)
-                mode = "label-only (compact)" if compact else "label-only"
+                per_row = _run_label_only(client, tree, sample)
+                mode = "label-only"
                 cost.append(_cost_row(mode, f"decision tree, max_depth {d}", per_row, label_only_rows,
                                       _plaintext_ms(tree, X_test.iloc[:label_only_rows]), key_bits=bits,
                                       max_depth=d, depth=tree.get_depth(),
-                                      internal_nodes=(1 << per_row.attrs["public_depth"]) - 1,
+                                      internal_nodes=per_row.attrs["comparisons"],
                                       setup_ms=setup_ms))
                 _say(verbose, f"  {mode} {bits} bits, depth {d}: {cost[-1]['total_ms']:.1f} ms, "
                               f"agreement {cost[-1]['agreement']}")
