@@ -78,9 +78,11 @@ def answer_comparisons(client, comparisons, *, view: list | None = None) -> Answ
     sk = client.dgk_keypair.private_key
     answers, proofs = [], []
     for k, group in enumerate(comparisons.groups):
-        classes = [sk.class_of(c) for c in group]
-        zeros = sum(1 for x in classes if x == 1)
-        if view is not None:
+        if view is None:  # stop at the first zero: a group holds at most one (honest server)
+            zeros = int(any(sk.is_zero(c) for c in group))
+        else:
+            classes = [sk.class_of(c) for c in group]
+            zeros = sum(1 for x in classes if x == 1)
             view.append({"zeros": zeros, "classes": [int(x) & 0xFFFF for x in classes]})
         c, proof = encrypt_bit_with_proof(sk, int(zeros > 0), answer_context(comparisons.query_id, k))
         answers.append(int(c))
