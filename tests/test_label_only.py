@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import warnings
 
-import gmpy2
 import numpy as np
 import pandas as pd
 import pytest
@@ -16,28 +15,23 @@ from scipy import stats
 from sklearn.datasets import load_breast_cancer
 
 import encmed_lib as em
-from encmed_lib.crypto import dgk
+from encmed_lib import attacks
 from encmed_lib.data.paths import data_dir
 from encmed_lib.data.schema import HEART
 from encmed_lib.errors import (
     DomainError,
     InvalidKeyError,
-    InvalidProofError,
     KeyTooSmallError,
     MalformedMessageError,
     ProtocolError,
-    QueryMismatchError,
 )
 from encmed_lib.protocol.label_only import (
-    Answers,
     LabelOnlyServer,
-    LabelQuery,
     answer_comparisons,
     decrypt_label,
     encrypt_query,
     predict_label_only,
 )
-from encmed_lib.protocol.label_only.messages import answer_context
 from encmed_lib.protocol.label_only.plain import comparison_values, plain_label
 
 
@@ -94,7 +88,7 @@ def test_plain_mirror_agrees_with_sklearn_on_every_heart_row(heart, depth):
     X, y = heart
     tree = em.train_tree(X, y, max_depth=depth, random_state=0)
     server = em.TreeServer(tree, mode="label-only")
-    got = [plain_label(server, row, s=s) for (_, row), s in zip(X.iterrows(), [-1, 1] * len(X))]
+    got = [plain_label(server, row, s=s) for (_, row), s in zip(X.iterrows(), [-1, 1] * len(X), strict=False)]
     assert got == list(tree.predict(X))
 
 
@@ -119,7 +113,8 @@ def test_encrypted_agrees_on_row_samples_of_three_datasets(client, heart):
         tree = em.train_tree(X_, y_, max_depth=4, random_state=0)
         server = em.TreeServer(tree, mode="label-only")
         sample = X_.sample(rows, random_state=1)
-        assert [predict_label_only(client, server, r) for _, r in sample.iterrows()] == list(tree.predict(sample))
+        got = [predict_label_only(client, server, r) for _, r in sample.iterrows()]
+        assert got == list(tree.predict(sample))
 
 
 def edge_rows(tree, X):
@@ -196,94 +191,50 @@ def test_view_has_no_magnitudes_to_sieve(client, heart, tree4):
     """The one-query sieve of basic mode needs v = r*d + s; here every value is 0 or a uniform class."""
     X, _ = heart
     server = em.TreeServer(tree4, mode="label-only")
-    view = []
     edge = X.iloc[0].copy()
     for f in HEART.names:  # the domain edge: every feature at its public minimum
         edge[f] = float(HEART.feature(f).lo)
+    got = attacks.sieve_material(client, server, edge)
+    sizes = server.public_sizes()
+    assert got["values received"] == sizes["comparisons"] * sizes["width"]
+    assert got["groups with more than one zero"] == 0 and got["zero values"] <= sizes["comparisons"]
+    assert got["distinct non-zero classes (low 32 bits)"] == got["non-zero values"]
+    assert got["label"] == tree4.predict(pd.DataFrame([edge]))[0]
+    view = []
     predict_label_only(client, server, edge, view=view)
-    groups = [v for v in view if isinstance(v, dict)]
-    assert len(groups) == server.public_sizes()["comparisons"]
-    assert all(g["zeros"] in (0, 1) for g in groups)
-    low_bits = [c for g in groups for c in g["classes"] if c != 1]
-    assert stats.kstest(np.array(low_bits) / 65536, "uniform").pvalue > 1e-4
+    low_bits = [c for g in view if isinstance(g, dict) for c in g["classes"] if c != 1]
+    assert stats.kstest(np.array(low_bits) / 2**32, "uniform").pvalue > 1e-4
 
 
-def forged_query(client, server, record, *, bit_value=2):
-    """A query whose first bit encrypts ``bit_value`` with a proof made as if it were 1."""
-    query = encrypt_query(client, record, server.schema)
-    sk = client.dgk_keypair.private_key
-    w = sk._unit()
-    c = sk.public_key.encrypt(bit_value, sk._pow(w, sk.u))
-    proof = dgk.prove_bit(sk, c, 1, w, f"encmed/lo-query|{query.query_id}|{query.features[0]}|0".encode())
-    query.bits[0][0], query.proofs[0][0] = int(c), proof.to_list()
-    return query
-
-
-@pytest.mark.parametrize("value", [2, -1, 3])
-def test_non_bit_inputs_are_refused_before_any_comparison(client, heart, tree4, value):
+def test_non_bit_inputs_and_answers_are_refused_and_the_session_survives(client, heart, tree4):
     X, _ = heart
     server = em.TreeServer(tree4, mode="label-only")
-    with pytest.raises(InvalidProofError):
-        server.evaluate(forged_query(client, server, X.iloc[0], bit_value=value).to_json())
+    df = attacks.non_bit_messages(client, server, X.iloc[2], values=(2, -1, 1 << 40))
+    cheats = df[df["where"] != "honest answers afterwards"]
+    assert len(cheats) == 6 and (cheats["outcome"] == "refused: InvalidProofError").all()
+    assert cheats["labels learned"].sum() == 0
+    assert df["outcome"].iloc[-1] == f"label {tree4.predict(X.iloc[[2]])[0]}"
     assert server._pending == {}
 
 
-@pytest.mark.parametrize("value", [2, -1, 1 << 40])
-def test_non_bit_answers_are_refused_and_the_session_survives(client, heart, tree4, value):
+def test_replayed_truncated_and_misbound_messages_are_refused(client, heart, tree4):
     X, _ = heart
     server = em.TreeServer(tree4, mode="label-only")
-    query = encrypt_query(client, X.iloc[2], server.schema)
-    honest = answer_comparisons(client, server.evaluate(query))
-    sk = client.dgk_keypair.private_key
-    w = sk._unit()
-    c = sk.public_key.encrypt(value, sk._pow(w, sk.u))
-    proof = dgk.prove_bit(sk, c, 1, w, answer_context(query.query_id, 0))
-    cheat = Answers(honest.query_id, honest.key_id, honest.key_bits, answers=[int(c)] + honest.answers[1:],
-                    proofs=[proof.to_list()] + honest.proofs[1:])
-    with pytest.raises(InvalidProofError):
-        server.finish(cheat.to_json())
-    truncated = honest.to_json()[:-40]
-    with pytest.raises(MalformedMessageError):
-        server.finish(truncated)
-    assert decrypt_label(client, server.finish(honest)) == tree4.predict(X.iloc[[2]])[0]
-
-
-def test_replayed_and_misbound_messages_are_refused(client, heart, tree4):
-    X, _ = heart
-    server = em.TreeServer(tree4, mode="label-only")
-    query = encrypt_query(client, X.iloc[1], server.schema)
-    comparisons = server.evaluate(query.to_json())
-    with pytest.raises(QueryMismatchError):
-        server.evaluate(query.to_json())  # the same query id twice
-    answers = answer_comparisons(client, comparisons)
-    other = encrypt_query(client, X.iloc[1], server.schema)
-    server.evaluate(other)
-    moved = Answers(other.query_id, answers.key_id, answers.key_bits, answers=answers.answers,
-                    proofs=answers.proofs)  # proofs bound to the first query's id
-    with pytest.raises(InvalidProofError):
-        server.finish(moved)
-    server.finish(answers)
-    with pytest.raises(QueryMismatchError):
-        server.finish(answers)  # replay
+    df = attacks.replayed_messages(client, server, X.iloc[1]).set_index("message")["outcome"]
+    assert df["the same query id again"] == "refused: QueryMismatchError"
+    assert df["truncated answers"] == "refused: MalformedMessageError"
+    assert df["answers proven for another query"] == "refused: InvalidProofError"
+    assert df["the honest answers"] == f"label {tree4.predict(X.iloc[[1]])[0]}"
+    assert df["the same answers again"] == "refused: QueryMismatchError"
 
 
 def test_flipping_answers_still_reveals_exactly_one_label(client, heart, tree4):
     """A cheating client can flip its (anonymous) shares: it gets one leaf's label per query, no more."""
     X, _ = heart
     server = em.TreeServer(tree4, mode="label-only")
-    sk = client.dgk_keypair.private_key
-
-    def flip(answers):
-        out = list(answers.answers)
-        proofs = list(answers.proofs)
-        for k in range(0, len(out), 2):
-            bit = int(not sk.is_zero(out[k]))
-            c, proof = dgk.encrypt_bit_with_proof(sk, 1 - bit, answer_context(answers.query_id, k))
-            out[k], proofs[k] = int(c), proof.to_list()
-        return Answers(answers.query_id, answers.key_id, answers.key_bits, answers=out, proofs=proofs)
-
-    labels = {exchange(client, server, X.iloc[i], cheat=flip) for i in range(4)}
-    assert labels <= set(tree4.classes_)
+    df = attacks.flipped_answers(client, server, [X.iloc[i] for i in range(4)])
+    assert (df["leaves carrying a class"] == 1).all() and set(df["label"]) <= set(tree4.classes_)
+    assert (df["flipped"] == 8).all()
 
 
 def test_out_of_domain_codes_are_just_other_inputs(client, heart, tree4):
@@ -292,40 +243,24 @@ def test_out_of_domain_codes_are_just_other_inputs(client, heart, tree4):
     top = X.iloc[0].copy()
     for f in HEART.names:
         top[f] = float(HEART.feature(f).hi)
-    query = encrypt_query(client, top, server.schema)
-    sk = client.dgk_keypair.private_key
-    for k, spec in enumerate(HEART.features):  # every code all ones: 2^l - 1 > N, off the grid
-        for i in range(spec.bits):
-            c, proof = dgk.encrypt_bit_with_proof(sk, 1, f"encmed/lo-query|{query.query_id}|{spec.name}|{i}"
-                                                  .encode())
-            query.bits[k][i], query.proofs[k][i] = int(c), proof.to_list()
-    reply = server.finish(answer_comparisons(client, server.evaluate(query)))
-    assert decrypt_label(client, reply) == tree4.predict(pd.DataFrame([top]))[0]  # right of every threshold
+    got = attacks.out_of_domain_codes(client, server, X.iloc[0])
+    assert got == {"label": tree4.predict(pd.DataFrame([top]))[0], "leaves carrying a class": 1}
 
 
-def key_dict(client, **change):
-    data = client.dgk_keypair.public_key.to_dict()
-    data.update({k: str(v) for k, v in change.items()})
-    return data
-
-
-def test_malformed_keys_are_refused_before_any_exponentiation(client, heart, tree4, monkeypatch):
+def test_malformed_keys_are_refused_before_any_exponentiation(client, heart, tree4):
     X, _ = heart
     server = em.TreeServer(tree4, mode="label-only")
-    query = encrypt_query(client, X.iloc[0], server.schema)
-    n, u = int(client.dgk_keypair.public_key.n), int(client.dgk_keypair.public_key.u)
-    calls = []
-    real = gmpy2.powmod
-    monkeypatch.setattr(gmpy2, "powmod", lambda *a: calls.append(a) or real(*a))
-    bad = [(InvalidKeyError, {"u": u + 2 if not gmpy2.is_prime(u + 2) else u * 3}),
-           (InvalidKeyError, {"u": 65537}), (InvalidKeyError, {"g": 1}), (InvalidKeyError, {"n": n + 1}),
-           (InvalidKeyError, {"n": (1 << 5000) + 1}), (KeyTooSmallError, {"n": (1 << 511) + 1}),
-           (InvalidKeyError, {"n": "12ab"}), (InvalidKeyError, {"n": "9" * 100_000})]
-    for error, change in bad:
-        query.public_key = key_dict(client, **change)
-        with pytest.raises(error):
-            server.evaluate(query.to_json())
-    assert calls == [] and server._pending == {}
+    df = attacks.malformed_dgk_keys(client, server, X.iloc[0]).set_index("key")
+    assert (df["exponentiations before refusal"] == 0).all() and len(df) == 8
+    assert df.loc["n of 511 bits", "outcome"] == "refused: KeyTooSmallError"
+    assert (df.drop(index="n of 511 bits")["outcome"] == "refused: InvalidKeyError").all()
+    assert server._pending == {}
+    with pytest.raises(KeyTooSmallError):  # a named error from the parser, also for a dict message
+        server.evaluate(dict(encrypt_query(client, X.iloc[0], server.schema).to_dict(),
+                             public_key={"n": "1", "g": "1", "u": "1"}))
+    with pytest.raises(InvalidKeyError, match="exactly the fields"):
+        server.evaluate(dict(encrypt_query(client, X.iloc[0], server.schema).to_dict(),
+                             public_key={"n": "1"}))
 
 
 def test_a_query_on_another_schema_or_a_basic_query_is_refused(client, heart, tree4):

@@ -250,7 +250,7 @@ def label_only_steps(sizes: Mapping | None = None) -> list[dict]:
                             sizes, "comparisons")},
         {"step": 3, "at": 0, "box": r"zero test: $\delta_k = [$some value of group $k$ is 0$]$"},
         {"step": 3, "from": 0, "to": 1, "label": r"Answers: $E(\delta_1), \ldots, E(\delta_m)$",
-         "note": _with_size("one proven bit per group: a share of $[x \leq t]$", sizes, "answers")},
+         "note": _with_size(r"one proven bit per group: a share of $[x \leq t]$", sizes, "answers")},
         {"step": 4, "at": 1,
          "box": r"$E(b_j)$ from the shares; path cost of every leaf; "
                 r"$E(\mathrm{label}_\ell + \rho_\ell\,\mathrm{cost}_\ell)$; shuffle the leaves"},

@@ -71,7 +71,7 @@ def answer_comparisons(client, comparisons, *, view: list | None = None) -> Answ
     """Round 3: :math:`E(\\delta_k)` per group, :math:`\\delta_k = [\\text{some value is zero}]`, proven bits.
 
     ``view``, when given, receives one dict per group: ``zeros`` (how many values decrypted to 0)
-    and ``classes`` (the low 16 bits of each value's class, a uniform-looking number).
+    and ``classes`` (the low 32 bits of each value's class, a uniform-looking number).
     """
     comparisons = parse(comparisons, Comparisons)
     _check_ids(client, comparisons)
@@ -83,7 +83,7 @@ def answer_comparisons(client, comparisons, *, view: list | None = None) -> Answ
         else:
             classes = [sk.class_of(c) for c in group]
             zeros = sum(1 for x in classes if x == 1)
-            view.append({"zeros": zeros, "classes": [int(x) & 0xFFFF for x in classes]})
+            view.append({"zeros": zeros, "classes": [int(x) & 0xFFFFFFFF for x in classes]})
         c, proof = encrypt_bit_with_proof(sk, int(zeros > 0), answer_context(comparisons.query_id, k))
         answers.append(int(c))
         proofs.append(proof.to_list())

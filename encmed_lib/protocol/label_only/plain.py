@@ -34,7 +34,7 @@ def comparison_values(x: int, y: int, s: int, width: int) -> list[int]:
 
 
 def share_bit(x: int, code: int, s: int, width: int) -> int:
-    r"""The client's share :math:`\delta`: compares ``x`` with :math:`y = T` (``s=-1``) or :math:`T+1` (``s=+1``)."""
+    r"""The client's share :math:`\delta`: ``x`` against :math:`y = T` (``s=-1``), :math:`T+1` (``s=+1``)."""
     y = code + (1 if s > 0 else 0)
     return int(any(c == 0 for c in comparison_values(x, y, s, width)))
 
