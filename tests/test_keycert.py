@@ -188,3 +188,12 @@ def test_certified_keys_cache(keypair, powmods):
         CertifiedKeys(min_bits=2048).verify(ns[0], proofs[0])
     with pytest.raises(DomainError):
         CertifiedKeys(max_size=0)
+
+
+def test_cost_table_names_every_operation():
+    from encmed_lib.crypto.certcosts import time_certified_operations
+
+    costs = time_certified_operations(1024, repeats=1)
+    assert {"DGK keygen", "DGK is_zero (client)", "DGK bit verify (server)", "Paillier key proof (client)",
+            "Paillier key verify (server)", "phe encrypt (scale)"} <= set(costs)
+    assert all(isinstance(ms, float) and 0 < ms < 60_000 for ms in costs.values())
