@@ -106,6 +106,23 @@ def test_rounds_follow_the_soundness_bound(keypair):
         proof_rounds(2)
 
 
+def test_square_roots_modulo_every_kind_of_prime():
+    # p = 3 mod 4 (s = 1), then Tonelli-Shanks with s = 2, 3, 4 and s >= 6
+    for modulus, residue in ((4, 3), (8, 5), (16, 9), (32, 17), (64, 1)):
+        while True:
+            p = gmpy2.next_prime(secrets.randbits(256))
+            if p % modulus == residue:
+                break
+        sqrt = keycert._SquareRoots(p)
+        for _ in range(40):
+            x = secrets.randbelow(int(p))
+            assert sqrt(x * x % p) ** 2 % p == x * x % p
+        assert sqrt(0) == 0
+        z = next(z for z in range(2, 1000) if gmpy2.legendre(z, p) == -1)
+        with pytest.raises(InvalidKeyError, match="no square root"):
+            sqrt(z)
+
+
 # -------------------------------------------------------------- malformed moduli
 def test_malformed_moduli_are_refused_with_the_right_error(malformed, powmods):
     for name, (n, error, message) in malformed.items():

@@ -11,7 +11,8 @@ median of ``repeats`` samples) of:
 * **DGK is_zero (client)**: one exponentiation modulo :math:`p` by :math:`(p-1)/u`;
 * **DGK bit + proof (client, CRT)** and **DGK bit verify (server)**;
 * **Paillier key proof (client)** and **Paillier key verify (server)**: the
-  GRSB certificate of :mod:`encmed_lib.crypto.keycert`, and
+  certificate of :mod:`encmed_lib.crypto.keycert` (GRSB part and two-prime
+  part), the same for the **GRSB part only**, and
   **Paillier check_modulus (server)**, its structural pre-checks;
 * **phe encrypt (scale)**: one python-paillier encryption under a key of the
   same size, for comparison.
@@ -37,7 +38,8 @@ def time_certified_operations(key_bits: int = 2048, repeats: int = 15) -> dict[s
     key_bits : int
         Size of the DGK and Paillier moduli.
     repeats : int
-        Timed samples per operation (key generation: ``max(3, repeats // 3)`` single runs).
+        Timed samples per operation (key generation and the full key proof and
+        verification: ``max(3, repeats // 3)``).
 
     Returns
     -------
@@ -50,10 +52,11 @@ def time_certified_operations(key_bits: int = 2048, repeats: int = 15) -> dict[s
     paillier = generate_keypair(key_bits)
     n = paillier.public_key.n
     cert = keycert.prove_paillier_key(paillier.private_key)
+    grsb = keycert.prove_paillier_key(paillier.private_key, two_primes=False)
+    few = max(3, repeats // 3)
     phe_public = paillier.public_key.to_phe()
     out = {
-        "DGK keygen": _median_ms(lambda: dgk.generate_dgk_keypair(key_bits), max(3, repeats // 3),
-                                 batch=False),
+        "DGK keygen": _median_ms(lambda: dgk.generate_dgk_keypair(key_bits), few, batch=False),
         "DGK encrypt (client, CRT)": _median_ms(lambda: sk.encrypt(secrets.randbelow(1 << 16)), repeats),
         "DGK encrypt (public key)": _median_ms(lambda: pk.encrypt(secrets.randbelow(1 << 16)), repeats),
         "DGK randomiser w^u (server)": _median_ms(pk.randomiser, repeats),
@@ -63,9 +66,13 @@ def time_certified_operations(key_bits: int = 2048, repeats: int = 15) -> dict[s
         "DGK bit + proof (public key)": _median_ms(lambda: dgk.encrypt_bit_with_proof(pk, 1, b"b"), repeats),
         "DGK bit verify (server)": _median_ms(lambda: dgk.verify_bit(pk, c, proof, b"bench/0"), repeats),
         "Paillier key proof (client)": _median_ms(lambda: keycert.prove_paillier_key(paillier.private_key),
-                                                  repeats),
+                                                  few, batch=False),
+        "Paillier key proof, GRSB only (client)": _median_ms(
+            lambda: keycert.prove_paillier_key(paillier.private_key, two_primes=False), repeats),
         "Paillier check_modulus (server)": _median_ms(lambda: keycert.check_modulus(n), repeats),
-        "Paillier key verify (server)": _median_ms(lambda: keycert.verify_paillier_key(n, cert), repeats),
+        "Paillier key verify (server)": _median_ms(lambda: keycert.verify_paillier_key(n, cert), few),
+        "Paillier key verify, GRSB only (server)": _median_ms(
+            lambda: keycert.verify_paillier_key(n, grsb, two_primes=False), repeats),
         "phe encrypt (scale)": _median_ms(lambda: phe_public.encrypt(secrets.randbelow(1 << 16)), repeats),
     }
     return out
@@ -76,7 +83,7 @@ def main(argv: list[str] | None = None) -> None:
     argv = sys.argv[1:] if argv is None else argv
     key_bits = int(argv[0]) if argv else 2048
     for name, ms in time_certified_operations(key_bits).items():
-        print(f"{name:34s} {ms:9.3f} ms")
+        print(f"{name:40s} {ms:9.3f} ms")
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -167,30 +167,44 @@ def _two_prime_challenge(n, y, i: int) -> gmpy2.mpz:
     return _hash_to_zn(n, _TAG_TWO, int_bytes(y) + i.to_bytes(4, "big"), jacobi_one=True)
 
 
-def _sqrt_mod_prime(x, p) -> gmpy2.mpz:
-    """A square root of the quadratic residue ``x`` modulo the odd prime ``p`` (Tonelli-Shanks)."""
-    x = gmpy2.mpz(x) % p
-    if p % 4 == 3:
-        r = gmpy2.powmod(x, (p + 1) // 4, p)
-    else:
-        s, t = 0, p - 1
-        while t % 2 == 0:
-            s, t = s + 1, t // 2
+class _SquareRoots:
+    """Square roots modulo an odd prime ``p`` (Tonelli-Shanks, one exponentiation per root).
+
+    With :math:`p - 1 = 2^s t`, :math:`t` odd, and :math:`z` a non-residue
+    (:math:`c = z^t`, computed once): :math:`r = x^{(t+1)/2}` and
+    :math:`x^t = r^2 / x`, then :math:`s` rounds of squarings fix :math:`r`.
+    """
+
+    def __init__(self, p):
+        self.p = p = gmpy2.mpz(p)
+        self.s, self.t = 0, p - 1
+        while self.t % 2 == 0:
+            self.s, self.t = self.s + 1, self.t // 2
         z = gmpy2.mpz(2)
         while gmpy2.legendre(z, p) != -1:
             z += 1
-        m, c, tt, r = s, gmpy2.powmod(z, t, p), gmpy2.powmod(x, t, p), gmpy2.powmod(x, (t + 1) // 2, p)
-        while tt != 1 and m > 0:
-            i, t2 = 0, tt
-            while t2 != 1 and i < m:
-                t2, i = t2 * t2 % p, i + 1
-            if i == m:
-                break
-            b = gmpy2.powmod(c, 1 << (m - i - 1), p)
-            m, c, tt, r = i, b * b % p, tt * b * b % p, r * b % p
-    if r * r % p != x:
-        raise InvalidKeyError("cannot prove the key: a challenge has no square root (is p or q not prime?)")
-    return r
+        self.c = gmpy2.powmod(z, self.t, p)
+
+    def __call__(self, x) -> gmpy2.mpz:
+        p = self.p
+        x = gmpy2.mpz(x) % p
+        r = gmpy2.powmod(x, (self.t + 1) // 2, p)
+        if x:
+            m, c, tt = self.s, self.c, r * r * gmpy2.invert(x, p) % p
+            while tt != 1:
+                i, t2 = 0, tt
+                while t2 != 1 and i < m:
+                    t2, i = t2 * t2 % p, i + 1
+                if i == m:
+                    break  # x is not a square: caught below
+                b = c
+                for _ in range(m - i - 1):
+                    b = b * b % p
+                m, c, tt, r = i, b * b % p, tt * b * b % p, r * b % p
+        if r * r % p != x:
+            raise InvalidKeyError("cannot prove the key: a challenge has no square root modulo p or q "
+                                  "(is one of them not prime?)")
+        return r
 
 
 def proof_length(small_prime_bound: int = SMALL_PRIME_BOUND, *, two_primes: bool = True) -> int:
@@ -214,12 +228,13 @@ def _prove_two_primes(n, p, q) -> list[int]:
                 return z
 
     y = _crt(non_residue(p), non_residue(q), p, q, p_inverse)
+    sqrt_p, sqrt_q = _SquareRoots(p), _SquareRoots(q)
     roots, selector = [], 0
     for i in range(KAPPA):
         rho = _two_prime_challenge(n, y, i)
         j = 0 if gmpy2.legendre(rho, p) == 1 else 1  # Jacobi +1: both characters equal
         target = rho * y % n if j else rho
-        roots.append(int(_crt(_sqrt_mod_prime(target, p), _sqrt_mod_prime(target, q), p, q, p_inverse)))
+        roots.append(int(_crt(sqrt_p(target), sqrt_q(target), p, q, p_inverse)))
         selector |= j << i
     return [int(y), *roots, selector]
 
