@@ -12,7 +12,7 @@ import secrets
 import gmpy2
 import pytest
 
-from encmed_lib.crypto import dgk, wire
+from encmed_lib.crypto import dgk, dgk_keys, wire
 from encmed_lib.crypto.dgk import (
     U_BITS,
     BitProof,
@@ -202,7 +202,7 @@ def test_bit_proofs_accept_zero_and_one(keypair):
 
 
 def _encrypt_with_witness(pk: DGKPublicKey, m: int):
-    w = dgk._random_unit(pk.n)
+    w = dgk_keys._random_unit(pk.n)
     return gmpy2.powmod(pk.g, m, pk.n) * gmpy2.powmod(w, pk.u, pk.n) % pk.n, w
 
 
@@ -215,10 +215,10 @@ def test_bit_proofs_reject_other_plaintexts(keypair):
             with pytest.raises(InvalidProofError, match="does not verify"):
                 verify_bit(pk, c, proof, CTX)
     # a random group element, with a random "witness"
-    c = dgk._random_unit(pk.n)
+    c = dgk_keys._random_unit(pk.n)
     for claimed in (0, 1):
         with pytest.raises(InvalidProofError):
-            verify_bit(pk, c, prove_bit(pk, c, claimed, dgk._random_unit(pk.n), CTX), CTX)
+            verify_bit(pk, c, prove_bit(pk, c, claimed, dgk_keys._random_unit(pk.n), CTX), CTX)
 
 
 def test_bit_proofs_reject_tampering_and_replay(keypair):
@@ -290,7 +290,7 @@ def test_dishonest_key_passes_the_public_checks_and_proofs_stay_sound(dishonest)
         assert verify_bit(pk, c, proof, CTX)
     for _ in range(3):
         for shift in (0, 1):  # class (0, 1) and (1, 1)
-            w = dgk._random_unit(pk.n)
+            w = dgk_keys._random_unit(pk.n)
             c = h * gmpy2.powmod(pk.g, shift, pk.n) * gmpy2.powmod(w, pk.u, pk.n) % pk.n
             for claimed in (0, 1):
                 for key in (pk, sk):
