@@ -306,6 +306,15 @@ def test_plots_are_loaded_on_use():
     assert "matplotlib" in _loaded_after("import encmed_lib as em\nem.plots.plot_class_balance")
 
 
+def test_each_checker_lives_in_the_module_of_its_notebook():
+    from encmed_lib import labs
+
+    checkers = [name for name in labs.__all__ if name.startswith("check_")]
+    assert len(checkers) >= 30
+    for name in checkers:
+        assert getattr(labs, name).__module__ == f"encmed_lib.labs.nb{name[6:8]}", name
+
+
 @pytest.mark.parametrize("name", __import__(PACKAGE).__all__)
 def test_every_public_name_resolves(name):
     import encmed_lib

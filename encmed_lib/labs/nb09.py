@@ -126,6 +126,41 @@ def check_09_level_sensitivity(sensitivity, features=None, n_classes: int = 2) -
     raise ex.fail(expected, sensitivity, hint)
 
 
+def _smallest_epsilon(acc, name: str, target: float, how: str = "median",
+                      largest: bool = False) -> float | None:
+    """The smallest (or largest) epsilon where the ``how`` of ``name``'s accuracies reaches ``target``."""
+    stats = acc[acc["method"] == name].groupby("epsilon")["accuracy"].agg(how)
+    reached = [float(e) for e in stats.index[stats >= target]]
+    return (max(reached) if largest else min(reached)) if reached else None
+
+
+def _epsilon_hints(acc, label: str, methods: list, target: float, on_grid: float, right: float | None,
+                   medians) -> list[str]:
+    """What a wrong epsilon of the grid most likely answers (another method, the mean, the largest...)."""
+    hints = [f"that is where {other!r} reaches the target: the question is about {label!r} (the rows "
+             f"where acc['method'] == {label!r})"
+             for other in methods if other != label and _smallest_epsilon(acc, other, target) == on_grid]
+    if _smallest_epsilon(acc, label, target, "mean") == on_grid:
+        hints.append("that is where the *mean* accuracy reaches the target: take the median over the seeds "
+                     "(.median())")
+    if on_grid == _smallest_epsilon(acc, label, target, largest=True) and on_grid != right:
+        hints.append("that is the largest epsilon of the grid whose median reaches the target: the question "
+                     "asks for the smallest")
+    if _smallest_epsilon(acc, label, target, "max") == on_grid:
+        hints.append("some seeds reach the target there, not the median: group by epsilon and take the "
+                     "median of the accuracies")
+    if not hints:
+        if right is None:
+            hints.append(f"the median accuracy of {label!r} never reaches {target:g} on this grid: the "
+                         "answer is None")
+        elif on_grid < right:
+            hints.append(f"at ε = {on_grid:g} the median accuracy is only {medians[on_grid]:.3f}, below "
+                         f"{target:g}")
+        else:
+            hints.append("the median reaches the target at a smaller epsilon of the grid already")
+    return hints
+
+
 def check_09_epsilon_for_accuracy(epsilon, acc, target: float = 0.75, method: str = "central") -> str:
     """Exercise 09.3: the smallest epsilon of the grid where ``method``'s median accuracy reaches ``target``.
 
@@ -148,12 +183,7 @@ def check_09_epsilon_for_accuracy(epsilon, acc, target: float = 0.75, method: st
     medians = rows.groupby("epsilon")["accuracy"].median()
     grid = [float(e) for e in medians.index]
 
-    def smallest(name: str = label, how: str = "median", largest: bool = False) -> float | None:
-        stats = acc[acc["method"] == name].groupby("epsilon")["accuracy"].agg(how)
-        reached = [float(e) for e in stats.index[stats >= target]]
-        return (max(reached) if largest else min(reached)) if reached else None
-
-    right = smallest()
+    right = _smallest_epsilon(acc, label, target)
     expected = (f"the smallest epsilon of the grid {grid} at which the median accuracy of {label!r} over "
                 f"the seeds is at least {target:g} (one number of the grid)")
     if right is None:
@@ -179,27 +209,7 @@ def check_09_epsilon_for_accuracy(epsilon, acc, target: float = 0.75, method: st
         else:
             hint = f"give one epsilon of the grid: {grid}"
         raise ex.fail(expected, epsilon, hint)
-    hints = [f"that is where {other!r} reaches the target: the question is about {label!r} (the rows "
-             f"where acc['method'] == {label!r})"
-             for other in methods if other != label and smallest(other) == on_grid]
-    if smallest(how="mean") == on_grid:
-        hints.append("that is where the *mean* accuracy reaches the target: take the median over the seeds "
-                     "(.median())")
-    if on_grid == smallest(largest=True) and on_grid != right:
-        hints.append("that is the largest epsilon of the grid whose median reaches the target: the question "
-                     "asks for the smallest")
-    if smallest(how="max") == on_grid:
-        hints.append("some seeds reach the target there, not the median: group by epsilon and take the "
-                     "median of the accuracies")
-    if not hints:
-        if right is None:
-            hints.append(f"the median accuracy of {label!r} never reaches {target:g} on this grid: the "
-                         "answer is None")
-        elif on_grid < right:
-            hints.append(f"at ε = {on_grid:g} the median accuracy is only {medians[on_grid]:.3f}, below "
-                         f"{target:g}")
-        else:
-            hints.append("the median reaches the target at a smaller epsilon of the grid already")
+    hints = _epsilon_hints(acc, label, methods, target, on_grid, right, medians)
     raise ex.fail(expected, epsilon, "; or ".join(hints))
 
 

@@ -94,6 +94,32 @@ def check_10_extraction_protocols(protocols, matrix=None) -> str:
     raise ex.fail(expected, protocols, hint)
 
 
+def _ratio_mistakes(recovery, curve, blinded, label_only, q_label: int) -> list[tuple[float, str]]:
+    """The ratios a plausible mistake gives for exercise 10.2, each with its hint."""
+    protocols = recovery["protocol"].astype(str)
+    target, used = int(blinded["recovered"]), int(blinded["queries"])
+    right = q_label / used
+    mistakes = [
+        (1 / right, "the ratio is inverted: label-only's queries divided by the blinded attack's"),
+        (float(q_label), "that is a number of queries: divide it by the queries of the blinded attack"),
+        (float(q_label - used), "that is a difference of queries: the question asks for a ratio"),
+    ]
+    if int(label_only["recovered"]):
+        mistakes.append((target / int(label_only["recovered"]),
+                         "that is the ratio of the thresholds recovered with the same budget; the question "
+                         "asks for the ratio of the queries needed to recover as many"))
+    largest = int(curve["queries"].max())
+    if largest != q_label:
+        mistakes.append((largest / used, "that is the largest budget of the curve: take the smallest one "
+                         "that reaches the blinded attack's count"))
+    original = recovery[protocols.str.startswith("original")]
+    if len(original) and int(original["queries"].iloc[0]) not in (0, used):
+        mistakes.append((q_label / int(original["queries"].iloc[0]),
+                         "that compares with the original design's single query; compare with blinded "
+                         "basic mode"))
+    return mistakes
+
+
 def check_10_label_only_query_ratio(ratio, recovery, curve) -> str:
     """Exercise 10.2: how many times more queries label-only mode costs the attacker than blinded basic mode.
 
@@ -136,24 +162,7 @@ def check_10_label_only_query_ratio(ratio, recovery, curve) -> str:
                   f"{used} queries it recovers {int(label_only['recovered'])}. It raises the price of "
                   "extraction; it does not stop it")
     tol = 5e-3
-    mistakes = [
-        (1 / right, "the ratio is inverted: label-only's queries divided by the blinded attack's"),
-        (float(q_label), "that is a number of queries: divide it by the queries of the blinded attack"),
-        (float(q_label - used), "that is a difference of queries: the question asks for a ratio"),
-    ]
-    if int(label_only["recovered"]):
-        mistakes.append((target / int(label_only["recovered"]),
-                         "that is the ratio of the thresholds recovered with the same budget; the question "
-                         "asks for the ratio of the queries needed to recover as many"))
-    largest = int(curve["queries"].max())
-    if largest != q_label:
-        mistakes.append((largest / used, "that is the largest budget of the curve: take the smallest one "
-                         "that reaches the blinded attack's count"))
-    original = recovery[protocols.str.startswith("original")]
-    if len(original) and int(original["queries"].iloc[0]) not in (0, used):
-        mistakes.append((q_label / int(original["queries"].iloc[0]),
-                         "that compares with the original design's single query; compare with blinded "
-                         "basic mode"))
+    mistakes = _ratio_mistakes(recovery, curve, blinded, label_only, q_label)
     for candidate, hint in mistakes:
         if is_close(value, candidate, tol * max(1.0, abs(candidate))):
             raise ex.fail(expected, ratio, hint)
@@ -161,6 +170,54 @@ def check_10_label_only_query_ratio(ratio, recovery, curve) -> str:
         raise ex.fail(expected, ratio, "close: keep at least two decimals")
     raise ex.fail(expected, ratio, "in curve, find the first row whose recovered reaches the blinded "
                   "row's recovered in recovery, and divide its queries by the blinded row's queries")
+
+
+def _cost_rows(cost, mode: str, key_bits: int | None, depth: int | None):
+    """The rows of ``cost`` for ``mode`` at ``key_bits`` (ignored for CKKS) and ``max_depth == depth``."""
+    rows = cost[cost["mode"].astype(str) == mode]
+    if key_bits is not None and mode != "ckks":
+        rows = rows[(rows["key_bits"] == key_bits).fillna(False).to_numpy(bool)]
+    if depth is not None:
+        rows = rows[(rows["max_depth"] == depth).fillna(False).to_numpy(bool)]
+    return rows
+
+
+def _slowdown(row) -> float:
+    return float(row["total_ms"]) / float(row["plaintext_ms"])
+
+
+def _near(a: float, b: float) -> bool:
+    return abs(a - b) <= max(0.05, 5e-3 * abs(b))
+
+
+def _slowdown_mistakes(cost, row, mode: str, key_bits: int | None, depth: int | None
+                       ) -> list[tuple[float, str]]:
+    """The factors a plausible mistake gives for exercise 10.3, each with its hint."""
+    right = _slowdown(row)
+    mistakes = [
+        (1 / right, "the ratio is inverted: the encrypted total divided by the plaintext time (a factor "
+                    "above 1)"),
+        (float(row["total_ms"]), "that is the encrypted time in milliseconds: divide it by plaintext_ms"),
+        (float(row["total_ms"]) - float(row["plaintext_ms"]),
+         "that is a difference of milliseconds: the question asks for a ratio"),
+        (float(row["server_evaluate_ms"]) / float(row["plaintext_ms"]),
+         "that counts the server's first phase only: take total_ms, every phase of the client and "
+         "the server"),
+    ]
+    for other_mode in dict.fromkeys(cost["mode"].astype(str)):
+        if other_mode != mode:
+            same = _cost_rows(cost, other_mode, key_bits, depth)
+            if len(same) == 1:
+                mistakes.append((_slowdown(same.iloc[0]), f"that is the row of {other_mode} mode: select "
+                                 f"cost['mode'] == {mode!r}"))
+    if depth is not None:
+        for other_depth in cost.loc[cost["mode"].astype(str) == mode, "max_depth"].dropna().unique():
+            if int(other_depth) != depth:
+                same = _cost_rows(cost, mode, key_bits, int(other_depth))
+                if len(same) == 1:
+                    mistakes.append((_slowdown(same.iloc[0]), f"that is the row of depth {int(other_depth)}: "
+                                     f"select max_depth == {depth}"))
+    return mistakes
 
 
 def check_10_slowdown(factor, cost, mode: str = "label-only", key_bits: int | None = 1024,
@@ -175,15 +232,7 @@ def check_10_slowdown(factor, cost, mode: str = "label-only", key_bits: int | No
     """
     ex = Exercise(f"10.3 (the slowdown of {mode} mode)", f'{_S10}, section "4 · Measured cost"')
 
-    def select(mode_=mode, depth_=depth):
-        rows = cost[cost["mode"].astype(str) == mode_]
-        if key_bits is not None and mode_ != "ckks":
-            rows = rows[(rows["key_bits"] == key_bits).fillna(False).to_numpy(bool)]
-        if depth_ is not None:
-            rows = rows[(rows["max_depth"] == depth_).fillna(False).to_numpy(bool)]
-        return rows
-
-    rows = select()
+    rows = _cost_rows(cost, mode, key_bits, depth)
     if len(rows) != 1:
         raise ValueError(f"cost has {len(rows)} rows for mode={mode!r}, key_bits={key_bits}, depth={depth}; "
                          "expected exactly one")
@@ -193,46 +242,17 @@ def check_10_slowdown(factor, cost, mode: str = "label-only", key_bits: int | No
     expected = (f"how many times slower than scikit-learn's predict {where} is for one patient: its total "
                 "time divided by the plaintext time (a number)")
     value = as_number(factor, ex, expected)
-
-    def ratio(r) -> float:
-        return float(r["total_ms"]) / float(r["plaintext_ms"])
-
-    def near(a: float, b: float) -> bool:
-        return abs(a - b) <= max(0.05, 5e-3 * abs(b))
-
-    right = ratio(row)
-    if near(value, right):
+    right = _slowdown(row)
+    if _near(value, right):
         nodes = row.get("internal_nodes")
         shape = f" ({int(nodes)} internal nodes)" if nodes is not None and not _isna(nodes) else ""
         return ok(f"{where}{shape}: total_ms / plaintext_ms, every phase of the client and the server "
                   "against scikit-learn on the same rows (the column slowdown). The timings, and so the "
                   "factor, change from run to run and from machine to machine; the agreement column "
                   "does not")
-    mistakes = [
-        (1 / right, "the ratio is inverted: the encrypted total divided by the plaintext time (a factor "
-                    "above 1)"),
-        (float(row["total_ms"]), "that is the encrypted time in milliseconds: divide it by plaintext_ms"),
-        (float(row["total_ms"]) - float(row["plaintext_ms"]),
-         "that is a difference of milliseconds: the question asks for a ratio"),
-        (float(row["server_evaluate_ms"]) / float(row["plaintext_ms"]),
-         "that counts the server's first phase only: take total_ms, every phase of the client and "
-         "the server"),
-    ]
-    for other_mode in dict.fromkeys(cost["mode"].astype(str)):
-        if other_mode != mode:
-            same = select(other_mode)
-            if len(same) == 1:
-                mistakes.append((ratio(same.iloc[0]), f"that is the row of {other_mode} mode: select "
-                                 f"cost['mode'] == {mode!r}"))
-    if depth is not None:
-        for other_depth in cost.loc[cost["mode"].astype(str) == mode, "max_depth"].dropna().unique():
-            if int(other_depth) != depth:
-                same = select(depth_=int(other_depth))
-                if len(same) == 1:
-                    mistakes.append((ratio(same.iloc[0]), f"that is the row of depth {int(other_depth)}: "
-                                     f"select max_depth == {depth}"))
+    mistakes = _slowdown_mistakes(cost, row, mode, key_bits, depth)
     for candidate, hint in mistakes:
-        if near(value, candidate):
+        if _near(value, candidate):
             raise ex.fail(expected, factor, hint)
     raise ex.fail(expected, factor, "select the one row of cost with that mode, key_bits and max_depth, "
                   "then divide its total_ms by its plaintext_ms (your cost table, not the one printed in "
