@@ -16,6 +16,7 @@ from sklearn.datasets import load_breast_cancer
 
 import encmed_lib as em
 from encmed_lib import attacks
+from encmed_lib.crypto import dgk
 from encmed_lib.data.paths import data_dir
 from encmed_lib.data.schema import HEART
 from encmed_lib.errors import (
@@ -286,29 +287,38 @@ def test_a_reply_with_zero_or_two_labels_is_a_protocol_error(client, heart, tree
 
 
 # ------------------------------------------------------------------ the client's view
-def view_statistics(client, tree, X, n):
-    server = em.TreeServer(tree, mode="label-only", depth=2)
-    zeros, classes, positions = [], [], []
-    for i in range(n):
-        view = []
-        predict_label_only(client, server, X.iloc[i], view=view)
-        groups = [v for v in view if isinstance(v, dict)]
-        leaves = [v for v in view if not isinstance(v, dict)]
-        zeros += [g["zeros"] for g in groups]
-        classes += [c for g in groups for c in g["classes"] if c != 1]
-        positions.append([k for k, v in enumerate(leaves) if v is not None][0])
-    return np.array(zeros), np.array(classes), np.array(positions)
-
-
 def test_views_for_two_trees_of_the_same_size_are_indistinguishable(client, heart):
     X, y = heart
-    a = em.train_tree(X, y, max_depth=2, random_state=0)
-    b = em.train_tree(X[["chol", "age", "thalach"]], y, max_depth=2, random_state=0)
-    Xb = X.copy()
-    za, ca, pa = view_statistics(client, a, X, 40)
-    zb, cb, pb = view_statistics(client, b, Xb, 40)
-    table = [[int((za == 0).sum()), int((za == 1).sum())], [int((zb == 0).sum()), int((zb == 1).sum())]]
-    assert stats.chi2_contingency(table).pvalue > 1e-4
-    assert stats.binomtest(int(za.sum()), len(za), 0.5).pvalue > 1e-4  # each share a fair coin
-    assert stats.ks_2samp(ca, cb).pvalue > 1e-4
-    assert stats.chisquare(np.bincount(np.concatenate([pa, pb]), minlength=4)).pvalue > 1e-4
+    a = em.TreeServer(em.train_tree(X, y, max_depth=2, random_state=0), mode="label-only", depth=2)
+    b = em.TreeServer(em.train_tree(X[["chol", "age", "thalach"]], y, max_depth=2, random_state=0),
+                      mode="label-only", depth=2)
+    records = [X.iloc[i] for i in range(40)]
+    df = attacks.view_distinguisher(client, a, b, records, records)
+    assert len(df) == 4 and (df["p_value"] > 1e-4).all(), df
+    with pytest.raises(ValueError, match="same public sizes"):
+        deeper = em.TreeServer(a.tree, mode="label-only", depth=3)
+        attacks.view_distinguisher(client, a, deeper, records, records)
+
+
+def test_the_view_distinguisher_sees_a_broken_server(client, heart, monkeypatch):
+    """The statistics are not blind: a server that forgets to blind one tree's values is told apart."""
+    X, y = heart
+    tree = em.train_tree(X, y, max_depth=2, random_state=0)
+    a = em.TreeServer(tree, mode="label-only", depth=2)
+    records = [X.iloc[i] for i in range(15)]
+    stats_a = attacks.label_only._view_statistics(client, a, records)
+    in_round_2 = []  # the comparisons go unblinded (r = 1); the leaves stay blinded
+    blind, evaluate = dgk.DGKPublicKey.blind, LabelOnlyServer.evaluate
+    monkeypatch.setattr(dgk.DGKPublicKey, "blind", lambda self, c, w_u=None: self.rerandomise(c, w_u)
+                        if in_round_2 else blind(self, c, w_u))
+
+    def unblinded(self, query):
+        in_round_2.append(1)
+        try:
+            return evaluate(self, query)
+        finally:
+            in_round_2.clear()
+
+    monkeypatch.setattr(LabelOnlyServer, "evaluate", unblinded)
+    stats_b = attacks.label_only._view_statistics(client, a, records)
+    assert stats.ks_2samp(stats_a["classes"], stats_b["classes"]).pvalue < 1e-4

@@ -88,10 +88,12 @@ from .label_only import (  # noqa: E402
     out_of_domain_codes,
     replayed_messages,
     sieve_material,
+    view_distinguisher,
 )
 from .path_finding import LabelBoundaryResult, label_boundary_attack, label_boundary_curve  # noqa: E402
 
 __all__ += [
     "sieve_material", "non_bit_messages", "flipped_answers", "out_of_domain_codes", "malformed_dgk_keys",
-    "replayed_messages", "LabelBoundaryResult", "label_boundary_attack", "label_boundary_curve",
+    "replayed_messages", "view_distinguisher", "LabelBoundaryResult", "label_boundary_attack",
+    "label_boundary_curve",
 ]

@@ -12,7 +12,9 @@ basic mode one reply gives the thresholds away (:mod:`.sieve`, :mod:`.lattice`,
 * :func:`out_of_domain_codes`: every code all ones, beyond the grid: just another input;
 * :func:`malformed_dgk_keys`: keys the server must refuse, refused before any exponentiation;
 * :func:`replayed_messages`: a query id twice, answers twice, truncated answers, answers whose
-  proofs were made for another query.
+  proofs were made for another query;
+* :func:`view_distinguisher`: statistical tests on the client's whole view for two trees (or two
+  records) of the same public sizes.
 
 What remains is the label itself: :mod:`.path_finding` measures how many queries a label oracle
 needs to find the decision boundaries.
@@ -21,6 +23,7 @@ needs to find the decision boundaries.
 from __future__ import annotations
 
 import gmpy2
+import numpy as np
 import pandas as pd
 
 from ..crypto import dgk
@@ -29,7 +32,7 @@ from ..protocol.label_only import Answers, answer_comparisons, decrypt_label, en
 from ..protocol.label_only.messages import answer_context, query_context
 
 __all__ = ["sieve_material", "non_bit_messages", "flipped_answers", "out_of_domain_codes",
-           "malformed_dgk_keys", "replayed_messages"]
+           "malformed_dgk_keys", "replayed_messages", "view_distinguisher"]
 
 
 def _outcome(action) -> str:
@@ -176,3 +179,50 @@ def replayed_messages(client, server, record) -> pd.DataFrame:
     rows.append({"message": "the honest answers", "outcome": f"label {label}"})
     rows.append({"message": "the same answers again", "outcome": _outcome(lambda: server.finish(answers))})
     return pd.DataFrame(rows)
+
+
+def _view_statistics(client, server, records) -> dict:
+    from ..protocol.label_only import predict_label_only
+
+    zeros, classes, positions = [], [], []
+    for record in records:
+        view: list = []
+        predict_label_only(client, server, record, view=view)
+        groups = [v for v in view if isinstance(v, dict)]
+        leaves = [v for v in view if not isinstance(v, dict)]
+        zeros += [g["zeros"] for g in groups]
+        classes += [c for g in groups for c in g["classes"] if c != 1]
+        positions.append(next(k for k, v in enumerate(leaves) if v is not None))
+    return {"zeros": zeros, "classes": classes, "positions": positions}
+
+
+def view_distinguisher(client, server_a, server_b, records_a, records_b) -> pd.DataFrame:
+    """Can the client tell two servers (or two records) apart from its whole view? p-values.
+
+    Runs every record of ``records_a`` through ``server_a`` and of ``records_b`` through
+    ``server_b`` (servers of the same public sizes) and compares, with tests whose small p-value
+    would mean "the views differ": the share bits (a chi-square test of the 2x2 table, and a
+    binomial test that they are fair coins), the non-zero classes (two-sample Kolmogorov-Smirnov),
+    and the position of the leaf carrying the label (chi-square against uniform).
+    """
+    from scipy import stats
+
+    if server_a.public_sizes() != server_b.public_sizes():
+        raise ValueError("compare servers of the same public sizes (the sizes are public)")
+    a = _view_statistics(client, server_a, records_a)
+    b = _view_statistics(client, server_b, records_b)
+    za, zb = np.array(a["zeros"]), np.array(b["zeros"])
+    table = [[int((za == 0).sum()), int((za == 1).sum())], [int((zb == 0).sum()), int((zb == 1).sum())]]
+    leaves = server_a.public_sizes()["leaves"]
+    rows = [
+        {"statistic": "share bits, a vs b (chi-square)", "p_value": stats.chi2_contingency(table).pvalue},
+        {"statistic": "share bits are fair coins (binomial)",
+         "p_value": stats.binomtest(int(za.sum() + zb.sum()), len(za) + len(zb), 0.5).pvalue},
+        {"statistic": "non-zero classes, a vs b (Kolmogorov-Smirnov)",
+         "p_value": stats.ks_2samp(a["classes"], b["classes"]).pvalue},
+        {"statistic": "position of the label's leaf is uniform (chi-square)",
+         "p_value": stats.chisquare(np.bincount(a["positions"] + b["positions"], minlength=leaves)).pvalue},
+    ]
+    df = pd.DataFrame(rows)
+    df.attrs.update(exchanges=len(records_a) + len(records_b))
+    return df

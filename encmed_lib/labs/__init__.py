@@ -76,7 +76,7 @@ from .nb05 import (
 )
 from .nb06 import (
     check_06_cheating_client,
-    check_06_compact_label,
+    check_06_comparison_values,
     check_06_public_depth,
 )
 from .nb07 import (
@@ -123,7 +123,7 @@ __all__ = [
     "check_03_encrypted_sum", "check_03_scalar_multiply", "check_03_ciphertext_product",
     "check_04_recovered_threshold", "check_04_blinded_value", "check_04_pack_count",
     "check_05_agreement", "check_05_leaf", "check_05_disease_share",
-    "check_06_public_depth", "check_06_compact_label", "check_06_cheating_client",
+    "check_06_public_depth", "check_06_comparison_values", "check_06_cheating_client",
     "check_07_stolen_model", "check_07_encrypted_probability", "check_07_query_ciphertexts",
     "check_08_additive_shares", "check_08_inferred_count", "check_08_lightest_backend",
     "check_09_level_epsilon", "check_09_level_sensitivity", "check_09_epsilon_for_accuracy",

@@ -8,16 +8,12 @@ from __future__ import annotations
 
 import numbers
 
-import numpy as np
-
 from .core import (
     Exercise,
     as_number,
     as_portable_tree,
     choice_answer,
-    labels_equal,
     ok,
-    record_dict,
 )
 
 _S06 = "06_label_only.ipynb"
@@ -32,15 +28,17 @@ def check_06_public_depth(comparisons, dummies, leaves, tree, depth: int = 6) ->
     """
     from ..protocol.label_only import LabelOnlyServer
 
-    ex = Exercise(f"06.1 (public depth {depth})", f'{_S06}, section "1 · The idea: a path cost per leaf"')
+    ex = Exercise(f"06.1 (public depth {depth})", f'{_S06}, section "5 · Path costs"')
     names = ("comparisons", "dummies", "leaves")
     expected = (f"three whole numbers for a public depth D = {depth}: the comparisons the client receives, "
                 "how many of them are dummies, the leaves of the reply")
     values = {name: as_number(v, ex, expected, integer=True)
               for name, v in zip(names, (comparisons, dummies, leaves), strict=True)}
     server = LabelOnlyServer(tree, depth=depth)
-    right = {"comparisons": len(server.node_T), "dummies": sum(server.node_dummy),
-             "leaves": len(server.leaf_class)}
+    pt = as_portable_tree(tree)
+    sizes = server.public_sizes()
+    right = {"comparisons": sizes["comparisons"], "dummies": sizes["comparisons"] - len(pt.internal_nodes()),
+             "leaves": sizes["leaves"]}
     real = right["comparisons"] - right["dummies"]
     if values == right:
         return ok(f"at public depth {depth} the client always receives {right['comparisons']} comparisons "
@@ -78,83 +76,75 @@ def check_06_public_depth(comparisons, dummies, leaves, tree, depth: int = 6) ->
     raise ex.fail(expected, None, hint, shown=shown)
 
 
-def check_06_compact_label(label, values, tree, record) -> str:
-    """Exercise 06.2: a compact label-only reply decrypted by hand.
+def check_06_comparison_values(values, x: int, y: int, s: int, width: int) -> str:
+    """Exercise 06.2: the DGK comparison values :math:`c_i` of ``x`` against ``y``, by hand.
 
-    ``values`` are the raw decryptions of the reply's ciphertexts (one per
-    leaf): exactly one must lie below the number of classes, and ``label``
-    must be that class, which must equal ``tree.predict`` on ``record``.
+    ``values`` must list :math:`c_i = s + x_i - y_i + 3\\sum_{k>i}(x_k \\oplus y_k)` for
+    :math:`i = L-1, \\dots, 0` (most significant bit first), as
+    :func:`encmed_lib.protocol.label_only.plain.comparison_values` computes them.
     """
-    import pandas as pd
+    from ..protocol.label_only.plain import comparison_values
 
-    ex = Exercise("06.2 (a compact reply by hand)",
-                  f'{_S06}, section "6 · What it costs, next to basic mode" (the compact form) and '
-                  '"Step 5: what the client decrypts"')
-    pt = as_portable_tree(tree)
-    classes = list(pt.classes)
-    n_classes = len(classes)
-    expected_values = ("a list with one raw decryption (an integer in [0, n)) per ciphertext of the "
-                       "compact reply")
+    ex = Exercise("06.2 (a secure comparison, in the clear)", f'{_S06}, section "3 · Comparing two numbers '
+                  'bit by bit"')
+    expected = (f"a list of {width} integers c_i, from the most significant bit (i = {width - 1}) down to "
+                "i = 0")
     if values is None or isinstance(values, (str, numbers.Number)) or not hasattr(values, "__len__"):
-        raise ex.fail(expected_values, values, "decrypt every ciphertext of the reply: "
-                      "[client.private_key.raw_decrypt(c) for c in reply.ciphertexts]")
-    values = list(values)
-    if not all(isinstance(v, (numbers.Integral, np.integer)) and not isinstance(v, bool) for v in values):
-        raise ex.fail(expected_values, values, "raw decryptions are integers: use "
-                      "client.private_key.raw_decrypt(c), not client.decrypt")
-    values = [int(v) for v in values]
-    leaves = 2 ** pt.depth
-    if len(values) == 2 * leaves:
-        raise ex.fail(expected_values, None, "two values per leaf: that is the pair form. Build the server "
-                      'with em.TreeServer(tree, mode="label-only", compact=True)',
-                      shown=f"{len(values)} values")
-    if len(values) < leaves or len(values) & (len(values) - 1):
-        raise ex.fail(expected_values, None, f"the compact reply has one ciphertext per leaf of the padded "
-                      f"tree ({leaves} for this tree): decrypt all of reply.ciphertexts",
-                      shown=f"{len(values)} values")
-    if any(v < 0 for v in values):
-        raise ex.fail(expected_values, None, "negative values: decrypt_signed maps the upper half of "
-                      "[0, n) to negative numbers, so about half the random leaves would look like class "
-                      "indices. Use client.private_key.raw_decrypt",
-                      shown=f"{sum(v < 0 for v in values)} negative values among {len(values)}")
-    small = [v for v in values if v < n_classes]
-    if len(small) != 1:
-        raise ex.fail(expected_values, None, "exactly one leaf decrypts to a class index: decrypt the "
-                      "compact reply of this record with this client's key (the one that encrypted "
-                      "the query)", shown=f"{len(small)} values below {n_classes}")
-    found = classes[small[0]]
-    expected = f"the label of the one leaf whose value is below {n_classes}: one of {classes}"
-    rec = record_dict(record)
-    truth = tree.predict(pd.DataFrame([{f: rec[f] for f in pt.feature_names}]))[0]
-    if isinstance(label, (numbers.Integral, np.integer)) and not isinstance(label, bool) \
-            and int(label) >= n_classes and int(label) in values:
-        raise ex.fail(expected, label, "that is a random leaf value: the label is the one value below "
-                      "the number of classes (classes[value])")
-    if not labels_equal(label, found):
-        raise ex.fail(expected, label, f"your values contain one class index, {small[0]}: the label is "
-                      f"reply.meta['classes'][{small[0]}]")
-    if not labels_equal(found, truth):
-        raise ex.fail(expected, label, "these values do not decrypt this record's reply: send record_ex, "
-                      "and decrypt the reply of that very exchange")
-    return ok(f"one of the {len(values)} leaf values is a class index ({small[0]}), the other "
-              f"{len(values) - 1} are uniform modulo n: the label is {found!r}, as tree.predict gives")
+        raise ex.fail(expected, values, "build a list with one value per bit position")
+    got = [as_number(v, ex, expected, integer=True) for v in values]
+    right = comparison_values(x, y, s, width)
+    if got == right:
+        zero = right.count(0)
+        relation = ">" if s < 0 else "<"
+        return ok(f"{right}: {zero} zero{'s' if zero != 1 else ''}, so [{x} {relation} {y}] = {zero}; the "
+                  "client sees only whether a blinded c_i is zero")
+    if len(got) != width:
+        raise ex.fail(expected, got, f"one value per bit: width = {width} values")
+    hints = [
+        (list(reversed(right)), "the order is reversed: start from the most significant bit, i = width - 1"),
+        (comparison_values(x, y, -s, width), "the sign s is the other way round"),
+        (_without_three(x, y, s, width), "the prefix sum counts 3 for every differing higher bit, not 1"),
+        (_inclusive(x, y, s, width), "the sum runs over the bits strictly above i (k > i), not k >= i"),
+    ]
+    for wrong, hint in hints:
+        if got == wrong:
+            raise ex.fail(expected, got, hint)
+    raise ex.fail(expected, got, "c_i = s + x_i - y_i + 3 * (number of k > i with x_k != y_k), "
+                  "with x_i = (x >> i) & 1")
+
+
+def _without_three(x: int, y: int, s: int, width: int) -> list[int]:
+    out, acc = [], 0
+    for i in reversed(range(width)):
+        out.append(s + ((x >> i) & 1) - ((y >> i) & 1) + acc)
+        acc += ((x >> i) & 1) ^ ((y >> i) & 1)
+    return out
+
+
+def _inclusive(x: int, y: int, s: int, width: int) -> list[int]:
+    out, acc = [], 0
+    for i in reversed(range(width)):
+        acc += ((x >> i) & 1) ^ ((y >> i) & 1)
+        out.append(s + ((x >> i) & 1) - ((y >> i) & 1) + 3 * acc)
+    return out
 
 
 _CHEAT_CHOICES = {
-    "a": "the bits are encrypted under the client's own key: the server cannot read them, and E(2) is a "
-         "perfectly valid ciphertext. Nothing in the protocol lets the server check that it encrypts a bit.",
-    "b": "the server undoes the flips homomorphically, E(1)·E(b)^(-1) = E(1 - b): with b = 2 that is "
-         "E(-1). The path costs are computed from whatever the client encrypted.",
-    "c": None,
-    "d": "the blinds only enter round 1's values, which the client decrypts anyway; the bits message "
-         "carries nothing about them back. What a cheat corrupts is the path costs of round 2.",
+    "a": None,
+    "b": "the server never decrypts anything: it cannot read E(2). What it can do is check the bit proof "
+         "that must come with every answer, and a proof made for 1 does not verify for 2.",
+    "c": "that was the old design's weakness (no proofs: the costs then encode the cheat). Here the "
+         "answers message is refused before any path cost is computed.",
+    "d": "the pending comparisons are kept until a fully valid answers message arrives: the honest "
+         "answers still finish the exchange, and a cheat is refused without consuming the session.",
 }
 
 
 def check_06_cheating_client(choice) -> str:
-    """Exercise 06.3: what a client that answers E(2) breaks (multiple choice: "a" to "d")."""
-    ex = Exercise("06.3 (a cheating client)", f'{_S06}, section "A cheating client"')
+    """Exercise 06.3: what happens to a client that answers E(2) (multiple choice: "a" to "d")."""
+    ex = Exercise("06.3 (a cheating client)", f'{_S06}, section "8 · Every attack, tried"')
     return choice_answer(ex, choice, _CHEAT_CHOICES,
-                         "with E(2) every wrong-turn term is -1 or 2, so no leaf costs zero; cleverer "
-                         "values make several leaves decodable. The one-label guarantee holds for "
-                         "semi-honest clients only")
+                         "the bit proof of E(2) does not verify (InvalidProofError): the server refuses "
+                         "the answers before computing any path cost, and the session survives for honest "
+                         "answers. A cheater can only flip true bits, which gives the label of some other "
+                         "leaf: one label per query")
