@@ -86,3 +86,21 @@ __all__ = [
     "MalformedKey", "WeightRecovery", "malformed_modulus_linear", "malformed_modulus_tree", "key_probe",
     "dos_probe", "oversized_query",
 ]
+
+# Against label-only mode (DGK comparisons): every attack above, refused; what remains is the label.
+from .label_only import (  # noqa: E402
+    flipped_answers,
+    malformed_dgk_keys,
+    non_bit_messages,
+    out_of_domain_codes,
+    replayed_messages,
+    sieve_material,
+    view_distinguisher,
+)
+from .path_finding import LabelBoundaryResult, label_boundary_attack, label_boundary_curve  # noqa: E402
+
+__all__ += [
+    "sieve_material", "non_bit_messages", "flipped_answers", "out_of_domain_codes", "malformed_dgk_keys",
+    "replayed_messages", "view_distinguisher", "LabelBoundaryResult", "label_boundary_attack",
+    "label_boundary_curve",
+]
