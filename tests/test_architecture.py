@@ -64,7 +64,6 @@ KNOWN_VIOLATIONS: frozenset[tuple[str, ...]] = frozenset({
     ("upward", "encmed_lib.protocol.client", "encmed_lib.transport"),
     ("upward", "encmed_lib.protocol.server", "encmed_lib.transport"),
     # (c) modules over MAX_LINES lines
-    ("size", "encmed_lib.attacks"),
     ("size", "encmed_lib.evaluation"),
     ("size", "encmed_lib.federated.aggregation"),
     ("size", "encmed_lib.federated.trainer"),

@@ -32,11 +32,13 @@ Candidate = tuple[str, float]
 """A public guess ``(feature, threshold)`` for one node."""
 
 
-def _record_dict(record) -> dict[str, float]:
+def record_dict(record) -> dict[str, float]:
+    """``{feature: value}`` of a record (pandas Series, dict or one-row DataFrame)."""
     return dict(record_items(record))
 
 
-def _encoded_record(record) -> dict[str, int]:
+def encoded_record(record) -> dict[str, int]:
+    """``{feature: X_f}`` as the client encodes it, :math:`X_f = \\mathrm{float32}(x_f)\\,2^{40}`."""
     return {name: encode_value(value, name) for name, value in record_items(record)}
 
 

@@ -9,7 +9,7 @@ import numpy as np
 from ..crypto.encoding import encode_threshold
 from ..protocol.client import Client, record_items
 from ..protocol.messages import Reply
-from .common import R_BOUND, Candidate, _encoded_record, true_thresholds
+from .common import R_BOUND, Candidate, encoded_record, true_thresholds
 
 
 def off_grid_record(record, rng: np.random.Generator | int | None = None) -> dict[str, float]:
@@ -79,7 +79,7 @@ def divisor_attack(client: Client, record, reply: Reply,
         For every node (slot order), the surviving ``(feature, threshold)`` pairs.
     """
     values = client.decrypt_values(reply)
-    X = _encoded_record(record)
+    X = encoded_record(record)
     encoded = []  # (feature, threshold, d) for every candidate
     for f, ts in candidates.items():
         if f not in X:

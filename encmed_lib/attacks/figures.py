@@ -8,11 +8,15 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 import pandas as pd
-from matplotlib.figure import Figure
 
 from ..crypto.encoding import SCALE_BITS
+
+if TYPE_CHECKING:  # matplotlib is imported on use
+    from matplotlib.figure import Figure
 
 _NEUTRAL = "#7F7F7F"
 _HIT = "#DD8452"
@@ -72,6 +76,8 @@ def plot_sieve(slack: pd.DataFrame, *, title: str | None = None) -> Figure:
     matplotlib.figure.Figure
         One panel, in the style of :mod:`encmed_lib.plots` (object-oriented, not shown).
     """
+    from matplotlib.figure import Figure
+
     fig = Figure(figsize=(8, 3.6), layout="constrained")
     ax = fig.add_subplot()
     df = slack.reset_index(drop=True)

@@ -18,7 +18,7 @@ import pandas as pd
 
 from ..crypto.encoding import SCALE, X_BOUND, encode_threshold, encode_value
 from ..protocol.client import Client
-from .common import R_BOUND, Oracle, _record_dict, true_thresholds
+from .common import R_BOUND, Oracle, record_dict, true_thresholds
 
 
 def sign_and_magnitude(v: int) -> tuple[bool, tuple[int, int]]:
@@ -286,7 +286,7 @@ def interval_attack(client: Client, oracle: Oracle, base_record, n_queries: int,
     ValueError
         The budget does not cover the discovery step, or a domain is empty.
     """
-    base = _record_dict(base_record)
+    base = record_dict(base_record)
     features = [str(f) for f in domain]
     missing = [f for f in features if f not in base]
     if missing:

@@ -43,7 +43,7 @@ import gmpy2
 from ..crypto.encoding import SCALE
 from ..protocol.client import Client
 from ..protocol.messages import BLIND_BITS
-from .common import Oracle, ThresholdRecovery, _encoded_record, identify_feature
+from .common import Oracle, ThresholdRecovery, encoded_record, identify_feature
 from .sieve import SPACING, edge_record, fits
 
 
@@ -172,7 +172,7 @@ def lattice_attack(client: Client, oracle: Oracle, features: Iterable[str], n_qu
     if n_queries < 2:
         raise ValueError(f"the lattice attack needs at least 2 replies, got n_queries={n_queries}")
     record = edge_record(features, spacing=spacing)
-    encoded = _encoded_record(record)
+    encoded = encoded_record(record)
     replies: list[list[int]] = []
     nodes: list = []
     while len(replies) < n_queries:

@@ -52,7 +52,7 @@ import pandas as pd
 from ..errors import EncmedError
 from ..protocol.linear import LinearQuery, LinearServer
 from ..protocol.messages import BLIND_BITS, SLOT_BITS, Query, slots_per_pack
-from .common import ThresholdRecovery, WeightRecovery, _encoded_record, identify_feature
+from .common import ThresholdRecovery, WeightRecovery, encoded_record, identify_feature
 from .sieve import SPACING, edge_record
 
 
@@ -216,7 +216,7 @@ def malformed_modulus_tree(oracle, features: Iterable[str], n_values: int, *, pr
     n_primes = -(-(w * (n_values - 1) + BLIND_BITS + 2) // (prime_bits - 1))
     key = MalformedKey.generate(n_primes, prime_bits)
     record = edge_record(features, spacing=spacing)
-    encoded = _encoded_record(record)
+    encoded = encoded_record(record)
     planted = key.plant({j: 1 for j in range(n_primes)})
     try:
         reply = oracle(key.query({f: key.encrypt(X, planted) for f, X in encoded.items()}))

@@ -35,7 +35,7 @@ import pandas as pd
 
 from ..crypto.encoding import SCALE, VALUE_BITS, encode_threshold
 from ..protocol.client import Client
-from .common import R_BOUND, Oracle, ThresholdRecovery, _encoded_record
+from .common import R_BOUND, Oracle, ThresholdRecovery, encoded_record
 
 EDGE = float(-(1 << VALUE_BITS) + 1)
 """The lowest whole value of the encodable domain, :math:`-(2^{20} - 1)`."""
@@ -116,7 +116,7 @@ def sieve_attack(client: Client, oracle: Oracle, candidates: Mapping[str, Iterab
     while queries < max(1, max_queries) and (survivors is None or any(len(s) > 1 for s in survivors)):
         record = {f: x + queries for f, x in edge_record(names, spacing=spacing).items()}
         values = client.decrypt_values(oracle(client.encrypt(record)))
-        encoded = _encoded_record(record)
+        encoded = encoded_record(record)
         fitting = [set(surv) for surv in sieve(values, encoded, candidates)]
         survivors = fitting if survivors is None else [a & b for a, b in zip(survivors, fitting, strict=True)]
         nodes = [next(iter(surv)) if len(surv) == 1 else None for surv in survivors]
@@ -159,7 +159,7 @@ def sieve_slack(v: int, record: Mapping[str, float],
     pandas.DataFrame
         ``feature``, ``threshold``, ``slack`` and ``fits``, one row per distinct candidate.
     """
-    encoded = _encoded_record(record)
+    encoded = encoded_record(record)
     rows = []
     for f, T in sorted({(f, encode_threshold(t)) for f, ts in candidates.items() if f in encoded
                         for t in ts}):

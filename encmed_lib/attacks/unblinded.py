@@ -5,7 +5,7 @@ from __future__ import annotations
 from ..crypto.encoding import SCALE
 from ..protocol.client import Client
 from ..protocol.messages import Reply
-from .common import _encoded_record
+from .common import encoded_record
 
 
 # ------------------------------------------------- 1. no blinding (v = d)
@@ -46,5 +46,5 @@ def recover_thresholds_unblinded(client: Client, record, reply: Reply) -> dict[i
         raise ValueError(f"this reply (blinding={reply.blinding!r}) does not name the nodes' features: "
                          "the exact recovery needs the original design (blinding='none')")
     values = client.decrypt_values(reply)
-    X = _encoded_record(record)
+    X = encoded_record(record)
     return {j: (v + X[f]) / SCALE for j, (v, f) in enumerate(zip(values, reply.features, strict=True))}
