@@ -319,9 +319,10 @@ def threshold_recovery(tree, X: pd.DataFrame, client, *, queries: int = 60, seed
 
     * **original (no blinding)**: one query with a (seeded) record of ``X``,
       :func:`~encmed_lib.attacks.recover_thresholds_unblinded`;
-    * **blinded (basic mode)**: :func:`~encmed_lib.attacks.interval_attack`
-      (binary discovery, then bisection on the signs and magnitudes) from
-      ``X``'s median record over ``X``'s ranges;
+    * **blinded (basic mode)**: :func:`~encmed_lib.attacks.sieve_attack`, one
+      query at the edge of the domain (a second one only when a node stays
+      undecided, about one reply in a hundred) against ``X``'s public candidate
+      grid (:func:`~encmed_lib.attacks.grid_candidates`);
     * **label-only**: :func:`label_boundary_attack` through real label-only
       round trips, same ranges and budget, from the same median record and
       then ``X``'s records in a seeded order.  The interval attack
@@ -342,7 +343,7 @@ def threshold_recovery(tree, X: pd.DataFrame, client, *, queries: int = 60, seed
         The attacker's client (1024 bits is enough: the key size does not
         change what the client sees).
     queries : int
-        Budget of the blinded and label-only attacks.
+        Budget of the label-only attack (the sieve needs one or two).
     seed : int
         Picks the record of the one-query attack and the label attacker's
         order of base records.
@@ -362,7 +363,6 @@ def threshold_recovery(tree, X: pd.DataFrame, client, *, queries: int = 60, seed
     from .protocol.label_only import predict_label_only
 
     domain = public_domain(X)
-    base = X.median()
     rows = []
 
     server_none = TreeServer(tree, blinding="none")
@@ -376,17 +376,12 @@ def threshold_recovery(tree, X: pd.DataFrame, client, *, queries: int = 60, seed
                  "thresholds": n_nodes, "recovered": round(rate * n_nodes), "rate": rate})
 
     server = TreeServer(tree)
-    discovery = 2 + math.ceil(math.log2(len(domain))) if len(domain) > 1 else 2
-    if queries >= discovery:
-        result = attacks.interval_attack(client, server.evaluate, base, queries, domain,
-                                         discovery="binary")
-        rate = attacks.threshold_recovery_rate(result.final_estimates, server, tol=tol)
-        used = result.queries_used
-    else:  # the budget does not even cover finding the nodes' features
-        rate, used = 0.0, 0
-    rows.append({"protocol": "blinded (basic mode)", "attack": "interval attack: discovery, then bisection",
-                 "the client uses": "one sign (and a magnitude bound) per node", "queries": used,
-                 "thresholds": n_nodes, "recovered": round(rate * n_nodes), "rate": rate})
+    result = attacks.sieve_attack(client, server.evaluate, attacks.grid_candidates(X), list(X.columns),
+                                  max_queries=2)
+    exact = sum(result.exact(server))
+    rows.append({"protocol": "blinded (basic mode)", "attack": "one-query sieve at the domain edge",
+                 "the client uses": "each node's blinded difference r d + s", "queries": result.queries,
+                 "thresholds": n_nodes, "recovered": exact, "rate": exact / n_nodes if n_nodes else 1.0})
 
     lo_server = TreeServer(tree, mode="label-only")
     found = label_boundary_attack(lambda r: predict_label_only(client, lo_server, r),

@@ -85,7 +85,7 @@ def non_bit_messages(client, server, record, values=(2, -1, 1 << 40)) -> pd.Data
         c, proof = _forged(sk, value, query_context(query.query_id, query.features[0], 0))
         query.bits[0][0], query.proofs[0][0] = c, proof
         outcome = _outcome(lambda q=query: server.evaluate(q.to_json()))
-        rows.append({"where": "query bit", "value": value, "outcome": outcome,
+        rows.append({"where": "query bit", "value": str(value), "outcome": outcome,
                      "labels learned": int(outcome == "accepted")})
     query = encrypt_query(client, record, server.schema)
     honest = answer_comparisons(client, server.evaluate(query))
@@ -94,10 +94,10 @@ def non_bit_messages(client, server, record, values=(2, -1, 1 << 40)) -> pd.Data
         cheat = Answers(honest.query_id, honest.key_id, honest.key_bits, answers=[c] + honest.answers[1:],
                         proofs=[proof] + honest.proofs[1:])
         outcome = _outcome(lambda a=cheat: server.finish(a.to_json()))
-        rows.append({"where": "answer", "value": value, "outcome": outcome,
+        rows.append({"where": "answer", "value": str(value), "outcome": outcome,
                      "labels learned": int(outcome == "accepted")})
     label = decrypt_label(client, server.finish(honest))
-    rows.append({"where": "honest answers afterwards", "value": None, "outcome": f"label {label}",
+    rows.append({"where": "honest answers afterwards", "value": "bits", "outcome": f"label {label}",
                  "labels learned": 1})
     return pd.DataFrame(rows)
 

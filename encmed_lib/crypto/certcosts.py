@@ -26,7 +26,7 @@ import secrets
 import sys
 
 from . import dgk, keycert
-from .costs import _median_ms
+from .costs import call_ms
 from .paillier import generate_keypair
 
 
@@ -56,24 +56,24 @@ def time_certified_operations(key_bits: int = 2048, repeats: int = 15) -> dict[s
     few = max(3, repeats // 3)
     phe_public = paillier.public_key.to_phe()
     out = {
-        "DGK keygen": _median_ms(lambda: dgk.generate_dgk_keypair(key_bits), few, batch=False),
-        "DGK encrypt (client, CRT)": _median_ms(lambda: sk.encrypt(secrets.randbelow(1 << 16)), repeats),
-        "DGK encrypt (public key)": _median_ms(lambda: pk.encrypt(secrets.randbelow(1 << 16)), repeats),
-        "DGK randomiser w^u (server)": _median_ms(pk.randomiser, repeats),
-        "DGK blind (server)": _median_ms(lambda: pk.blind(c1), repeats),
-        "DGK is_zero (client)": _median_ms(lambda: sk.is_zero(c1), repeats),
-        "DGK bit + proof (client, CRT)": _median_ms(lambda: dgk.encrypt_bit_with_proof(sk, 1, b"b"), repeats),
-        "DGK bit + proof (public key)": _median_ms(lambda: dgk.encrypt_bit_with_proof(pk, 1, b"b"), repeats),
-        "DGK bit verify (server)": _median_ms(lambda: dgk.verify_bit(pk, c, proof, b"bench/0"), repeats),
-        "Paillier key proof (client)": _median_ms(lambda: keycert.prove_paillier_key(paillier.private_key),
+        "DGK keygen": call_ms(lambda: dgk.generate_dgk_keypair(key_bits), few, batch=False),
+        "DGK encrypt (client, CRT)": call_ms(lambda: sk.encrypt(secrets.randbelow(1 << 16)), repeats),
+        "DGK encrypt (public key)": call_ms(lambda: pk.encrypt(secrets.randbelow(1 << 16)), repeats),
+        "DGK randomiser w^u (server)": call_ms(pk.randomiser, repeats),
+        "DGK blind (server)": call_ms(lambda: pk.blind(c1), repeats),
+        "DGK is_zero (client)": call_ms(lambda: sk.is_zero(c1), repeats),
+        "DGK bit + proof (client, CRT)": call_ms(lambda: dgk.encrypt_bit_with_proof(sk, 1, b"b"), repeats),
+        "DGK bit + proof (public key)": call_ms(lambda: dgk.encrypt_bit_with_proof(pk, 1, b"b"), repeats),
+        "DGK bit verify (server)": call_ms(lambda: dgk.verify_bit(pk, c, proof, b"bench/0"), repeats),
+        "Paillier key proof (client)": call_ms(lambda: keycert.prove_paillier_key(paillier.private_key),
                                                   few, batch=False),
-        "Paillier key proof, GRSB only (client)": _median_ms(
+        "Paillier key proof, GRSB only (client)": call_ms(
             lambda: keycert.prove_paillier_key(paillier.private_key, two_primes=False), repeats),
-        "Paillier check_modulus (server)": _median_ms(lambda: keycert.check_modulus(n), repeats),
-        "Paillier key verify (server)": _median_ms(lambda: keycert.verify_paillier_key(n, cert), few),
-        "Paillier key verify, GRSB only (server)": _median_ms(
+        "Paillier check_modulus (server)": call_ms(lambda: keycert.check_modulus(n), repeats),
+        "Paillier key verify (server)": call_ms(lambda: keycert.verify_paillier_key(n, cert), few),
+        "Paillier key verify, GRSB only (server)": call_ms(
             lambda: keycert.verify_paillier_key(n, grsb, two_primes=False), repeats),
-        "phe encrypt (scale)": _median_ms(lambda: phe_public.encrypt(secrets.randbelow(1 << 16)), repeats),
+        "phe encrypt (scale)": call_ms(lambda: phe_public.encrypt(secrets.randbelow(1 << 16)), repeats),
     }
     return out
 

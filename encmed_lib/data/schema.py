@@ -212,6 +212,14 @@ class DatasetSpec:
     def to_dict(self) -> dict:
         return {"schema_id": self.schema_id, "features": [f.to_dict() for f in self.features]}
 
+    def table(self):
+        """The schema as a :class:`pandas.DataFrame`: range, resolution, grid values and bits per feature."""
+        import pandas as pd
+
+        return pd.DataFrame([{"feature": f.name, "low": float(f.lo), "high": float(f.hi),
+                              "resolution": float(f.resolution), "unit": f.unit, "grid values": f.levels,
+                              "bits": f.bits} for f in self.features])
+
 
 def _spec(name: str, lo, hi, resolution, unit: str = "") -> FeatureSpec:
     return FeatureSpec(name, _fraction(lo), _fraction(hi), _fraction(resolution), unit)

@@ -14,33 +14,14 @@ Only the client can decrypt, so only the client learns the diagnosis.
 from __future__ import annotations
 
 import secrets
-from collections.abc import Mapping
 
 import numpy as np
 
 from ..crypto.encoding import encode_value
 from ..crypto.paillier import DEFAULT_KEY_BITS, Keypair, RandomiserPool, generate_keypair
-from ..errors import DomainError, KeyMismatchError, MalformedMessageError, QueryMismatchError
+from ..data.records import record_items  # noqa: F401 (re-exported: the one record reader)
+from ..errors import KeyMismatchError, MalformedMessageError, QueryMismatchError
 from .messages import SLOT_BITS, Query, Reply, slots_per_pack
-
-
-def record_items(record) -> list[tuple[str, object]]:
-    """``(name, value)`` pairs of a pandas Series, a dict or a one-row DataFrame."""
-    if hasattr(record, "iloc") and getattr(record, "ndim", 1) == 2:
-        if len(record) != 1:
-            raise DomainError(f"expected one record, got a table of {len(record)} rows: "
-                              "encrypt rows one at a time (or use encmed_lib.scale)")
-        record = record.iloc[0]
-    if hasattr(record, "items"):
-        items = [(str(k), v) for k, v in record.items()]
-    elif isinstance(record, Mapping):
-        items = [(str(k), v) for k, v in record.items()]
-    else:
-        raise DomainError(f"a record must be a pandas Series or a dict of feature -> number, "
-                          f"got {type(record).__name__}")
-    if not items:
-        raise DomainError("the record has no features")
-    return items
 
 
 def _is_label_reply(message) -> bool:

@@ -16,14 +16,13 @@ from __future__ import annotations
 import secrets
 
 from ...crypto.dgk import encrypt_bit_with_proof
+from ...data.records import record_items
 from ...data.schema import DatasetSpec
 from ...errors import KeyMismatchError, ProtocolError, QueryMismatchError
 from .messages import Answers, Comparisons, LabelQuery, LabelReply, answer_context, parse, query_context
 
 
 def _record_dict(record) -> dict:
-    from ..client import record_items  # the one record reader (a sibling module, no cycle)
-
     items = record_items(record)
     names = [k for k, _ in items]
     if len(set(names)) != len(names):
