@@ -76,26 +76,39 @@ from __future__ import annotations
 
 import base64
 import json
-import re
 from dataclasses import dataclass, field
 
 from ..crypto.encoding import D_BITS, SCALE_BITS
 from ..crypto.paillier import MIN_KEY_BITS
-from ..errors import KeyTooSmallError, MalformedMessageError
+from ..errors import MalformedMessageError
+from .schema import (
+    BLINDINGS,
+    ID_PATTERN,
+    KEY_ID_PATTERN,
+    MAX_CIPHERTEXTS,
+    MAX_FEATURES,
+    MAX_KEY_BITS,
+    MAX_TREE_NODES,
+    REPLY_MODES,
+    check_classes,
+    check_features,
+    check_ints,
+    check_tree,
+    parse_modulus,
+    parse_public_key,
+    present,
+)
 from .wire import (
     PROTOCOL,
     PROTOCOL_VERSION,
     b64_int,
     bool_field,
-    decimal_int,
     describe,
     int_field,
     list_field,
-    number_field,
     parse_message,
     str_field,
 )
-from .wire import field as get_field
 
 __all__ = ["PROTOCOL", "PROTOCOL_VERSION", "BLIND_BITS", "SLOT_BITS", "LABEL_SLOT_BITS", "MAX_KEY_BITS",
            "Query", "Reply", "Comparisons", "Bits", "LabelReply", "parse_modulus", "parse_public_key",
@@ -106,24 +119,6 @@ BLIND_BITS = 40
 
 SLOT_BITS = D_BITS + BLIND_BITS + 2
 """Width of a packed slot: ``|r·d + s| < 2**(SLOT_BITS - 1)``, so ``v + 2**(SLOT_BITS-1)`` fits."""
-
-MAX_KEY_BITS = 8192
-"""The largest modulus a message may carry (2,467 decimal digits, far below ``int``'s 4,300)."""
-
-MAX_N_DIGITS = len(str(1 << MAX_KEY_BITS))
-MAX_PROOF_ITEMS = 64
-MAX_FEATURES = 4096
-MAX_TREE_NODES = 1 << 17
-MAX_CLASSES = 1024
-MAX_CIPHERTEXTS = 1 << 17
-REPLY_MODES = ("basic",)
-BLINDINGS = ("full", "multiplicative", "none")
-
-_ID = re.compile(r"[A-Za-z0-9._-]+")
-"""Query ids are file-name safe (they name ``queries/<id>.json`` in a bucket)."""
-
-_KEY_ID = re.compile(r"[0-9A-Za-z]+")
-
 
 def int_to_b64(value: int, length: int) -> str:
     """Base64 of ``value`` as ``length`` big-endian bytes."""
@@ -140,85 +135,7 @@ def ciphertext_bytes(key_bits: int) -> int:
     return (2 * key_bits + 7) // 8
 
 
-# ------------------------------------------------------------------ keys
-def parse_modulus(value, what: str = "the query's public_key.n") -> int:
-    """The Paillier modulus ``n`` of a message: a canonical decimal string (or an int) of an odd n.
-
-    Raises
-    ------
-    MalformedMessageError
-        Not a decimal string, more than :data:`MAX_KEY_BITS` bits, even, or below 3.
-    KeyTooSmallError
-        Fewer than :data:`~encmed_lib.crypto.paillier.MIN_KEY_BITS` bits.
-    """
-    if isinstance(value, int) and not isinstance(value, bool):
-        n = value
-    else:
-        n = decimal_int(value, MAX_N_DIGITS, what=what)
-    bits = n.bit_length()
-    if bits > MAX_KEY_BITS:
-        raise MalformedMessageError(f"{what} has {bits} bits; at most {MAX_KEY_BITS} are accepted")
-    if n < 3 or n % 2 == 0:
-        raise MalformedMessageError(f"{what} must be an odd integer >= 3 (a product of two odd primes), "
-                                    f"got {describe(n)}")
-    if bits < MIN_KEY_BITS:
-        raise KeyTooSmallError(f"the query's key has {bits} bits; this server accepts "
-                               f"{MIN_KEY_BITS} bits or more (2048 recommended)")
-    return n
-
-
-def parse_public_key(key, kind: str = "query") -> tuple[dict, int]:
-    """``({"n": text[, "proof": [...]]}, n)`` from a message's ``public_key`` object.
-
-    Other fields (such as an old ``"hs": null``) are dropped: the server takes
-    nothing but ``n`` from a client.  ``proof``, if present, is a list of at most
-    :data:`MAX_PROOF_ITEMS` decimal strings, none longer than ``n``'s; it is kept
-    for key certification and not used yet.
-    """
-    if not isinstance(key, dict):
-        raise MalformedMessageError(f"the {kind}'s 'public_key' field must be an object, got {describe(key)}")
-    if "n" not in key:
-        raise MalformedMessageError(f"the {kind}'s public_key has no 'n' field")
-    n_text = key["n"]
-    n = parse_modulus(n_text, f"the {kind}'s public_key.n")
-    out = {"n": n_text if isinstance(n_text, str) else str(n)}
-    if "proof" in key:
-        proof = list_field(key, "proof", kind=kind, path="public_key.proof", max_len=MAX_PROOF_ITEMS)
-        for i, item in enumerate(proof):
-            decimal_int(item, len(out["n"]), what=f"the {kind}'s public_key.proof[{i}]")
-        out["proof"] = list(proof)
-    return out, n
-
-
 # ------------------------------------------------------------------ query
-def _present(data: dict, name: str, kind: str):
-    if name not in data:
-        raise MalformedMessageError(f"the {kind} has no {name!r} field")
-    return data[name]
-
-
-def _check_features(features, kind: str, count: int | None = None, path: str = "features") -> None:
-    if not isinstance(features, list):
-        raise MalformedMessageError(f"the {kind}'s {path!r} field must be a list, got {describe(features)}")
-    holder = {path: features}
-    list_field(holder, path, kind=kind, max_len=MAX_FEATURES, min_len=0 if count == 0 else 1, items=str)
-    for i, name in enumerate(features):
-        str_field({path: name}, path, kind=kind, path=f"{path}[{i}]", max_len=1024)
-    if count is None and len(set(features)) != len(features):
-        raise MalformedMessageError(f"the {kind}'s features must be distinct strings")
-    if count is not None and len(features) != count:
-        raise MalformedMessageError(f"the {kind} names {len(features)} features for {count} values")
-
-
-def _check_ints(values, kind: str, path: str, max_bits: int) -> None:
-    if not isinstance(values, list):
-        raise MalformedMessageError(f"the {kind}'s {path!r} must be a list, got {describe(values)}")
-    for i, c in enumerate(values):
-        if isinstance(c, bool) or not isinstance(c, int) or c < 0 or c.bit_length() > max_bits:
-            raise MalformedMessageError(f"the {kind}'s {path}[{i}] must be an integer in [0, 2**{max_bits}), "
-                                        f"got {describe(c)}")
-
-
 @dataclass
 class Query:
     """The client's encrypted record.
@@ -261,11 +178,11 @@ class Query:
     def from_data(cls, data: dict) -> Query:
         """Build a query from a decoded message (:func:`.wire.parse_message`), checking every field."""
         extra = cls._scale(data)
-        query_id = str_field(data, "query_id", kind="query", max_len=128, pattern=_ID)
-        public_key, n = parse_public_key(_present(data, "public_key", "query"))
-        features = _present(data, "features", "query")
+        query_id = str_field(data, "query_id", kind="query", max_len=128, pattern=ID_PATTERN)
+        public_key, n = parse_public_key(present(data, "public_key", "query"))
+        features = present(data, "features", "query")
         texts = list_field(data, "ciphertexts", kind="query", max_len=MAX_FEATURES)
-        _check_features(features, "query")
+        check_features(features, "query")
         if len(features) != len(texts):
             raise MalformedMessageError(f"the query names {len(features)} features but carries "
                                         f"{len(texts)} ciphertexts")
@@ -275,10 +192,10 @@ class Query:
 
     def validate(self) -> int:
         """Check a query built in Python as :meth:`from_data` checks a parsed one; returns ``n``."""
-        str_field({"query_id": self.query_id}, "query_id", kind="query", max_len=128, pattern=_ID)
+        str_field({"query_id": self.query_id}, "query_id", kind="query", max_len=128, pattern=ID_PATTERN)
         _, n = parse_public_key(self.public_key)
-        _check_features(self.features, "query")
-        _check_ints(self.ciphertexts, "query", "ciphertexts", 2 * n.bit_length())
+        check_features(self.features, "query")
+        check_ints(self.ciphertexts, "query", "ciphertexts", 2 * n.bit_length())
         if len(self.features) != len(self.ciphertexts):
             raise MalformedMessageError(f"the query names {len(self.features)} features but carries "
                                         f"{len(self.ciphertexts)} ciphertexts")
@@ -286,99 +203,6 @@ class Query:
 
     def __len__(self) -> int:
         return len(self.to_json())
-
-
-# ------------------------------------------------------------------ reply
-def _check_label(value, kind: str, path: str) -> None:
-    if isinstance(value, str):
-        str_field({path: value}, path, kind=kind, min_len=0, max_len=256)
-    elif isinstance(value, bool | int):
-        int_field({path: int(value)}, path, kind=kind, min=-(1 << 63), max=1 << 64)
-    elif isinstance(value, float):
-        number_field({path: value}, path, kind=kind)
-    else:
-        raise MalformedMessageError(f"the {kind}'s {path} must be a string or a number, "
-                                    f"got {describe(value)}")
-
-
-def check_classes(classes, kind: str, path: str = "classes") -> list:
-    """Class labels: 1 to :data:`MAX_CLASSES` distinct strings or numbers."""
-    list_field({path: classes}, path, kind=kind, min_len=1, max_len=MAX_CLASSES)
-    for i, c in enumerate(classes):
-        _check_label(c, kind, f"{path}[{i}]")
-    if len(set(classes)) != len(classes):
-        raise MalformedMessageError(f"the {kind}'s {path} must be distinct, got {describe(classes)}")
-    return classes
-
-
-def _check_node(node, i: int, n_nodes: int, n_values: int, classes: list, kind: str) -> tuple | None:
-    """``(left, right, slot)`` of internal node ``i``, or None for a leaf (checked)."""
-    path = f"tree.nodes[{i}]"
-    if not isinstance(node, dict):
-        raise MalformedMessageError(f"the {kind}'s {path} must be an object, got {describe(node)}")
-    if "slot" in node or "left" in node or "right" in node:
-        if "label" in node:
-            raise MalformedMessageError(f"the {kind}'s {path} has both children and a label")
-        left, right = (int_field(node, side, kind=kind, path=f"{path}.{side}", min=1, max=n_nodes - 1)
-                       for side in ("left", "right"))
-        if n_values < 1:
-            raise MalformedMessageError(f"the {kind}'s {path} is an internal node but n_values is 0")
-        slot = int_field(node, "slot", kind=kind, path=f"{path}.slot", min=0, max=n_values - 1)
-        return left, right, slot
-    if "label" not in node:
-        raise MalformedMessageError(f"the {kind}'s {path} has neither children nor a 'label'")
-    label = node["label"]
-    _check_label(label, kind, f"{path}.label")
-    if label not in classes:
-        raise MalformedMessageError(f"the {kind}'s {path}.label {describe(label)} is not one of the classes")
-    if "distribution" in node:
-        shares = list_field(node, "distribution", kind=kind, path=f"{path}.distribution",
-                            min_len=len(classes), max_len=len(classes))
-        for k in range(len(shares)):
-            number_field({"share": shares[k]}, "share", kind=kind, path=f"{path}.distribution[{k}]", min=0)
-    return None
-
-
-def check_tree(tree, n_values: int, kind: str = "reply") -> None:
-    """Check a reply's public tree: a rooted binary tree whose internal nodes hold slots ``0..n_values-1``.
-
-    Node 0 is the root; every other node is the child of exactly one node and
-    is reached from the root (so there is no cycle); slots are distinct; every
-    leaf's label is one of ``classes``.
-    """
-    if not isinstance(tree, dict):
-        raise MalformedMessageError(f"the {kind}'s 'tree' field must be an object, got {describe(tree)}")
-    classes = check_classes(get_field(tree, "classes", list, kind=kind, path="tree.classes"), kind,
-                            "tree.classes")
-    nodes = list_field(tree, "nodes", kind=kind, path="tree.nodes", min_len=1, max_len=MAX_TREE_NODES)
-    parent = [-1] * len(nodes)
-    slots = [-1] * n_values
-    for i, node in enumerate(nodes):
-        internal = _check_node(node, i, len(nodes), n_values, classes, kind)
-        if internal is None:
-            continue
-        left, right, slot = internal
-        if slots[slot] >= 0:
-            raise MalformedMessageError(f"the {kind}'s tree.nodes[{i}] and [{slots[slot]}] share slot {slot}")
-        slots[slot] = i
-        for child in (left, right):
-            if parent[child] >= 0 or child == i:
-                raise MalformedMessageError(f"the {kind}'s tree.nodes[{child}] has two parents "
-                                            f"({parent[child]} and {i}): not a tree")
-            parent[child] = i
-    if -1 in slots:
-        raise MalformedMessageError(f"the {kind}'s tree has {n_values - slots.count(-1)} internal nodes "
-                                    f"for n_values = {n_values}")
-    reached, stack = 0, [0]
-    while stack:  # every node has one parent, so this visits each reachable node once
-        j = stack.pop()
-        reached += 1
-        node = nodes[j]
-        if "slot" in node:
-            stack.extend((node["left"], node["right"]))
-    if reached != len(nodes):
-        raise MalformedMessageError(f"the {kind}'s tree has {len(nodes) - reached} node(s) not reached "
-                                    "from the root (a cycle, or a detached part)")
 
 
 @dataclass
@@ -426,12 +250,12 @@ class Reply:
         """Build a reply from a decoded message, checking every field and the tree (:meth:`validate`)."""
         key_bits = int_field(data, "key_bits", kind="reply", min=MIN_KEY_BITS, max=MAX_KEY_BITS)
         texts = list_field(data, "packs", kind="reply", max_len=MAX_TREE_NODES)
-        reply = cls(query_id=_present(data, "query_id", "reply"), key_id=_present(data, "key_id", "reply"),
+        reply = cls(query_id=present(data, "query_id", "reply"), key_id=present(data, "key_id", "reply"),
                     packs=[b64_int(t, ciphertext_bytes(key_bits), what="pack") for t in texts],
-                    n_values=_present(data, "n_values", "reply"), tree=_present(data, "tree", "reply"),
-                    key_bits=key_bits, mode=_present(data, "mode", "reply"),
-                    blinding=_present(data, "blinding", "reply"), packed=_present(data, "packed", "reply"),
-                    slot_bits=_present(data, "slot_bits", "reply"), features=data.get("features"),
+                    n_values=present(data, "n_values", "reply"), tree=present(data, "tree", "reply"),
+                    key_bits=key_bits, mode=present(data, "mode", "reply"),
+                    blinding=present(data, "blinding", "reply"), packed=present(data, "packed", "reply"),
+                    slot_bits=present(data, "slot_bits", "reply"), features=data.get("features"),
                     extra={k: v for k, v in data.items() if k not in cls._KNOWN})
         reply.validate()
         return reply
@@ -445,15 +269,15 @@ class Reply:
             Naming the first field at fault.
         """
         kind, fields = "reply", vars(self)
-        str_field(fields, "query_id", kind=kind, max_len=128, pattern=_ID)
-        str_field(fields, "key_id", kind=kind, max_len=64, pattern=_KEY_ID)
+        str_field(fields, "query_id", kind=kind, max_len=128, pattern=ID_PATTERN)
+        str_field(fields, "key_id", kind=kind, max_len=64, pattern=KEY_ID_PATTERN)
         key_bits = int_field(fields, "key_bits", kind=kind, min=MIN_KEY_BITS, max=MAX_KEY_BITS)
         n_values = int_field(fields, "n_values", kind=kind, min=0, max=MAX_TREE_NODES)
         str_field(fields, "mode", kind=kind, choices=REPLY_MODES)
         str_field(fields, "blinding", kind=kind, choices=BLINDINGS)
         packed = bool_field(fields, "packed", kind=kind)
         slot_bits = int_field(fields, "slot_bits", kind=kind, min=1, max=key_bits)
-        _check_ints(self.packs, kind, "packs", 2 * key_bits)
+        check_ints(self.packs, kind, "packs", 2 * key_bits)
         if packed:
             per = slots_per_pack(key_bits, slot_bits)
             if per < 1:
@@ -469,7 +293,7 @@ class Reply:
             raise MalformedMessageError("a reply's extra fields must be a dict")
         check_tree(self.tree, n_values)
         if self.features is not None:
-            _check_features(self.features, kind, count=n_values)
+            check_features(self.features, kind, count=n_values)
 
     def __len__(self) -> int:
         return len(self.to_json())
@@ -542,8 +366,8 @@ class _CipherList:
         key_bits = int_field(data, "key_bits", kind=cls.kind, min=MIN_KEY_BITS, max=MAX_KEY_BITS)
         texts = list_field(data, "ciphertexts", kind=cls.kind, max_len=MAX_CIPHERTEXTS)
         base = {"protocol", "version", "type", "query_id", "key_id", "key_bits", "ciphertexts"}
-        message = cls(query_id=_present(data, "query_id", cls.kind),
-                      key_id=_present(data, "key_id", cls.kind), key_bits=key_bits,
+        message = cls(query_id=present(data, "query_id", cls.kind),
+                      key_id=present(data, "key_id", cls.kind), key_bits=key_bits,
                       ciphertexts=[b64_int(t, ciphertext_bytes(key_bits), what=f"a {cls.kind} ciphertext")
                                    for t in texts],
                       meta={k: v for k, v in data.items() if k not in base})
@@ -553,10 +377,10 @@ class _CipherList:
     def validate(self) -> None:
         """Check the ids, the key size, the ciphertexts and the known ``meta`` fields."""
         fields = vars(self)
-        str_field(fields, "query_id", kind=self.kind, max_len=128, pattern=_ID)
-        str_field(fields, "key_id", kind=self.kind, max_len=64, pattern=_KEY_ID)
+        str_field(fields, "query_id", kind=self.kind, max_len=128, pattern=ID_PATTERN)
+        str_field(fields, "key_id", kind=self.kind, max_len=64, pattern=KEY_ID_PATTERN)
         key_bits = int_field(fields, "key_bits", kind=self.kind, min=MIN_KEY_BITS, max=MAX_KEY_BITS)
-        _check_ints(self.ciphertexts, self.kind, "ciphertexts", 2 * key_bits)
+        check_ints(self.ciphertexts, self.kind, "ciphertexts", 2 * key_bits)
         if not isinstance(self.meta, dict):
             raise MalformedMessageError(f"a {self.kind}'s meta fields must be a dict")
         _check_meta(self.meta, self.kind)

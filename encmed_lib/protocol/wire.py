@@ -126,23 +126,37 @@ def _nesting_depth(text: str) -> int:
     return int(np.cumsum(steps).max())
 
 
-def _dict_depth(data, limit: int) -> int:
-    """Depth of nested dicts and lists, walked with an explicit stack, stopping past ``limit``."""
+def _field_of_number(text: str, max_len: int) -> str:
+    """`` (field 'name')`` for the first over-long number literal that follows a key (error path only)."""
+    found = re.search(r'"([^"\\]{1,64})"\s*:\s*-?[0-9.eE+-]{' + str(max_len + 1) + ",}", text)
+    return f" (field {found.group(1)!r})" if found else ""
+
+
+def _dict_depth(data, limit: int, max_int_digits: int) -> int:
+    """Depth of nested dicts and lists, walked with an explicit stack, stopping past ``limit``.
+
+    Integers too long to write in ``max_int_digits`` characters are refused here,
+    before :func:`json.dumps` would meet ``int``'s 4,300-digit limit.
+    """
     stack, best = [(data, 1)], 0
     while stack:
         value, depth = stack.pop()
-        if isinstance(value, dict | list | tuple):
-            best = max(best, depth)
-            if best > limit:
-                return best
-            items = value.values() if isinstance(value, dict) else value
-            stack.extend((item, depth + 1) for item in items if isinstance(item, dict | list | tuple))
+        best = max(best, depth)
+        if best > limit:
+            return best
+        items = value.values() if isinstance(value, dict) else value
+        for item in items:
+            if isinstance(item, dict | list | tuple):
+                stack.append((item, depth + 1))
+            elif isinstance(item, int) and item.bit_length() > 4 * max_int_digits:
+                raise MalformedMessageError(f"the message holds {describe(item)}; numbers of at most "
+                                            f"{max_int_digits} characters are accepted")
     return best
 
 
-def _as_text(message, what: str, max_bytes: int, max_depth: int) -> str:
+def _as_text(message, what: str, max_bytes: int, max_depth: int, max_int_digits: int) -> str:
     if isinstance(message, dict):
-        if _dict_depth(message, max_depth) > max_depth:
+        if _dict_depth(message, max_depth, max_int_digits) > max_depth:
             raise MalformedMessageError(f"the {what} is nested more than {max_depth} levels deep")
         try:
             return json.dumps(message, allow_nan=False)
@@ -182,7 +196,7 @@ def load_json(message, *, what: str = "message", max_bytes: int = DEFAULT_MAX_BY
         Not UTF-8, too large, too deep, a number literal longer than
         ``max_int_digits``, NaN/Infinity, a duplicate key or not JSON.
     """
-    text = _as_text(message, what, max_bytes, max_depth)
+    text = _as_text(message, what, max_bytes, max_depth, max_int_digits)
     depth = _nesting_depth(text)
     if depth > max_depth:
         raise MalformedMessageError(f"the {what} is nested {depth} levels deep; at most {max_depth} "
@@ -191,8 +205,9 @@ def load_json(message, *, what: str = "message", max_bytes: int = DEFAULT_MAX_BY
     def number(kind):
         def convert(literal: str):
             if len(literal) > max_int_digits:
-                raise MalformedMessageError(f"the {what} holds a number of {len(literal)} characters; "
-                                            f"at most {max_int_digits} are accepted")
+                raise MalformedMessageError(f"the {what} holds a number of {len(literal)} characters"
+                                            f"{_field_of_number(text, max_int_digits)}; at most "
+                                            f"{max_int_digits} are accepted")
             value = kind(literal)
             if kind is float and not np.isfinite(value):
                 raise MalformedMessageError(f"the {what} holds the number {literal[:20]}, which overflows "
