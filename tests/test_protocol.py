@@ -653,8 +653,16 @@ def fresh_reply(heart, server4, client) -> dict:
     return json.loads(server4.evaluate(client.encrypt(X.iloc[3])).to_json())
 
 
-def first_internal(reply: dict) -> int:
-    return next(j for j, node in enumerate(reply["tree"]["nodes"]) if "slot" in node)
+def internal_child(reply: dict) -> int:
+    """An internal node whose parent is the root (the heart trees of depth 4 have one)."""
+    nodes = reply["tree"]["nodes"]
+    return next(c for c in (nodes[0]["left"], nodes[0]["right"]) if "slot" in nodes[c])
+
+
+def internal_grandchild(reply: dict) -> int:
+    nodes = reply["tree"]["nodes"]
+    child = nodes[internal_child(reply)]
+    return next(c for c in (child["left"], child["right"]) if "slot" in nodes[c])
 
 
 def first_leaf(reply: dict) -> int:
@@ -664,12 +672,12 @@ def first_leaf(reply: dict) -> int:
 REPLY_MUTATIONS = {
     "negative child": lambda r: r["tree"]["nodes"][0].update(left=-1),
     "child out of range": lambda r: r["tree"]["nodes"][0].update(right=len(r["tree"]["nodes"])),
-    "child is the root (cycle)": lambda r: r["tree"]["nodes"][r["tree"]["nodes"][0]["left"]].update(left=0)
-    if "slot" in r["tree"]["nodes"][r["tree"]["nodes"][0]["left"]] else r["tree"]["nodes"][0].update(left=0),
+    "child is the root (cycle)": lambda r: r["tree"]["nodes"][internal_child(r)].update(left=0),
+    "back edge (cycle)": lambda r: r["tree"]["nodes"][internal_grandchild(r)].update(left=internal_child(r)),
     "negative slot": lambda r: r["tree"]["nodes"][0].update(slot=-1),
     "slot out of range": lambda r: r["tree"]["nodes"][0].update(slot=r["n_values"]),
     "duplicate slot": lambda r: r["tree"]["nodes"][0].update(
-        slot=r["tree"]["nodes"][r["tree"]["nodes"][0]["left"]].get("slot", r["tree"]["nodes"][0]["slot"] + 1)),
+        slot=r["tree"]["nodes"][internal_child(r)]["slot"]),
     "slot is a string": lambda r: r["tree"]["nodes"][0].update(slot="0"),
     "leaf without label": lambda r: r["tree"]["nodes"][first_leaf(r)].pop("label"),
     "label not a class": lambda r: r["tree"]["nodes"][first_leaf(r)].update(label=99),
