@@ -22,6 +22,7 @@ from ..crypto.encoding import encode_value
 from ..crypto.paillier import DEFAULT_KEY_BITS, Keypair, RandomiserPool, generate_keypair
 from ..errors import DomainError, KeyMismatchError, MalformedMessageError, QueryMismatchError
 from .messages import SLOT_BITS, LabelReply, Query, Reply, slots_per_pack
+from .schema import check_query_id
 from .wire import parse_message
 
 
@@ -99,9 +100,13 @@ class Client:
         DomainError
             A value is missing, not a number, or outside the encodable domain
             (nothing is encrypted then).
+        MalformedMessageError
+            ``query_id`` is not 1 to 128 characters of ``A-Z a-z 0-9 . _ -``.
         """
         items = record_items(record)
         encoded = [(name, encode_value(value, name)) for name, value in items]  # validate all first
+        if query_id is not None:
+            check_query_id(query_id)
         pk = self.public_key
         cts = [int(pk.raw_encrypt(x, self.pool.take())) for _, x in encoded]
         query_id = query_id or secrets.token_hex(16)

@@ -176,6 +176,7 @@ from ..errors import (
 )
 from .client import Client, record_items
 from .messages import MAX_KEY_BITS, PROTOCOL, PROTOCOL_VERSION, Query, check_classes, int_to_b64
+from .schema import ID_PATTERN, KEY_ID_PATTERN, check_query_id
 from .server import ClientKeys, ciphertexts_by_feature
 from .wire import b64_int, describe, int_field, list_field, number_field, parse_message, str_field
 from .wire import field as _field
@@ -483,8 +484,8 @@ class LinearReply:
             if noise <= 0:
                 raise MalformedMessageError(f"the {kind}'s 'noise_scale' field must be positive, "
                                             f"got {noise!r}")
-        return cls(query_id=str_field(data, "query_id", kind=kind, max_len=128),
-                   key_id=str_field(data, "key_id", kind=kind, max_len=64),
+        return cls(query_id=str_field(data, "query_id", kind=kind, max_len=128, pattern=ID_PATTERN),
+                   key_id=str_field(data, "key_id", kind=kind, max_len=64, pattern=KEY_ID_PATTERN),
                    key_bits=key_bits,
                    ciphertext=b64_int(_field(data, "ciphertext", str, kind=kind), (2 * key_bits + 7) // 8,
                                       what=f"the {kind} ciphertext"),
@@ -681,6 +682,8 @@ def encrypt_float64(client: Client, record, *, query_id: str | None = None) -> L
     if len(set(names)) != len(names):
         raise DomainError(f"the record names some features twice: {names}")
     encoded = [encode_float64(value, name) for name, value in items]  # validate all first
+    if query_id is not None:
+        check_query_id(query_id)
     pk = client.public_key
     cts = [int(pk.raw_encrypt(X, client.pool.take())) for X in encoded]
     query_id = query_id or secrets.token_hex(16)

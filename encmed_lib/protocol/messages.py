@@ -83,7 +83,6 @@ from ..crypto.paillier import MIN_KEY_BITS
 from ..errors import MalformedMessageError
 from .schema import (
     BLINDINGS,
-    ID_PATTERN,
     KEY_ID_PATTERN,
     MAX_CIPHERTEXTS,
     MAX_FEATURES,
@@ -93,6 +92,7 @@ from .schema import (
     check_classes,
     check_features,
     check_ints,
+    check_query_id,
     check_tree,
     parse_modulus,
     parse_public_key,
@@ -178,7 +178,7 @@ class Query:
     def from_data(cls, data: dict) -> Query:
         """Build a query from a decoded message (:func:`.wire.parse_message`), checking every field."""
         extra = cls._scale(data)
-        query_id = str_field(data, "query_id", kind="query", max_len=128, pattern=ID_PATTERN)
+        query_id = check_query_id(present(data, "query_id", "query"))
         public_key, n = parse_public_key(present(data, "public_key", "query"))
         features = present(data, "features", "query")
         texts = list_field(data, "ciphertexts", kind="query", max_len=MAX_FEATURES)
@@ -192,7 +192,7 @@ class Query:
 
     def validate(self) -> int:
         """Check a query built in Python as :meth:`from_data` checks a parsed one; returns ``n``."""
-        str_field({"query_id": self.query_id}, "query_id", kind="query", max_len=128, pattern=ID_PATTERN)
+        check_query_id(self.query_id)
         _, n = parse_public_key(self.public_key)
         check_features(self.features, "query")
         check_ints(self.ciphertexts, "query", "ciphertexts", 2 * n.bit_length())
@@ -269,7 +269,7 @@ class Reply:
             Naming the first field at fault.
         """
         kind, fields = "reply", vars(self)
-        str_field(fields, "query_id", kind=kind, max_len=128, pattern=ID_PATTERN)
+        check_query_id(self.query_id, kind)
         str_field(fields, "key_id", kind=kind, max_len=64, pattern=KEY_ID_PATTERN)
         key_bits = int_field(fields, "key_bits", kind=kind, min=MIN_KEY_BITS, max=MAX_KEY_BITS)
         n_values = int_field(fields, "n_values", kind=kind, min=0, max=MAX_TREE_NODES)
@@ -377,7 +377,7 @@ class _CipherList:
     def validate(self) -> None:
         """Check the ids, the key size, the ciphertexts and the known ``meta`` fields."""
         fields = vars(self)
-        str_field(fields, "query_id", kind=self.kind, max_len=128, pattern=ID_PATTERN)
+        check_query_id(self.query_id, self.kind)
         str_field(fields, "key_id", kind=self.kind, max_len=64, pattern=KEY_ID_PATTERN)
         key_bits = int_field(fields, "key_bits", kind=self.kind, min=MIN_KEY_BITS, max=MAX_KEY_BITS)
         check_ints(self.ciphertexts, self.kind, "ciphertexts", 2 * key_bits)

@@ -23,7 +23,8 @@ from .wire import field as get_field
 
 __all__ = ["MAX_KEY_BITS", "MAX_N_DIGITS", "MAX_PROOF_ITEMS", "MAX_FEATURES", "MAX_TREE_NODES", "MAX_CLASSES",
            "MAX_CIPHERTEXTS", "REPLY_MODES", "BLINDINGS", "ID_PATTERN", "KEY_ID_PATTERN", "parse_modulus",
-           "parse_public_key", "check_features", "check_ints", "check_classes", "check_tree", "present"]
+           "parse_public_key", "check_query_id", "check_features", "check_ints", "check_classes",
+           "check_tree", "present"]
 
 MAX_KEY_BITS = 8192
 """The largest modulus a message may carry (2,467 decimal digits, far below ``int``'s 4,300)."""
@@ -49,6 +50,11 @@ ID_PATTERN = re.compile(r"[A-Za-z0-9._-]+")
 """Query ids are file-name safe (they name ``queries/<id>.json`` in a bucket)."""
 
 KEY_ID_PATTERN = re.compile(r"[0-9A-Za-z]+")
+
+
+def check_query_id(query_id, kind: str = "query") -> str:
+    """A query id: 1 to 128 characters of ``A-Z a-z 0-9 . _ -`` (it names files in a bucket)."""
+    return str_field({"query_id": query_id}, "query_id", kind=kind, max_len=128, pattern=ID_PATTERN)
 
 
 # ------------------------------------------------------------------ keys

@@ -70,7 +70,7 @@ class ClientKeys:
         self._pools: dict[str, RandomiserPool] = {}
 
     def lookup(self, source) -> PublicKey:
-        """The checked key of a :class:`~.messages.Query`, a ``{"n": ...}`` dict or a modulus, not cached.
+        """The checked key of a :class:`~.messages.Query`, a ``{"n": ...}`` dict, a key or ``n``, not cached.
 
         The cached key (with its randomisers) when the server knows it, else a
         new :class:`PublicKey`: :meth:`remember` caches it once the message has
@@ -86,10 +86,13 @@ class ClientKeys:
         """
         if isinstance(source, Query):
             source = source.public_key
+        if isinstance(source, PublicKey):
+            source = source.n
         if isinstance(source, dict):
             _, n = parse_public_key(source)
         else:
-            n = parse_modulus(source, "the client's modulus")
+            n = parse_modulus(int(source) if isinstance(source, type(gmpy2.mpz(0))) else source,
+                              "the client's modulus")
         key = self._keys.get(str(n))
         return key if key is not None else PublicKey(n)
 
