@@ -827,3 +827,25 @@ def test_rejected_reply_leaves_the_client_state_unchanged(heart, server4, client
             client.decrypt(bad)
     assert client._issued == issued and len(client.pool) == pooled
     assert client.decrypt(reply) in (0, 1)
+
+
+@pytest.mark.parametrize("query_id", ["../escape", "", "a b", "x" * 129, 7])
+def test_encrypt_refuses_a_query_id_that_cannot_name_a_file(heart, client, query_id):
+    X, _ = heart
+    issued = set(client._issued)
+    with pytest.raises(em.MalformedMessageError, match="query_id"):
+        client.encrypt(X.iloc[0], query_id=query_id)
+    assert client._issued == issued
+
+
+def test_server_key_cache_takes_every_form_of_a_client_key(client):
+    keys = server_module.ClientKeys()
+    n = client.public_key.n
+    for source in (client.public_key, n, int(n), str(int(n)), {"n": str(int(n)), "hs": None}):
+        assert keys.key(source).key_id == client.public_key.key_id
+    assert len(keys._keys) == 1
+    with pytest.raises(em.MalformedMessageError, match="modulus"):
+        keys.key("not a number")
+    with pytest.raises(em.MalformedMessageError, match="odd"):
+        keys.key(int(n) * 2)
+    assert len(keys._keys) == 1
