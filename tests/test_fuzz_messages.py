@@ -70,6 +70,7 @@ FUZZ = settings(max_examples=EXAMPLES, deadline=None, database=None, derandomize
                                        HealthCheck.filter_too_much])
 SLOWEST: dict[str, float] = {}
 CALLS: dict[str, int] = {}
+ACCEPTED: dict[str, int] = {}
 
 
 # ------------------------------------------------------------------ the world
@@ -206,6 +207,7 @@ def run(name: str, message, *, must_fail: bool = False):
         CALLS[name] = CALLS.get(name, 0) + 1
     assert not must_fail, f"{name} accepted a message that must be refused: {result!r}"[:500]
     target.check(message, result)
+    ACCEPTED[name] = ACCEPTED.get(name, 0) + 1
     return result
 
 
@@ -213,9 +215,10 @@ def run(name: str, message, *, must_fail: bool = False):
 def report_slowest():
     yield
     if LONG_RUN:
-        print(f"\nfuzz: {sum(CALLS.values())} calls; slowest call per target (ms):")
+        print(f"\nfuzz: {sum(CALLS.values())} calls, {sum(ACCEPTED.values())} accepted and checked")
         for name in sorted(SLOWEST):
-            print(f"  {name:28s} {CALLS[name]:7d} calls  slowest {1000 * SLOWEST[name]:8.2f}")
+            print(f"  {name:28s} {CALLS[name]:7d} calls {ACCEPTED.get(name, 0):6d} accepted   slowest "
+                  f"{1000 * SLOWEST[name]:7.2f} ms")
 
 
 # ------------------------------------------------------------------ inputs
