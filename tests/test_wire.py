@@ -156,6 +156,18 @@ def test_bad_utf8_and_lone_surrogates_are_refused():
         wire.parse_message(message(x="\ud800"), kind="query")
 
 
+@pytest.mark.parametrize("text", ['\\"' * 50_000, '{"a": "' + '\\"' * 50_000, '"\\""' * 30_000])
+def test_runs_of_escaped_quotes_are_refused_without_quadratic_scanning(text):
+    # a string pattern that must end with a quote retried from every quote: 20 KB took 10 s, 100 KB minutes
+    with pytest.raises(MalformedMessageError, match="could not parse"):
+        wire.parse_message(text, kind="query")
+
+
+def test_a_dict_is_held_to_max_bytes_once_written():
+    with pytest.raises(MalformedMessageError, match="bytes as JSON; at most 1000"):
+        wire.parse_message(message(pad="x" * 2000), kind="query", max_bytes=1000)
+
+
 def test_an_unterminated_string_is_a_parse_error():
     with pytest.raises(MalformedMessageError, match="could not parse"):
         wire.parse_message('{"protocol": "encmed-tree", "x": "[[[', kind="query")

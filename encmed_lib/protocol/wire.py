@@ -38,6 +38,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import math
 import re
 from collections.abc import Sequence
 
@@ -63,7 +64,10 @@ DEFAULT_MAX_DEPTH = 32
 DEFAULT_MAX_INT_DIGITS = 64
 """Characters of a JSON number literal: every number field of the protocol is far shorter."""
 
-_STRING = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"', re.DOTALL)
+_STRING = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"?', re.DOTALL)
+"""A JSON string, or an unterminated one up to the end: the optional closing quote means a match
+never fails once started, so :meth:`re.sub` scans in linear time (a required quote made
+``'\\"' * 10_000`` take seconds, retrying from every quote)."""
 _NOT_BRACKET = re.compile(r"[^\[\]{}]+")
 _SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
 _DECIMAL = re.compile(r"0|[1-9][0-9]*")
@@ -111,9 +115,7 @@ def _pairs(pairs: list) -> dict:
 
 def _nesting_depth(text: str) -> int:
     """Maximum nesting of ``[]{}`` outside strings (no recursion; numpy for long bracket runs)."""
-    stripped = _STRING.sub("", text)
-    if '"' in stripped:
-        raise MalformedMessageError("could not parse it: a string is not terminated")
+    stripped = _STRING.sub("", text)  # an unterminated string is left for json.loads to refuse
     brackets = _NOT_BRACKET.sub("", stripped)
     if len(brackets) <= 2 * DEFAULT_MAX_DEPTH:
         depth = best = 0
@@ -159,9 +161,13 @@ def _as_text(message, what: str, max_bytes: int, max_depth: int, max_int_digits:
         if _dict_depth(message, max_depth, max_int_digits) > max_depth:
             raise MalformedMessageError(f"the {what} is nested more than {max_depth} levels deep")
         try:
-            return json.dumps(message, allow_nan=False)
+            text = json.dumps(message, allow_nan=False)
         except (TypeError, ValueError, RecursionError) as exc:
             raise MalformedMessageError(f"the {what} is not JSON data: {exc}") from exc
+        if len(text) > max_bytes:  # ASCII: characters are bytes
+            raise MalformedMessageError(f"the {what} takes {len(text)} bytes as JSON; at most {max_bytes} "
+                                        "are accepted")
+        return text
     if isinstance(message, bytes | bytearray | memoryview):
         raw = bytes(message)
         if len(raw) > max_bytes:
@@ -209,7 +215,7 @@ def load_json(message, *, what: str = "message", max_bytes: int = DEFAULT_MAX_BY
                                             f"{_field_of_number(text, max_int_digits)}; at most "
                                             f"{max_int_digits} are accepted")
             value = kind(literal)
-            if kind is float and not np.isfinite(value):
+            if kind is float and not math.isfinite(value):
                 raise MalformedMessageError(f"the {what} holds the number {literal[:20]}, which overflows "
                                             "a float: every number must be finite")
             return value
