@@ -162,7 +162,7 @@ def check_classes(classes, kind: str, path: str = "classes") -> list:
     return classes
 
 
-def _check_node(node, i: int, n_nodes: int, n_values: int, classes: list, kind: str) -> tuple | None:
+def _check_node(node, i: int, n_nodes: int, n_values: int, classes: set, kind: str) -> tuple | None:
     """``(left, right, slot)`` of internal node ``i``, or None for a leaf (checked)."""
     path = f"tree.nodes[{i}]"
     if not isinstance(node, dict):
@@ -199,8 +199,8 @@ def check_tree(tree, n_values: int, kind: str = "reply") -> None:
     """
     if not isinstance(tree, dict):
         raise MalformedMessageError(f"the {kind}'s 'tree' field must be an object, got {describe(tree)}")
-    classes = check_classes(get_field(tree, "classes", list, kind=kind, path="tree.classes"), kind,
-                            "tree.classes")
+    classes = set(check_classes(get_field(tree, "classes", list, kind=kind, path="tree.classes"), kind,
+                                "tree.classes"))
     nodes = list_field(tree, "nodes", kind=kind, path="tree.nodes", min_len=1, max_len=MAX_TREE_NODES)
     parent = [-1] * len(nodes)
     slots = [-1] * n_values
@@ -213,7 +213,9 @@ def check_tree(tree, n_values: int, kind: str = "reply") -> None:
             raise MalformedMessageError(f"the {kind}'s tree.nodes[{i}] and [{slots[slot]}] share slot {slot}")
         slots[slot] = i
         for child in (left, right):
-            if parent[child] >= 0 or child == i:
+            if child == i:
+                raise MalformedMessageError(f"the {kind}'s tree.nodes[{i}] is its own child: not a tree")
+            if parent[child] >= 0:
                 raise MalformedMessageError(f"the {kind}'s tree.nodes[{child}] has two parents "
                                             f"({parent[child]} and {i}): not a tree")
             parent[child] = i
