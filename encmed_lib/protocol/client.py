@@ -20,7 +20,7 @@ import numpy as np
 
 from ..crypto.encoding import encode_value
 from ..crypto.paillier import DEFAULT_KEY_BITS, Keypair, RandomiserPool, generate_keypair
-from ..errors import DomainError, KeyMismatchError, MalformedMessageError, QueryMismatchError
+from ..errors import DomainError, KeyMismatchError, MalformedMessageError, ProtocolError, QueryMismatchError
 from .messages import SLOT_BITS, LabelReply, Query, Reply, slots_per_pack
 from .schema import check_query_id
 from .wire import parse_message
@@ -232,7 +232,7 @@ class Client:
         reply = self.parse_reply(reply)
         if isinstance(reply, LabelReply):
             if return_distribution:
-                raise ValueError("label-only mode reveals the label only, not a class distribution")
+                raise ProtocolError("label-only mode reveals the label only, not a class distribution")
             from .label_only import decrypt_label
 
             return decrypt_label(self, reply)

@@ -120,6 +120,7 @@ BLIND_BITS = 40
 SLOT_BITS = D_BITS + BLIND_BITS + 2
 """Width of a packed slot: ``|r·d + s| < 2**(SLOT_BITS - 1)``, so ``v + 2**(SLOT_BITS-1)`` fits."""
 
+
 def int_to_b64(value: int, length: int) -> str:
     """Base64 of ``value`` as ``length`` big-endian bytes."""
     return base64.b64encode(int(value).to_bytes(length, "big")).decode("ascii")
