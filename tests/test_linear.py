@@ -448,3 +448,14 @@ def test_linear_rejected_query_leaves_the_key_cache_unchanged(heart, heart_pipe)
     score, _ = score_encrypted(stranger, server, X.iloc[0])
     assert list(server.client_keys._keys) == [str(int(stranger.public_key.n))]
     assert abs(score - server.plaintext_score(X.iloc[0].to_numpy())) <= TOL
+
+
+def test_linear_reply_object_built_in_python_is_validated(client, heart, heart_server):
+    X, _ = heart
+    reply = heart_server.evaluate(encrypt_float64(client, X.iloc[0]))
+    reply.output, reply.decimals = "rounded", None
+    with pytest.raises(em.MalformedMessageError, match="decimals"):
+        decrypt_score(client, reply)
+    reply.output, reply.ciphertext = "exact", "not an int"
+    with pytest.raises(em.MalformedMessageError, match="ciphertext"):
+        decrypt_score(client, reply)

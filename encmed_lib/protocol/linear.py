@@ -176,7 +176,7 @@ from ..errors import (
 )
 from .client import Client, record_items
 from .messages import MAX_KEY_BITS, PROTOCOL, PROTOCOL_VERSION, Query, check_classes, int_to_b64
-from .schema import ID_PATTERN, KEY_ID_PATTERN, check_query_id
+from .schema import KEY_ID_PATTERN, check_ints, check_query_id, present
 from .server import ClientKeys, ciphertexts_by_feature
 from .wire import b64_int, describe, int_field, list_field, number_field, parse_message, str_field
 from .wire import field as _field
@@ -474,23 +474,36 @@ class LinearReply:
         kind = LINEAR_REPLY
         data = parse_message(text, kind=kind)
         key_bits = int_field(data, "key_bits", kind=kind, min=MIN_KEY_BITS, max=MAX_KEY_BITS)
-        classes = list_field(data, "classes", kind=kind, min_len=2, max_len=2)
-        check_classes(classes, kind)
         output = str_field(data, "output", kind=kind, choices=OUTPUTS)
-        decimals = int_field(data, "decimals", kind=kind, min=0, max=15) if output == "rounded" else None
-        noise = None
+        reply = cls(query_id=present(data, "query_id", kind), key_id=present(data, "key_id", kind),
+                    key_bits=key_bits,
+                    ciphertext=b64_int(_field(data, "ciphertext", str, kind=kind), (2 * key_bits + 7) // 8,
+                                       what=f"the {kind} ciphertext"),
+                    classes=present(data, "classes", kind), scale_bits=present(data, "scale_bits", kind),
+                    output=output, decimals=present(data, "decimals", kind) if output == "rounded" else None,
+                    noise_scale=present(data, "noise_scale", kind) if output == "noisy" else None)
+        reply.validate()
+        if reply.noise_scale is not None:
+            reply.noise_scale = float(reply.noise_scale)
+        return reply
+
+    def validate(self) -> None:
+        """Check every field of a parsed reply, or of one built in Python (:class:`MalformedMessageError`)."""
+        kind, fields = LINEAR_REPLY, vars(self)
+        check_query_id(self.query_id, kind)
+        str_field(fields, "key_id", kind=kind, max_len=64, pattern=KEY_ID_PATTERN)
+        key_bits = int_field(fields, "key_bits", kind=kind, min=MIN_KEY_BITS, max=MAX_KEY_BITS)
+        check_ints([self.ciphertext], kind, "ciphertext", 2 * key_bits)
+        check_classes(list_field(fields, "classes", kind=kind, min_len=2, max_len=2), kind)
+        int_field(fields, "scale_bits", kind=kind, min=0, max=4096)
+        output = str_field(fields, "output", kind=kind, choices=OUTPUTS)
+        if output == "rounded":
+            int_field(fields, "decimals", kind=kind, min=0, max=15)
         if output == "noisy":
-            noise = number_field(data, "noise_scale", kind=kind, min=0, max=MAX_NOISE_SCALE)
+            noise = number_field(fields, "noise_scale", kind=kind, min=0, max=MAX_NOISE_SCALE)
             if noise <= 0:
                 raise MalformedMessageError(f"the {kind}'s 'noise_scale' field must be positive, "
                                             f"got {noise!r}")
-        return cls(query_id=str_field(data, "query_id", kind=kind, max_len=128, pattern=ID_PATTERN),
-                   key_id=str_field(data, "key_id", kind=kind, max_len=64, pattern=KEY_ID_PATTERN),
-                   key_bits=key_bits,
-                   ciphertext=b64_int(_field(data, "ciphertext", str, kind=kind), (2 * key_bits + 7) // 8,
-                                      what=f"the {kind} ciphertext"),
-                   classes=classes, scale_bits=int_field(data, "scale_bits", kind=kind, min=0, max=4096),
-                   output=output, decimals=decimals, noise_scale=noise)
 
     def __len__(self) -> int:
         return len(self.to_json())
@@ -692,7 +705,9 @@ def encrypt_float64(client: Client, record, *, query_id: str | None = None) -> L
 
 
 def _check_reply(client: Client, reply: LinearReply | str | bytes | dict) -> LinearReply:
-    if not isinstance(reply, LinearReply):
+    if isinstance(reply, LinearReply):
+        reply.validate()
+    else:
         reply = LinearReply.from_json(reply)
     client.check_ids(reply.query_id, reply.key_id)
     if reply.key_bits != client.key_bits:
