@@ -751,7 +751,7 @@ def test_label_only_reply_is_recognised_by_its_parsed_type(heart, client):
     X, y = heart
     tree = em.train_tree(X, y, max_depth=2, random_state=0)
     server = em.TreeServer(tree, mode="label-only")
-    reply = server.finish(client.answer(server.evaluate(client.encrypt(X.iloc[7]))))
+    reply = server.finish(client.answer(server.evaluate(client.encrypt_label_only(X.iloc[7], server.schema))))
     text = reply.to_json()
     forms = [reply, text, text.encode(), json.loads(text), " \n" + text,
              json.dumps(json.loads(text), separators=(",", ":"), sort_keys=True),
