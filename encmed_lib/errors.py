@@ -89,3 +89,15 @@ class ModelNotFittedError(EncmedError, ValueError):
 
 class TransportError(EncmedError, OSError):
     """A message could not be written to or read from a bucket."""
+
+
+class PartyError(EncmedError, RuntimeError):
+    """A party of a multi-process (MPyC) training run was misconfigured, failed or lost a peer.
+
+    The message names the party, the field or the peer (host:port) and the
+    level of the tree at which the run stopped.
+    """
+
+
+class PartyConfigError(PartyError, ValueError):
+    """Bad arguments for a multi-process run (parties, index, back-end, data file...)."""
