@@ -115,8 +115,9 @@ class PartySpec:
     max_records : int
         Public bound on any provider's record count (sizes the secure integers).
     connect_timeout, step_timeout : float
-        Seconds to wait for every peer to connect, and for any step of the
-        protocol (a peer silent for longer stops the run with :class:`PartyError`).
+        Seconds to wait for every peer to connect, and for a message from
+        any peer during the run (silence for longer stops the run with
+        :class:`PartyError`; a closed connection stops it at once).
     """
 
     index: int
@@ -128,7 +129,7 @@ class PartySpec:
     min_samples_leaf: int = 1
     max_records: int = 1024
     connect_timeout: float = 30.0
-    step_timeout: float = 60.0
+    step_timeout: float = 120.0
 
     def __post_init__(self):
         k = len(self.addresses)
@@ -437,7 +438,7 @@ async def run_party(mpc, party: MPyCParty) -> PortableTree:
     counter = _count_openings(mpc)
     try:
         await asyncio.wait_for(mpc.start(), spec.connect_timeout)
-    except asyncio.TimeoutError:
+    except TimeoutError:
         raise PartyError(f"could not connect to every party {spec.addresses} within "
                          f"{spec.connect_timeout:g} s") from None
     log.write("connected", parties=len(spec.addresses), threshold=mpc.threshold,
@@ -457,7 +458,7 @@ async def run_party(mpc, party: MPyCParty) -> PortableTree:
               tree=tree.to_dict())
     try:
         await asyncio.wait_for(mpc.shutdown(), spec.step_timeout)
-    except asyncio.TimeoutError:
+    except TimeoutError:
         raise PartyError("a peer did not reach the end of the run (shutdown timed out)") from None
     return tree
 
@@ -475,12 +476,13 @@ async def _watch(mpc, party: MPyCParty) -> str:
                 host, port = spec.addresses[p.pid]
                 return (f"party {spec.index} ({spec.name}): lost contact with party {p.pid} "
                         f"({host}:{port}) during level {party.level}; stopping")
-        if time.monotonic() - party.progress > spec.step_timeout:
-            return (f"party {spec.index} ({spec.name}): no progress for {spec.step_timeout:g} s "
-                    f"at level {party.level}; stopping")
+        if time.monotonic() - max(party.progress, _ACTIVITY[0]) > spec.step_timeout:
+            return (f"party {spec.index} ({spec.name}): no message from any peer for "
+                    f"{spec.step_timeout:g} s at level {party.level}; stopping")
 
 
 _MESSAGES: dict[str, int] = {}
+_ACTIVITY = [time.monotonic()]  # when this process last received data from a peer
 
 
 def _count_openings(mpc) -> list[int]:
@@ -503,6 +505,7 @@ def _count_openings(mpc) -> list[int]:
 
     def counting_received(self, data):
         _MESSAGES["received"] = _MESSAGES.get("received", 0) + len(data)
+        _ACTIVITY[0] = time.monotonic()
         return received(self, data)
 
     asyncoro.MessageExchanger.send = counting_send

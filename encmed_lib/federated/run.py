@@ -160,7 +160,7 @@ def wait_parties(procs: list[subprocess.Popen], folder: Path, timeout: float) ->
         procs[i].wait(10)
     failed = {i: p.returncode for i, p in enumerate(procs) if p.returncode != 0}
     if failed:
-        lines = [f"party {i}: " + ("did not finish within %g s" % timeout if i in stuck
+        lines = [f"party {i}: " + (f"did not finish within {timeout:g} s" if i in stuck
                                    else f"exit code {code}: {last_error(folder, i)}")
                  for i, code in failed.items()]
         raise PartyError("the run failed:\n  " + "\n  ".join(lines))
@@ -176,7 +176,7 @@ def last_error(folder: Path, index: int) -> str:
 
 def launch(parties: int = 3, dataset: str = "heart", depth: int = 3, backend: str = "split-only", *,
            folder: str | Path | None = None, timeout: float = 300.0, min_samples_split: int = 2,
-           step_timeout: float = 60.0, noise_share: str | None = None) -> RunResult:
+           step_timeout: float = 120.0, noise_share: str | None = None) -> RunResult:
     """Run the whole training on loopback, one process per provider; return its :class:`RunResult`.
 
     Parameters
@@ -361,11 +361,12 @@ def party_main(args: argparse.Namespace) -> int:
                                f"public bound {spec.max_records}")
     noise = _import(args.noise_share) if args.noise_share else None
     log = PartyLog(args.log)
-    log.write("start", party=args.index, name=name, records=provider.n_records, backend=args.backend,
+    log.write("start", party=args.index, name=name, records=provider.n_records, data=str(args.data),
+              backend=args.backend,
               dataset=args.dataset, depth=args.depth, parties=[f"{h}:{p}" for h, p in addresses])
     # MPyC reads its own options from sys.argv when it is first imported.
     sys.argv = [sys.argv[0], *[a for h, p in addresses for a in ("-P", f"{h}:{p}")],
-                "-I", str(args.index), "--no-log"]
+                "-I", str(args.index), "--no-log", *(["--ssl"] if args.ssl else [])]
     from mpyc.runtime import mpc
 
     party = MPyCParty(mpc, spec, provider, binning, classes, log, noise)
@@ -401,7 +402,8 @@ def launcher_main(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m encmed_lib.federated.run", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m encmed_lib.federated.run",
+                                     description=__doc__.split("\n")[0])
     add = parser.add_argument
     add("--parties", required=True, help="a number (all parties on loopback) or host:port,host:port,...")
     add("--index", type=int, help="this party's position in the address list")
@@ -416,7 +418,8 @@ def build_parser() -> argparse.ArgumentParser:
     add("--log", help="this party's JSON-lines log")
     add("--tree-out", help="where this party writes the tree (JSON)")
     add("--noise-share", help="module:attribute of a noise_share(name, shape, info) callable")
-    add("--timeout", type=float, default=60.0, help="seconds a party waits for a silent peer")
+    add("--timeout", type=float, default=120.0, help="seconds a party waits for a silent peer")
+    add("--ssl", action="store_true", help="MPyC's TLS connections (certificates in .config/)")
     add("--connect-timeout", type=float, default=30.0)
     add("--run-timeout", type=float, default=600.0, help="launcher: seconds for the whole run")
     add("--out", help="launcher: folder for the providers' files, logs and trees")
