@@ -63,8 +63,9 @@ secure integers; a provider with more records refuses to start).
 
 Differential privacy
 --------------------
-``noise_share(name, shape, info)`` (a per-provider callable, e.g. a method of
-the privacy module's distributed-noise object) returns a signed integer array
+``noise_share(name, shape, info)`` (a per-provider callable, or an object
+with that ``provider_share`` method, as the privacy module's distributed
+noise) returns a signed integer array
 that the provider adds to its **own** table before sharing it: the noise
 enters inside the computation, and nobody sees another provider's noise or
 the exact total.  In the split-only back-end the noisy shared counts are used
@@ -200,8 +201,9 @@ class MPyCParty:
     # -- sharing -----------------------------------------------------------------
     async def share_tables(self, table: np.ndarray, info: RevealInfo):
         """Secret-share this provider's table; return the shared sum over all providers."""
-        if self.noise_share is not None:
-            noise = np.asarray(self.noise_share(self.spec.name, table.shape, info), dtype=np.int64)
+        if self.noise_share is not None:  # a callable, or an object with provider_share()
+            share = getattr(self.noise_share, "provider_share", self.noise_share)
+            noise = np.asarray(share(self.spec.name, table.shape, info), dtype=np.int64)
             if noise.shape != table.shape:
                 raise PartyError(f"noise_share: returned shape {noise.shape}, expected {table.shape}")
             table = table + noise
@@ -310,7 +312,7 @@ class MPyCParty:
             T = await self.share_tables(tables, info)
             codes = secure_node_codes(self.mpc, T, [b.n_bins[n] for n in b.feature_names], B, C,
                                       max(spec.min_samples_split, 2 * spec.min_samples_leaf),
-                                      spec.min_samples_leaf)
+                                      spec.min_samples_leaf, noisy=self.noise_share is not None)
         opened = await self.open(codes, "node codes: f * B + k (split) or -(label + 1) (leaf)")
         chosen = []
         for d, code in zip(drafts, opened.tolist(), strict=True):
@@ -350,12 +352,15 @@ def _candidates(n_bins: list[int], B: int) -> tuple[np.ndarray, np.ndarray]:
     return np.array(cuts, dtype=np.int64), np.array(real, dtype=np.int64)
 
 
-def secure_node_codes(mpc, T, n_bins: list[int], B: int, C: int, min_split: int, min_leaf: int):
-    """The code of every node from its shared summed table ``T`` (m, F, B, C), on shares.
+def secure_node_codes(mpc, T, n_bins: list[int], B: int, C: int, min_split: int, min_leaf: int, *,
+                      noisy: bool = False):
+    r"""The code of every node from its shared summed table ``T`` (m, F, B, C), on shares.
 
     Returns a shared vector (m,): ``f * B + k`` if the node splits on feature
     ``f`` at ``bin <= k``, else ``-(label + 1)``.  The rules are the
     in-process trainer's (see the module docstring); nothing is opened here.
+    ``noisy``: counts may be negative, so a cut also needs :math:`n_L \ge 1`
+    (exact counts imply it: bin ``j`` is non-empty).
     """
     m, F = T.shape[0], len(n_bins)
     cuts, real = _candidates(n_bins, B)
@@ -376,8 +381,8 @@ def secure_node_codes(mpc, T, n_bins: list[int], B: int, C: int, min_split: int,
     pick = lambda a: a.reshape(m, F * B)[:, cuts]  # noqa: E731
     nL, nR, sL, sR, ne = pick(nL), pick(nR), pick(sL), pick(sR), pick(nonempty)
     valid = ne * (nR >= max(1, min_leaf))
-    if min_leaf > 1:
-        valid = valid * (nL >= min_leaf)
+    if min_leaf > 1 or noisy:
+        valid = valid * (nL >= max(1, min_leaf))
     num = valid * (sL * nR + sR * nL + 1) - 1                        # invalid cut: -1 / 1
     den = valid * (nL * nR - 1) + 1
     unit = mpc.np_argmax(mpc.np_stack([num, den], axis=2), axis=1, key=_Fraction, arg_unary=True)
@@ -453,6 +458,7 @@ async def run_party(mpc, party: MPyCParty) -> PortableTree:
     tree = task.result()
     sent = {str(p.pid): p.protocol.nbytes_sent for p in mpc.parties if p.pid != spec.index}
     log.write("done", bytes_sent=sent, messages_sent=_MESSAGES.get("sent", 0),
+              rounds=_MESSAGES.get("rounds", 0),
               bytes_received=_MESSAGES.get("received", 0), own_openings=party._own_openings,
               masked_openings=counter[0] - party._own_openings, levels=party.level,
               tree=tree.to_dict())
@@ -501,6 +507,10 @@ def _count_openings(mpc) -> list[int]:
 
     def counting_send(self, pc, payload):
         _MESSAGES["sent"] = _MESSAGES.get("sent", 0) + 1
+        if not _MESSAGES.get("batch open"):  # messages of one event-loop step: one round
+            _MESSAGES["batch open"] = 1
+            _MESSAGES["rounds"] = _MESSAGES.get("rounds", 0) + 1
+            asyncio.get_running_loop().call_soon(_MESSAGES.__setitem__, "batch open", 0)
         return send(self, pc, payload)
 
     def counting_received(self, data):

@@ -263,7 +263,7 @@ class RunResult:
         return [v for e in self.log(index) if e["event"] == "opened" for v in e["values"]]
 
     def cost(self) -> dict:
-        """Seconds (connected to done, slowest party), bytes and messages sent by all parties."""
+        """Seconds (connected to done, slowest party), bytes, messages and rounds (see :func:`measure`)."""
         done = [next(e for e in self.log(i) if e["event"] == "done") for i in range(len(self.names))]
         start = [next(e for e in self.log(i) if e["event"] == "connected") for i in range(len(self.names))]
         return {"providers": len(self.names), "backend": self.backend,
@@ -271,6 +271,7 @@ class RunResult:
                 "wall seconds": self.wall_seconds,
                 "bytes": sum(sum(d["bytes_sent"].values()) for d in done),
                 "messages": sum(d["messages_sent"] for d in done),
+                "rounds": max(d["rounds"] for d in done),
                 "levels": done[0]["own_openings"],
                 "values opened": len(self.opened(0)), "masked openings": done[0]["masked_openings"]}
 
@@ -284,8 +285,7 @@ class RunResult:
             rows.append({"party": i, "provider": name,
                          "own records": next(e["records"] for e in log if e["event"] == "start"),
                          "sent": f"{sum(e['event'] == 'sent' for e in log)} shared tables",
-                         "received": f"{len(got)} shares of peers' tables, "
-                                     f"{sum(len(e['share']) for e in got)} random field elements",
+                         "received": f"{len(got)} shares ({sum(len(e['share']) for e in got)} numbers)",
                          "values opened": len(opened),
                          "first opened": opened[:6]})
         return pd.DataFrame(rows).set_index("party")
@@ -297,9 +297,11 @@ def measure(parties: tuple[int, ...] = (3, 5), backends: tuple[str, ...] = MPC_B
 
     Every configuration is one run on loopback (:func:`launch`); "seconds" is
     the protocol time of the slowest party, "wall seconds" includes starting
-    the processes.  "messages" counts network messages (an upper bound on the
-    communication rounds), "levels" the tree levels (one secure aggregation
-    each), "values opened" what :class:`RunResult.opened` lists, "masked
+    the processes.  "messages" counts network messages (all parties),
+    "rounds" the communication rounds of the busiest party (event-loop steps
+    in which it sent anything: an upper bound, since independent steps MPyC
+    could batch are counted apart), "levels" the tree levels (one secure
+    aggregation each), "values opened" what :class:`RunResult.opened` lists, "masked
     openings" the random-masked values MPyC's comparisons open internally.
     """
     rows = [launch(k, dataset, depth, backend, timeout=timeout).cost()
