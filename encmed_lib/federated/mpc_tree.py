@@ -46,6 +46,17 @@ of two back-ends decides the splits.
     labels; its nodes carry no class counts (``value`` is one-hot at leaves,
     zero elsewhere; ``n_samples = 0``).
 
+Ties
+----
+Scores are compared exactly (integers, no rounding), and the secure argmax
+returns the **first** maximum in (feature, bin) order: the in-process
+trainer's rule (lowest feature index, then lowest bin), so the split-only
+tree equals the in-process tree even where a tie decides a node (the bundled
+Synthea sample at depth 3 without ``min_samples_split`` has one).
+scikit-learn breaks such ties by its random feature order instead, so there
+the tree may differ from scikit-learn's (see :func:`~.report.decisive_ties`).
+Leaf labels take the first largest class count, as scikit-learn.
+
 Threat model
 ------------
 Semi-honest (passive) parties and Shamir threshold ``t = (K - 1) // 2``
@@ -78,17 +89,16 @@ opened total passes through ``noise_share.finish(total, info)`` if it has one.
 from __future__ import annotations
 
 import asyncio
-import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 
 from ..errors import PartyConfigError, PartyError
 from ..tree import Node, PortableTree
 from .aggregation import RevealInfo
+from .mpc_log import ACTIVITY, MESSAGES, PartyLog, count_network
 from .trainer import Binning, FederatedTreeTrainer, Provider, _Draft, _number
 
 MPC_BACKENDS = ("split-only", "reveal-sums")
@@ -145,34 +155,6 @@ class PartySpec:
         """Bit length of the secure integers: Gini cross products stay below ``N^5 / 16``."""
         total = len(self.addresses) * self.max_records
         return max(32, 5 * total.bit_length() + 1)
-
-
-class PartyLog:
-    """JSON lines: what this party sent, received and opened (one object per line)."""
-
-    def __init__(self, path: str | Path | None):
-        self.path = Path(path) if path is not None else None
-        self._file = open(self.path, "w", encoding="utf-8") if self.path else None  # noqa: SIM115
-        self.start = time.perf_counter()
-
-    def write(self, event: str, **fields) -> None:
-        if self._file is None:
-            return
-        fields = {"event": event, "t": round(time.perf_counter() - self.start, 4), **fields}
-        self._file.write(json.dumps(fields, default=_jsonable) + "\n")
-        self._file.flush()
-
-    def close(self) -> None:
-        if self._file is not None:
-            self._file.close()
-
-
-def _jsonable(v):
-    if isinstance(v, np.generic):
-        return v.item()
-    if isinstance(v, np.ndarray):
-        return v.tolist()
-    raise TypeError(f"not JSON serialisable: {type(v).__name__}")
 
 
 # ------------------------------------------------------------------ the party
@@ -440,7 +422,7 @@ async def run_party(mpc, party: MPyCParty) -> PortableTree:
     """Connect, grow the tree, shut down; a lost or silent peer raises :class:`PartyError`."""
     spec, log = party.spec, party.log
     party._own_openings = 0
-    counter = _count_openings(mpc)
+    counter = count_network(mpc)
     try:
         await asyncio.wait_for(mpc.start(), spec.connect_timeout)
     except TimeoutError:
@@ -457,9 +439,9 @@ async def run_party(mpc, party: MPyCParty) -> PortableTree:
     watch.cancel()
     tree = task.result()
     sent = {str(p.pid): p.protocol.nbytes_sent for p in mpc.parties if p.pid != spec.index}
-    log.write("done", bytes_sent=sent, messages_sent=_MESSAGES.get("sent", 0),
-              rounds=_MESSAGES.get("rounds", 0),
-              bytes_received=_MESSAGES.get("received", 0), own_openings=party._own_openings,
+    log.write("done", bytes_sent=sent, messages_sent=MESSAGES.get("sent", 0),
+              rounds=MESSAGES.get("rounds", 0),
+              bytes_received=MESSAGES.get("received", 0), own_openings=party._own_openings,
               masked_openings=counter[0] - party._own_openings, levels=party.level,
               tree=tree.to_dict())
     try:
@@ -482,42 +464,6 @@ async def _watch(mpc, party: MPyCParty) -> str:
                 host, port = spec.addresses[p.pid]
                 return (f"party {spec.index} ({spec.name}): lost contact with party {p.pid} "
                         f"({host}:{port}) during level {party.level}; stopping")
-        if time.monotonic() - max(party.progress, _ACTIVITY[0]) > spec.step_timeout:
+        if time.monotonic() - max(party.progress, ACTIVITY[0]) > spec.step_timeout:
             return (f"party {spec.index} ({spec.name}): no message from any peer for "
                     f"{spec.step_timeout:g} s at level {party.level}; stopping")
-
-
-_MESSAGES: dict[str, int] = {}
-_ACTIVITY = [time.monotonic()]  # when this process last received data from a peer
-
-
-def _count_openings(mpc) -> list[int]:
-    """Count every ``mpc.output`` (ours and MPyC's masked ones) and every network message."""
-    from mpyc import asyncoro
-
-    counter = [0]
-    output = mpc.output
-
-    def counted(*args, **kwargs):
-        counter[0] += 1
-        return output(*args, **kwargs)
-
-    mpc.output = counted
-    send, received = asyncoro.MessageExchanger.send, asyncoro.MessageExchanger.data_received
-
-    def counting_send(self, pc, payload):
-        _MESSAGES["sent"] = _MESSAGES.get("sent", 0) + 1
-        if not _MESSAGES.get("batch open"):  # messages of one event-loop step: one round
-            _MESSAGES["batch open"] = 1
-            _MESSAGES["rounds"] = _MESSAGES.get("rounds", 0) + 1
-            asyncio.get_running_loop().call_soon(_MESSAGES.__setitem__, "batch open", 0)
-        return send(self, pc, payload)
-
-    def counting_received(self, data):
-        _MESSAGES["received"] = _MESSAGES.get("received", 0) + len(data)
-        _ACTIVITY[0] = time.monotonic()
-        return received(self, data)
-
-    asyncoro.MessageExchanger.send = counting_send
-    asyncoro.MessageExchanger.data_received = counting_received
-    return counter
