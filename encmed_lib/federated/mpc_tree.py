@@ -173,6 +173,7 @@ class MPyCParty:
         self.announced: dict[int, list] = {}
         self.stype = mpc.SecInt(spec.score_bits())
         self.opened: list = []
+        self.n_openings = 0
         self.progress = time.monotonic()
         self.level = -1
 
@@ -206,7 +207,7 @@ class MPyCParty:
 
     async def open(self, x, what: str) -> np.ndarray:
         """Open a shared value to every party, and log it (the only openings of this module)."""
-        self._own_openings += 1
+        self.n_openings += 1
         values = np.asarray(await self.mpc.output(x), dtype=object)
         values = np.array([int(v) for v in values.ravel()], dtype=np.int64).reshape(values.shape)
         self.opened.append(values)
@@ -421,7 +422,6 @@ def _build_split_only(root: _Draft, binning: Binning, classes: list, k: int) -> 
 async def run_party(mpc, party: MPyCParty) -> PortableTree:
     """Connect, grow the tree, shut down; a lost or silent peer raises :class:`PartyError`."""
     spec, log = party.spec, party.log
-    party._own_openings = 0
     counter = count_network(mpc)
     try:
         await asyncio.wait_for(mpc.start(), spec.connect_timeout)
@@ -441,8 +441,8 @@ async def run_party(mpc, party: MPyCParty) -> PortableTree:
     sent = {str(p.pid): p.protocol.nbytes_sent for p in mpc.parties if p.pid != spec.index}
     log.write("done", bytes_sent=sent, messages_sent=MESSAGES.get("sent", 0),
               rounds=MESSAGES.get("rounds", 0),
-              bytes_received=MESSAGES.get("received", 0), own_openings=party._own_openings,
-              masked_openings=counter[0] - party._own_openings, levels=party.level,
+              bytes_received=MESSAGES.get("received", 0), own_openings=party.n_openings,
+              masked_openings=counter[0] - party.n_openings, levels=party.level,
               tree=tree.to_dict())
     try:
         await asyncio.wait_for(mpc.shutdown(), spec.step_timeout)
