@@ -97,3 +97,15 @@ class InvalidProofError(ProtocolError):
 
 class InvalidKeyError(ProtocolError):
     """A public key is malformed or its certificate does not verify."""
+
+
+class PartyError(EncmedError, RuntimeError):
+    """A party of a multi-process (MPyC) training run was misconfigured, failed or lost a peer.
+
+    The message names the party, the field or the peer (host:port) and the
+    level of the tree at which the run stopped.
+    """
+
+
+class PartyConfigError(PartyError, ValueError):
+    """Bad arguments for a multi-process run (parties, index, back-end, data file...)."""
