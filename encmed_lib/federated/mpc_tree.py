@@ -99,7 +99,7 @@ from ..errors import PartyConfigError, PartyError
 from ..tree import Node, PortableTree
 from .aggregation import RevealInfo
 from .mpc_log import ACTIVITY, MESSAGES, PartyLog, count_network
-from .trainer import Binning, FederatedTreeTrainer, Provider, _Draft, _number
+from .trainer import Binning, Draft, FederatedTreeTrainer, Provider, plain_number
 
 MPC_BACKENDS = ("split-only", "reveal-sums")
 """The two back-ends of a multi-process run."""
@@ -219,7 +219,7 @@ class MPyCParty:
     async def grow(self) -> PortableTree:
         """Grow the tree level by level; every party ends with the same tree."""
         self.provider.prepare(self.binning, self.classes)
-        root = _Draft(0, 0)
+        root = Draft(0, 0)
         keys, open_nodes, self.level = 1, [root], 0
         while open_nodes:
             if self.spec.backend == "reveal-sums":
@@ -229,7 +229,7 @@ class MPyCParty:
             next_open, routing = [], {}
             for d in split_nodes:
                 f, _, _, k = d.split
-                left, right = _Draft(keys, d.depth + 1), _Draft(keys + 1, d.depth + 1)
+                left, right = Draft(keys, d.depth + 1), Draft(keys + 1, d.depth + 1)
                 if d.record.get("child_counts") is not None:
                     left.counts, right.counts = d.record.pop("child_counts")
                 keys += 2
@@ -247,7 +247,7 @@ class MPyCParty:
         tree.meta.update(backend=self.spec.backend, trainer="federated, MPyC processes")
         return tree
 
-    async def _level_reveal_sums(self, drafts: list[_Draft]) -> list[_Draft]:
+    async def _level_reveal_sums(self, drafts: list[Draft]) -> list[Draft]:
         """Open the summed tables, choose splits in clear with the in-process rules."""
         rules, b = self.rules, self.binning
         query = [d for d in drafts if d.counts is None or not rules._leaf_by_counts(d)]
@@ -267,7 +267,7 @@ class MPyCParty:
             if d.counts is None:
                 d.counts = T[0].sum(axis=0)
                 if rules._n_root is None:
-                    rules._n_root = _number(d.counts.sum())
+                    rules._n_root = plain_number(d.counts.sum())
                 if rules._leaf_by_counts(d):
                     continue
             best = rules._best_split(T, d.counts)
@@ -279,7 +279,7 @@ class MPyCParty:
             chosen.append(d)
         return chosen
 
-    async def _level_split_only(self, drafts: list[_Draft]) -> list[_Draft]:
+    async def _level_split_only(self, drafts: list[Draft]) -> list[Draft]:
         """Decide every node on shares; open one code per node (split or leaf label)."""
         b, spec = self.binning, self.spec
         F, B, C = len(b.feature_names), b.max_bins, len(self.classes)
@@ -389,11 +389,11 @@ def _gaps(mpc, nonempty, B: int):
     return mpc.np_stack(cols[::-1], axis=2)
 
 
-def _build_split_only(root: _Draft, binning: Binning, classes: list, k: int) -> PortableTree:
+def _build_split_only(root: Draft, binning: Binning, classes: list, k: int) -> PortableTree:
     """The tree from the opened codes: splits and leaf labels only (no counts were revealed)."""
-    order: list[_Draft] = []
+    order: list[Draft] = []
 
-    def visit(d: _Draft) -> None:
+    def visit(d: Draft) -> None:
         order.append(d)
         if d.children:
             visit(d.children[0])

@@ -69,9 +69,10 @@ def demo_providers(dataset: str = "heart", parties: int | None = 3, *, min_size:
     on the whole sample; Synthea: one provider per organization (``parties``
     must be ``None`` or the number of organizations kept).
     """
-    from .. import load_heart, load_synthea
+    from ..data.heart import load_heart
     from ..data.paths import data_dir
-    from ..plots import provider_labels
+    from ..data.providers import provider_labels
+    from ..data.synthea import load_synthea
 
     if dataset == "heart":
         X, y = load_heart()
