@@ -4,9 +4,11 @@ Every call must either return a correct result (the documented columns,
 codes and ranges; a :class:`DataWarning` is allowed) or raise a named
 :class:`EncmedError` -- never a ``UnicodeDecodeError``, a pandas error, a
 ``KeyError`` or a silently empty table.  The example counts are bounded so the
-whole file runs in seconds (``make test``); ``HYPOTHESIS_PROFILE=fuzz`` (see
-``conftest.py`` of this file) runs many more for maintainers.  Speed is bounded
-by the size of the inputs (at most a few KiB), not asserted.
+whole file runs in seconds (``make test``, derandomized so CI is repeatable);
+maintainers run the long, random version with
+``HYPOTHESIS_PROFILE=fuzz python -m pytest tests/test_fuzz_loaders.py -o addopts=""``
+(2000 examples per property).  Speed is bounded by the size of the inputs (at
+most a few KiB), not asserted.
 """
 
 from __future__ import annotations
