@@ -730,3 +730,9 @@ def test_bundled_sample_loads_without_a_warning(bundled):
 
 def test_data_warning_is_a_user_warning():
     assert issubclass(DataWarning, UserWarning)
+
+
+def test_kaggle_rows_with_one_more_cell_than_the_header_are_refused(tmp_path):
+    # pandas would silently take the first cell of each row as an index and shift every column
+    path = kaggle_file(tmp_path, rows=[[7] + r for r in KAGGLE_ROWS])
+    _expect_format_error(path, "as many cells on every row as names in the header")

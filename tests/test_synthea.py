@@ -494,3 +494,12 @@ def test_bundled_sample_loads_without_a_warning():
         warnings.simplefilter("error")
         X, _, _ = load_synthea(data_dir() / "synthea_sample")
     assert X.attrs["n_no_vital_sign"] > 0
+
+
+def test_rows_with_more_cells_than_the_header_are_refused(tmp_path):
+    # pandas would silently take the first cell of each row as an index and shift every column
+    text = "".join(line + (",x\n" if k else "\n")
+                   for k, line in enumerate(TINY["organizations.csv"].splitlines()))
+    write_tiny(tmp_path, **{"organizations.csv": text})
+    with pytest.raises(DataFormatError, match=where("organizations.csv") + ".*as many cells on every row"):
+        load_synthea(tmp_path)

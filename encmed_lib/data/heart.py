@@ -259,6 +259,9 @@ def _read_table(path: Path, text: str, layout: str) -> tuple[pd.DataFrame, str]:
                               str(exc).removeprefix("Error tokenizing data. C error: ")) from exc
     except pd.errors.EmptyDataError:
         raise DataFormatError(path, None, "at least one data row", "an empty file") from None
+    if not isinstance(raw.index, pd.RangeIndex):  # pandas took the extra leading cells for an index
+        raise DataFormatError(path, None, "as many cells on every row as names in the header",
+                              f"{raw.index.nlevels} more cell(s) on the data rows than in the header")
     if layout == "uci":
         if raw.shape[1] != 14:
             raise DataFormatError(path, None, "14 comma-separated columns (13 attributes and num) "

@@ -134,6 +134,9 @@ def _read_table(folder: Path, name: str) -> tuple[Path, pd.DataFrame]:
     except pd.errors.ParserError as exc:
         raise DataFormatError(path, None, "a well-formed CSV table",
                               found=str(exc).strip()) from None
+    if not isinstance(table.index, pd.RangeIndex):  # pandas took extra leading cells for an index
+        raise DataFormatError(path, None, "as many cells on every row as names in the header",
+                              found="more cells on the data rows than in the header")
     if table.empty:
         raise DataFormatError(path, None, "at least one data row",
                               found="only the header")
