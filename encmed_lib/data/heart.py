@@ -74,6 +74,7 @@ from __future__ import annotations
 
 import io
 import os
+import re
 import warnings
 from pathlib import Path
 
@@ -187,10 +188,11 @@ def load_heart(
             hint = " (regenerate it with `python -m encmed_lib.data.samples`)"
         raise DataFormatError(path, None, "an existing heart-disease CSV file" + hint, "no such file")
     text = read_text(path)
-    lines = [k + 1 for k, line in enumerate(text.splitlines()) if line.strip()]
+    all_lines = re.split(r"\r\n|\r|\n", text)  # the line ends pandas knows
+    lines = [k + 1 for k, line in enumerate(all_lines) if line.strip()]
     if not lines:
         raise DataFormatError(path, None, "at least one data row", "an empty file")
-    head = text.splitlines()[lines[0] - 1].strip()
+    head = all_lines[lines[0] - 1].strip()
     _refuse_raw_uci(path, head)
     if layout == "auto":
         layout = "uci" if _is_numeric_row(head) else "kaggle"
