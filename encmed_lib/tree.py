@@ -261,7 +261,7 @@ class PortableTree:
 
     @classmethod
     def load(cls, path) -> PortableTree:
-        return cls.from_json(Path(path).read_text())
+        return cls.from_json(Path(path).read_bytes())  # bytes: a non-UTF-8 file is a DataFormatError
 
     def validate(self) -> None:
         """Check ids, children, features and value lengths.

@@ -662,3 +662,10 @@ def test_node_fields_of_the_schema_match_the_dataclass():
     from encmed_lib.tree_schema import NODE_FIELDS
 
     assert NODE_FIELDS == set(Node.__dataclass_fields__)
+
+
+def test_load_of_a_binary_file_is_a_data_format_error(tmp_path):
+    path = tmp_path / "tree.json"
+    path.write_bytes(b"\xff\xfe\x00{")
+    with pytest.raises(DataFormatError, match="UTF-8"):
+        PortableTree.load(path)
