@@ -30,7 +30,7 @@ from encmed_lib.errors import DataWarning, EncmedError
 from encmed_lib.tree import PortableTree
 
 _FUZZ = os.environ.get("HYPOTHESIS_PROFILE") == "fuzz"
-FEW = settings(max_examples=2000 if _FUZZ else 60, deadline=None, derandomize=not _FUZZ,
+FEW = settings(max_examples=2000 if _FUZZ else 40, deadline=None, derandomize=not _FUZZ,
                suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 
 UCI_TEXT = (
