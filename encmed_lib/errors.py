@@ -97,6 +97,14 @@ class TransportError(EncmedError, OSError):
     """A message could not be written to or read from a bucket."""
 
 
+class InvalidProofError(ProtocolError):
+    """A zero-knowledge proof attached to a message does not verify (or is malformed)."""
+
+
+class InvalidKeyError(ProtocolError):
+    """A public key is malformed or its certificate does not verify."""
+
+
 # ----------------------------------------------------- models, data warnings, batches
 class UnsupportedModelError(EncmedError, ValueError):
     """A fitted model is of a kind encmed_lib cannot use (an ensemble, a regressor, multi-output)."""

@@ -47,13 +47,16 @@ import statistics
 import time
 import warnings
 from collections.abc import Callable, Iterable, Mapping
+from typing import TYPE_CHECKING
 
 import gmpy2
 import pandas as pd
-from matplotlib.axes import Axes
 from phe import paillier as phe_paillier
 
 from .paillier import Keypair, PrivateKey, PublicKey, generate_keypair
+
+if TYPE_CHECKING:  # matplotlib is imported on use, by plot_operation_times
+    from matplotlib.axes import Axes
 
 OPERATIONS: tuple[str, ...] = (
     "key generation (phe)",

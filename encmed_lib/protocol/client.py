@@ -44,11 +44,22 @@ def record_items(record) -> list[tuple[str, object]]:
 
 
 def _is_label_reply(message) -> bool:
-    from .messages import LabelReply
+    """Whether ``message`` is a label-only reply (an object, or JSON whose ``type`` is ``lo-reply``)."""
+    from .label_only.messages import LabelReply
 
     if isinstance(message, LabelReply):
         return True
-    return isinstance(message, str) and '"type": "label-reply"' in message[:400]
+    if isinstance(message, dict):
+        return message.get("type") == LabelReply.kind
+    if isinstance(message, (str, bytes)):
+        import json
+
+        try:
+            data = json.loads(message)
+        except (ValueError, TypeError, RecursionError):
+            return False
+        return isinstance(data, dict) and data.get("type") == LabelReply.kind
+    return False
 
 
 def unpack_values(private_key, packs: list, n_values: int, slot_bits: int) -> list[int]:
@@ -78,16 +89,31 @@ class Client:
         Compute the client's randomisers modulo p² and q² (it knows the factors).
     keypair : Keypair, optional
         Reuse an existing key pair instead of generating one.
+    dgk_keypair : DGKKeypair, optional
+        Reuse a DGK key pair for label-only mode (default: made on first use).
     """
 
     def __init__(self, key_bits: int = DEFAULT_KEY_BITS, *, djn: bool = True, crt: bool = True,
-                 keypair: Keypair | None = None):
+                 keypair: Keypair | None = None, dgk_keypair=None):
         self.keypair = keypair if keypair is not None else generate_keypair(key_bits, djn=djn)
         self.public_key = self.keypair.public_key
         self.private_key = self.keypair.private_key
         self.crt = crt
         self.pool = RandomiserPool(self.private_key if crt else self.public_key)
         self._issued: set[str] = set()
+        self._dgk = dgk_keypair
+
+    @property
+    def dgk_keypair(self):
+        """The client's DGK key pair for label-only mode (:mod:`encmed_lib.crypto.dgk`), made on first use.
+
+        Same size as the Paillier key; the private part never leaves the client.
+        """
+        if self._dgk is None:
+            from ..crypto.dgk import generate_dgk_keypair
+
+            self._dgk = generate_dgk_keypair(max(self.key_bits, 1024))
+        return self._dgk
 
     @property
     def key_bits(self) -> int:
@@ -149,9 +175,19 @@ class Client:
                                      "did not send (or sent from another session)")
 
     # -- label-only mode ---------------------------------------------------------
+    def encrypt_label_only(self, record, schema, *, query_id: str | None = None):
+        """Label-only round 1: the proven DGK bits of every feature code (see :mod:`.label_only`).
+
+        ``schema`` is the server's public :class:`~encmed_lib.data.schema.DatasetSpec`
+        (``server.schema``).
+        """
+        from .label_only.client import encrypt_query
+
+        return encrypt_query(self, record, schema, query_id=query_id)
+
     def answer(self, comparisons, *, view: list | None = None):
-        """Label-only round 2: encrypt the sign bit of every comparison (see :mod:`.label_only`)."""
-        from .label_only import answer_comparisons
+        """Label-only round 3: the proven share bit of every comparison (see :mod:`.label_only`)."""
+        from .label_only.client import answer_comparisons
 
         return answer_comparisons(self, comparisons, view=view)
 
@@ -194,7 +230,7 @@ class Client:
         if _is_label_reply(reply):
             if return_distribution:
                 raise ValueError("label-only mode reveals the label only, not a class distribution")
-            from .label_only import decrypt_label
+            from .label_only.client import decrypt_label
 
             return decrypt_label(self, reply)
         reply = self.check_reply(reply)

@@ -154,11 +154,11 @@ import secrets
 import warnings
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import gmpy2
 import numpy as np
 import pandas as pd
-from matplotlib.figure import Figure
 from scipy.special import expit
 from sklearn.exceptions import NotFittedError
 from sklearn.linear_model import LogisticRegression
@@ -177,6 +177,9 @@ from ..errors import (
 from .client import Client, record_items
 from .messages import PROTOCOL, PROTOCOL_VERSION, Query, _field, _load, b64_to_int, int_to_b64
 from .server import ClientKeys, ciphertexts_by_feature
+
+if TYPE_CHECKING:  # matplotlib is imported on use, by plot_extraction_curve
+    from matplotlib.figure import Figure
 
 __all__ = [
     "INPUT_FRAC_BITS", "WEIGHT_FRAC_BITS", "SCORE_FRAC_BITS", "OUTPUTS", "SCORE_TOLERANCE",
@@ -914,6 +917,8 @@ def plot_extraction_curve(df: pd.DataFrame, n_features: int | None = None, *,
     for exact scores) and a dotted guide of slope ``-1/2``.  ``n_features``
     defaults to ``df.attrs["n_features"]``.
     """
+    from matplotlib.figure import Figure
+
     d = n_features if n_features is not None else df.attrs.get("n_features")
     fig = Figure(figsize=(7, 4.2), layout="constrained")
     ax = fig.subplots()

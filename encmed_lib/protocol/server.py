@@ -121,8 +121,9 @@ class TreeServer:
     tree : DecisionTreeClassifier or PortableTree
         A fitted scikit-learn tree or its portable form.
     mode : {"basic", "label-only"}
-        ``"label-only"`` returns a :class:`~.label_only.LabelOnlyServer`: the
-        client learns the label and not the tree (one more round).
+        ``"label-only"`` returns a :class:`~.label_only.LabelOnlyServer` (other
+        keyword arguments go to it): the client learns the label and the
+        public sizes only (DGK comparisons, two rounds).
     blinding : {"full", "multiplicative", "none"}
         ``"full"`` is the protocol; the other two reproduce weaker designs for
         the attack lessons of notebook 04.
@@ -143,9 +144,9 @@ class TreeServer:
         if mode not in MODES:
             raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
         if cls is TreeServer and mode == "label-only":
-            from .label_only import LabelOnlyServer
+            from .label_only.server import LabelOnlyServer
 
-            cls = LabelOnlyServer
+            return LabelOnlyServer(tree, *args, **kwargs)  # not a TreeServer: __init__ is not called again
         return super().__new__(cls)
 
     def __init__(self, tree, *, mode: str = "basic", blinding: str = "full", packing: bool = True,
