@@ -33,7 +33,7 @@ from sklearn.tree._tree import Tree
 from sklearn.utils.validation import check_is_fitted
 
 from .errors import ModelNotFittedError, UnsupportedModelError
-from .tree_schema import _bad, _is_int, _is_number, check_header, check_node, parse_json
+from .models.tree_json import bad, check_header, check_node, is_int, is_number, parse_json
 
 FORMAT = "encmed-tree"
 FORMAT_VERSION = 1
@@ -277,30 +277,30 @@ class PortableTree:
         """
         n = len(self.nodes)
         if n == 0:
-            raise _bad("nodes", "a portable tree with at least one node", "no node")
+            raise bad("nodes", "a portable tree with at least one node", "no node")
         if len(set(self.feature_names)) != len(self.feature_names):
-            raise _bad("feature_names", "distinct feature names", "a name twice")
+            raise bad("feature_names", "distinct feature names", "a name twice")
         seen_child = set()
         for j, node in enumerate(self.nodes):
             if node.id != j:
-                raise _bad(f"nodes[{j}].id", f"node at position {j} has id {node.id}: ids must be 0..{n - 1}")
+                raise bad(f"nodes[{j}].id", f"node at position {j} has id {node.id}: ids must be 0..{n - 1}")
             if len(node.value) != len(self.classes):
-                raise _bad(f"nodes[{j}].value",
+                raise bad(f"nodes[{j}].value",
                            f"node {j}: {len(node.value)} values for {len(self.classes)} classes")
             if node.is_leaf:
                 continue
             if node.feature not in self.feature_names:
-                raise _bad(f"nodes[{j}].feature", f"node {j}: unknown feature {node.feature!r}")
-            if not _is_number(node.threshold) or not np.isfinite(node.threshold):
-                raise _bad(f"nodes[{j}].threshold", f"node {j}: threshold must be a finite number",
+                raise bad(f"nodes[{j}].feature", f"node {j}: unknown feature {node.feature!r}")
+            if not is_number(node.threshold) or not np.isfinite(node.threshold):
+                raise bad(f"nodes[{j}].threshold", f"node {j}: threshold must be a finite number",
                            repr(node.threshold))
             for child in (node.left, node.right):
-                if not _is_int(child) or not j < child < n or child in seen_child:
-                    raise _bad(f"nodes[{j}]",
+                if not is_int(child) or not j < child < n or child in seen_child:
+                    raise bad(f"nodes[{j}]",
                                f"node {j}: child {child!r} must be a new node id in ({j}, {n})")
                 seen_child.add(child)
         if len(seen_child) != n - 1:
-            raise _bad("nodes", "every node but the root must be the child of exactly one node")
+            raise bad("nodes", "every node but the root must be the child of exactly one node")
 
     # -- reading the model -------------------------------------------------
     @property

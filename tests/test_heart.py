@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 
 from encmed_lib import load_heart
 from encmed_lib.data import samples
-from encmed_lib.data.heart import CATEGORICAL, CODES, DEFAULT_FILE, FEATURES, default_heart_path
+from encmed_lib.data.heart import CATEGORICAL, CODES, DEFAULT_FILE, FEATURES, LIMITS, default_heart_path
 from encmed_lib.data.samples import HEART_SEED, make_heart_sample, write_heart_sample
 from encmed_lib.errors import DataFormatError, DataWarning, EncmedError
 from encmed_lib.tree import split_data, train_tree
@@ -736,3 +736,11 @@ def test_kaggle_rows_with_one_more_cell_than_the_header_are_refused(tmp_path):
     # pandas would silently take the first cell of each row as an index and shift every column
     path = kaggle_file(tmp_path, rows=[[7] + r for r in KAGGLE_ROWS])
     _expect_format_error(path, "as many cells on every row as names in the header")
+
+
+def test_limits_lie_inside_the_public_schema_ranges():
+    from encmed_lib.data.schema import HEART
+
+    for col, (low, high) in LIMITS.items():
+        spec = HEART.feature(col)
+        assert spec.lo <= low < high <= spec.hi, col

@@ -503,3 +503,10 @@ def test_rows_with_more_cells_than_the_header_are_refused(tmp_path):
     write_tiny(tmp_path, **{"organizations.csv": text})
     with pytest.raises(DataFormatError, match=where("organizations.csv") + ".*as many cells on every row"):
         load_synthea(tmp_path)
+
+
+def test_negative_measurement_is_a_data_format_error(tmp_path):
+    write_tiny(tmp_path, **edit("observations.csv", "Pressure,141,", "Pressure,-141,"))
+    with pytest.raises(DataFormatError, match=where("observations.csv", "VALUE")
+                       + r", line 5: .*0 or more for LOINC 8480-6; found -141"):
+        load_synthea(tmp_path)

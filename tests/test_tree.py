@@ -658,8 +658,8 @@ def test_single_leaf_tree_round_trips_and_predicts(heart):
 
 
 def test_node_fields_of_the_schema_match_the_dataclass():
+    from encmed_lib.models.tree_json import NODE_FIELDS
     from encmed_lib.tree import Node
-    from encmed_lib.tree_schema import NODE_FIELDS
 
     assert NODE_FIELDS == set(Node.__dataclass_fields__)
 

@@ -114,7 +114,7 @@ cholesterol of 0, and UCI's processed Switzerland and VA files write 0 where ``c
 
 LIMITS: dict[str, tuple[float, float]] = {
     "age": (1, 120), "trestbps": (40, 300), "chol": (50, 1000), "thalach": (30, 250),
-    "oldpeak": (-10, 10),
+    "oldpeak": (-5, 10),
 }
 """Physiologically possible range of each continuous column; a value outside is refused."""
 

@@ -266,6 +266,13 @@ def load_synthea(
             o_path, "VALUE", f"a number for LOINC {row['CODE']}",
             found=_describe(row["VALUE"]),
         )
+    negative = values.to_numpy(dtype=float) < 0
+    if negative.any():
+        k = int(np.flatnonzero(negative)[0])
+        code = numeric["CODE"].iloc[k]
+        raise DataFormatError(o_path, "VALUE", f"a measurement of 0 or more for LOINC {code}",
+                              found=f"{values.iloc[k]:g} (an impossible value)",
+                              row=int(np.flatnonzero(obs_code.isin(OBSERVATION_CODES.values()))[k]) + 2)
     latest_values = (numeric.assign(VALUE=values)
                      .sort_values("DATE", kind="stable")
                      .drop_duplicates(["PATIENT", "CODE"], keep="last")

@@ -15,7 +15,7 @@ import math
 
 import numpy as np
 
-from .errors import DataFormatError
+from ..errors import DataFormatError
 
 
 def parse_json(text) -> object:
@@ -24,15 +24,15 @@ def parse_json(text) -> object:
         try:
             text = bytes(text).decode("utf-8")
         except UnicodeDecodeError as exc:
-            raise _bad(None, "UTF-8 JSON text", f"a byte that is not UTF-8 at offset {exc.start}") from None
+            raise bad(None, "UTF-8 JSON text", f"a byte that is not UTF-8 at offset {exc.start}") from None
     if not isinstance(text, str):
-        raise _bad(None, "JSON text (str or bytes)", type(text).__name__)
+        raise bad(None, "JSON text (str or bytes)", type(text).__name__)
     if len(text) > MAX_JSON_CHARS:
-        raise _bad(None, f"at most {MAX_JSON_CHARS} characters of JSON", f"{len(text)}")
+        raise bad(None, f"at most {MAX_JSON_CHARS} characters of JSON", f"{len(text)}")
     try:
         return json.loads(text)
     except (ValueError, RecursionError) as exc:  # JSONDecodeError, huge integers, deep nesting
-        raise _bad(None, "valid JSON", f"{type(exc).__name__}: {str(exc)[:200]}") from None
+        raise bad(None, "valid JSON", f"{type(exc).__name__}: {str(exc)[:200]}") from None
 
 
 MAX_JSON_CHARS = 50_000_000
@@ -44,15 +44,15 @@ NODE_FIELDS = frozenset({"id", "feature", "threshold", "left", "right", "value",
 _NODE_REQUIRED = NODE_FIELDS - {"impurity", "missing_go_to_left"}
 
 
-def _bad(field: str | None, expected: str, found: str | None = None) -> DataFormatError:
+def bad(field: str | None, expected: str, found: str | None = None) -> DataFormatError:
     return DataFormatError("portable tree", field, expected, found)
 
 
-def _is_int(v) -> bool:
+def is_int(v) -> bool:
     return isinstance(v, int) and not isinstance(v, bool)
 
 
-def _is_number(v) -> bool:
+def is_number(v) -> bool:
     return isinstance(v, int | float | np.integer | np.floating) and not isinstance(v, bool)
 
 
@@ -60,57 +60,57 @@ def check_header(data, fmt: str, version: int) -> None:
     """Check the top level of a portable-tree dict: format, version and the types of the lists."""
     if not isinstance(data, dict) or data.get("format") != fmt:
         found = type(data).__name__ if not isinstance(data, dict) else repr(data.get("format"))[:80]
-        raise _bad("format", f"not a portable tree: expected a JSON object with format {fmt!r}", found)
+        raise bad("format", f"not a portable tree: expected a JSON object with format {fmt!r}", found)
     if data.get("version") != version:
-        raise _bad("version", f"portable tree version {data.get('version')!r} is not supported "
+        raise bad("version", f"portable tree version {data.get('version')!r} is not supported "
                    f"(expected {version})"[:200])
     for key, kind in (("feature_names", list), ("classes", list), ("nodes", list)):
         if key not in data:
-            raise _bad(key, f"malformed portable tree: a field {key!r}", "none")
+            raise bad(key, f"malformed portable tree: a field {key!r}", "none")
         if not isinstance(data[key], kind):
-            raise _bad(key, f"malformed portable tree: a list for {key!r}", type(data[key]).__name__)
+            raise bad(key, f"malformed portable tree: a list for {key!r}", type(data[key]).__name__)
     if not isinstance(data.get("meta", {}), dict):
-        raise _bad("meta", "malformed portable tree: an object for 'meta'", type(data["meta"]).__name__)
+        raise bad("meta", "malformed portable tree: an object for 'meta'", type(data["meta"]).__name__)
     if not all(isinstance(name, str) for name in data["feature_names"]):
-        raise _bad("feature_names", "malformed portable tree: feature names that are strings")
+        raise bad("feature_names", "malformed portable tree: feature names that are strings")
     classes = data["classes"]
     if not classes or not all(isinstance(c, str | int | float) and not isinstance(c, bool) for c in classes) \
             or len(set(classes)) != len(classes):
-        raise _bad("classes", "malformed portable tree: at least one class, distinct strings or numbers")
+        raise bad("classes", "malformed portable tree: at least one class, distinct strings or numbers")
 
 
 def check_node(raw, j: int) -> dict:
     """Check one node's fields (JSON types, finite numbers); return them ready for ``Node(**fields)``."""
     where = f"nodes[{j}]"
     if not isinstance(raw, dict):
-        raise _bad(where, "malformed portable tree: a JSON object per node", type(raw).__name__)
+        raise bad(where, "malformed portable tree: a JSON object per node", type(raw).__name__)
     unknown, absent = set(raw) - NODE_FIELDS, _NODE_REQUIRED - set(raw)
     if unknown or absent:
-        raise _bad(where, f"malformed portable tree: node fields {sorted(_NODE_REQUIRED)}",
+        raise bad(where, f"malformed portable tree: node fields {sorted(_NODE_REQUIRED)}",
                    f"unknown {sorted(unknown)[:5]}, missing {sorted(absent)}")
     leaf = raw["feature"] is None
     checks = [
-        ("id", _is_int(raw["id"]), "an integer id"),
+        ("id", is_int(raw["id"]), "an integer id"),
         ("feature", leaf or isinstance(raw["feature"], str), "a feature name (a string) or null for a leaf"),
-        ("threshold", (raw["threshold"] is None) if leaf else _is_number(raw["threshold"]),
+        ("threshold", (raw["threshold"] is None) if leaf else is_number(raw["threshold"]),
          "threshold must be a finite number (a JSON number, not text) at an internal node, null at a leaf"),
-        ("left", (raw["left"] is None) if leaf else _is_int(raw["left"]),
+        ("left", (raw["left"] is None) if leaf else is_int(raw["left"]),
          "a child node id (or null at a leaf)"),
-        ("right", (raw["right"] is None) if leaf else _is_int(raw["right"]),
+        ("right", (raw["right"] is None) if leaf else is_int(raw["right"]),
          "a child node id (or null at a leaf)"),
-        ("value", isinstance(raw["value"], list) and all(_is_number(v) and math.isfinite(v)
+        ("value", isinstance(raw["value"], list) and all(is_number(v) and math.isfinite(v)
                                                          for v in raw["value"]),
          "a list of finite numbers, one per class"),
-        ("n_samples", _is_int(raw["n_samples"]), "an integer"),
-        ("weighted_n_samples", _is_number(raw["weighted_n_samples"])
+        ("n_samples", is_int(raw["n_samples"]), "an integer"),
+        ("weighted_n_samples", is_number(raw["weighted_n_samples"])
          and math.isfinite(raw["weighted_n_samples"]), "a finite number"),
-        ("impurity", _is_number(raw.get("impurity", 0.0)) and math.isfinite(raw.get("impurity", 0.0)),
+        ("impurity", is_number(raw.get("impurity", 0.0)) and math.isfinite(raw.get("impurity", 0.0)),
          "a finite number"),
         ("missing_go_to_left", isinstance(raw.get("missing_go_to_left", False), bool), "true or false"),
     ]
     for name, ok, expected in checks:
         if not ok:
-            raise _bad(f"{where}.{name}", f"node {j}: {expected}", repr(raw.get(name))[:80])
+            raise bad(f"{where}.{name}", f"node {j}: {expected}", repr(raw.get(name))[:80])
     fields = dict(raw)
     if not leaf:
         fields["threshold"] = float(raw["threshold"])
