@@ -81,7 +81,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ..errors import DataFormatError, DataWarning
+from ..errors import ArgumentError, DataFormatError, DataWarning
 from .paths import data_dir
 from .textfile import read_text
 
@@ -175,11 +175,13 @@ def load_heart(
         impossible value (:data:`LIMITS`), or no row left after the
         missing-value policy.  The message names the file, the column and the
         line.
+    ArgumentError
+        (a ``ValueError``) For a ``layout`` or ``missing`` not in the lists above.
     """
     if missing not in MISSING_POLICIES:
-        raise ValueError(f"missing must be one of {MISSING_POLICIES}, got {missing!r}")
+        raise ArgumentError(f"missing must be one of {MISSING_POLICIES}, got {missing!r}")
     if layout not in ("auto", "uci", "kaggle"):
-        raise ValueError(f"layout must be 'auto', 'uci' or 'kaggle', got {layout!r}")
+        raise ArgumentError(f"layout must be 'auto', 'uci' or 'kaggle', got {layout!r}")
     bundled = path is None
     path = Path(path) if path is not None else default_heart_path()
     if not path.is_file():

@@ -66,7 +66,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ..errors import DataFormatError, DataWarning
+from ..errors import ArgumentError, DataFormatError, DataWarning
 from .paths import data_dir
 from .synthea_codes import (
     CHD_CODES,
@@ -208,14 +208,25 @@ def load_synthea(
     Raises
     ------
     DataFormatError
-        If the folder or a file is missing or empty, a needed column is
-        absent, or a value cannot be read (date, number, sex, smoking text,
-        unknown organization).  The message names the file and the column.
-    ValueError
-        If ``missing`` is not one of the allowed rules.
+        If the folder or a file is missing, empty or not UTF-8 text, a needed
+        column is absent, a value cannot be read (date, number, sex, smoking
+        text, unknown organization) or is impossible (a negative measurement,
+        a birth after the export's last date, a death before the birth), or
+        no patient is left (none with an encounter and a vital sign, or
+        ``missing="drop"`` drops them all).  The message names the file, the
+        column and the line.
+    ArgumentError
+        (a ``ValueError``) If ``missing`` is not one of the allowed rules.
+
+    Warns
+    -----
+    DataWarning
+        How many patients were left out, and why (no encounter, no vital
+        sign, a missing value with ``missing="drop"``); not for the bundled
+        sample, whose drops are documented.  ``X.attrs`` has the counts.
     """
     if missing not in MISSING_RULES:
-        raise ValueError(f"missing must be one of {', '.join(map(repr, MISSING_RULES))}; "
+        raise ArgumentError(f"missing must be one of {', '.join(map(repr, MISSING_RULES))}; "
                          f"got {missing!r}")
     folder = Path(folder)
     if not folder.is_dir():
