@@ -510,3 +510,16 @@ def test_negative_measurement_is_a_data_format_error(tmp_path):
     with pytest.raises(DataFormatError, match=where("observations.csv", "VALUE")
                        + r", line 5: .*0 or more for LOINC 8480-6; found -141"):
         load_synthea(tmp_path)
+
+
+def test_non_utf8_byte_is_found_past_a_character_cut_by_a_read_block(tmp_path):
+    from encmed_lib.data.textfile import decoding_error
+
+    head = b"a\n" * ((1 << 19) - 1) + b"x"  # the 2-byte "é" then straddles the 1 MiB block boundary
+    data = head + "\u00e9".encode() + b"\n" + b"ok\n" * 10 + b"\xff\n"
+    path = tmp_path / "big.csv"
+    path.write_bytes(data)
+    err = decoding_error(path)
+    bad = data.index(b"\xff")
+    assert err.row == data.count(b"\n", 0, bad) + 1
+    assert f"byte offset {bad}," in str(err)
