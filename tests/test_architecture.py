@@ -66,7 +66,6 @@ KNOWN_VIOLATIONS: frozenset[tuple[str, ...]] = frozenset({
     ("size", "encmed_lib.federated.trainer"),
     ("size", "encmed_lib.privacy"),
     ("size", "encmed_lib.protocol.linear"),
-    ("size", "encmed_lib.data.synthea"),
     # (d) private names imported across modules
     ("private", "encmed_lib.protocol.linear", "encmed_lib.crypto.encoding._as_float"),
     ("private", "encmed_lib.evaluation", "encmed_lib.privacy._seed"),
