@@ -25,21 +25,8 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING
 
-from .errors import (
-    CiphertextRangeError,
-    DataFormatError,
-    DomainError,
-    EncmedError,
-    KeyMismatchError,
-    KeyTooSmallError,
-    MalformedMessageError,
-    MissingFeatureError,
-    ModelNotFittedError,
-    ProtocolError,
-    ProtocolVersionError,
-    QueryMismatchError,
-    TransportError,
-)
+from . import errors as _errors
+from .errors import *  # noqa: F403 (every named error, at the top level: em.InvalidKeyError, ...)
 
 __version__ = "0.1.0"
 
@@ -60,10 +47,7 @@ __all__ = [
     "FEATURES", "load_heart", "load_synthea", "train_tree", "split_data", "evaluate",
     "PortableTree", "draw_tree", "depth_curve", "plots", "TreeServer", "Client", "Query", "Reply",
     "LabelOnlyServer", "predict_label_only", "LinearServer", "score_encrypted",
-    "EncmedError", "DataFormatError", "ProtocolError", "MalformedMessageError",
-    "ProtocolVersionError", "MissingFeatureError", "DomainError", "CiphertextRangeError",
-    "KeyMismatchError", "QueryMismatchError", "KeyTooSmallError", "ModelNotFittedError",
-    "TransportError",
+    *_errors.__all__,
 ]
 
 

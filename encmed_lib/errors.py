@@ -145,3 +145,8 @@ class IncompleteBatchError(EncmedError, RuntimeError):
         super().__init__(message)
         self.labels = labels
         self.missing = missing
+
+
+__all__ = sorted(name for name, value in list(globals().items())
+                 if isinstance(value, type) and issubclass(value, (EncmedError, Warning))
+                 and value.__module__ == __name__)

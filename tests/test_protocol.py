@@ -609,7 +609,7 @@ def test_reply_rerandomised_even_with_a_degenerate_hs(heart, tree4, client, monk
     monkeypatch.setattr(server_module, "draw_blinds", lambda b: blinds.append(real(b)) or blinds[-1])
     server = em.TreeServer(tree4, packing=False)
     q = client.encrypt(X.iloc[0])
-    q.public_key = {"n": q.public_key["n"], "hs": "1"}  # the client chooses hs freely
+    q.public_key = {**q.public_key, "hs": "1"}  # the client chooses hs freely
     reply = server.evaluate(q)
     pk, sk = client.public_key, client.private_key
     n, n2 = pk.n, pk.nsquare
@@ -841,11 +841,53 @@ def test_encrypt_refuses_a_query_id_that_cannot_name_a_file(heart, client, query
 def test_server_key_cache_takes_every_form_of_a_client_key(client):
     keys = server_module.ClientKeys()
     n = client.public_key.n
-    for source in (client.public_key, n, int(n), str(int(n)), {"n": str(int(n)), "hs": None}):
+    for source in (client.public_key, n, int(n), str(int(n)), {**client.public_key_message(), "hs": None}):
         assert keys.key(source).key_id == client.public_key.key_id
     assert len(keys._keys) == 1
+    with pytest.raises(em.InvalidKeyError, match="no proof"):  # from a message, a key needs its proof
+        server_module.ClientKeys().key({"n": str(int(n))})
     with pytest.raises(em.MalformedMessageError, match="modulus"):
         keys.key("not a number")
     with pytest.raises(em.MalformedMessageError, match="odd"):
         keys.key(int(n) * 2)
     assert len(keys._keys) == 1
+
+
+# ---------------------------------------------------------------------- certified keys
+def test_every_malformed_modulus_is_refused_before_any_exponentiation(heart, tree4, client, monkeypatch):
+    """Even n, primes, squares, 3q, products of small primes, oversized n: refused with no powmod."""
+    import gmpy2 as g
+
+    X, _ = heart
+    server = em.TreeServer(tree4)
+    message = json.loads(client.encrypt(X.iloc[0]).to_json())
+    p_, q_ = int(client.private_key.p), int(client.private_key.q)
+    small = 1
+    for prime in (65537, 65539, 65543, 65551, 65557, 65563):  # odd primes above the 2**16 bound
+        small *= prime
+    bad = {"even": p_ * q_ + 1, "prime": int(g.next_prime(1 << 1023)), "square": p_ * p_, "3q": 3 * q_ * int(g.next_prime(1 << 520)),
+           "small primes": small * int(g.next_prime(1 << 1000)), "oversized": (1 << 5000) + 1,
+           "p^2 q": p_ * p_ * q_}
+    calls = []
+    real = g.powmod
+    monkeypatch.setattr(g, "powmod", lambda *a: calls.append(1) or real(*a))
+    for name, n in bad.items():
+        message["public_key"] = {"n": str(n), "proof": client.public_key_message()["proof"]}
+        with pytest.raises((em.InvalidKeyError, em.MalformedMessageError, em.KeyTooSmallError)):
+            server.evaluate(json.dumps(message))
+        assert calls == [] or name in ("p^2 q", "small primes"), name  # these two reach the proof's powmods
+        calls.clear()
+    assert len(server.client_keys._keys) == 0
+
+
+def test_a_certified_key_is_verified_once(heart, tree4, client, monkeypatch):
+    X, _ = heart
+    server = em.TreeServer(tree4)
+    import encmed_lib.crypto.keycert as keycert
+
+    seen = []
+    real = keycert.verify_paillier_key
+    monkeypatch.setattr(keycert, "verify_paillier_key", lambda *a, **k: seen.append(1) or real(*a, **k))
+    for i in range(3):
+        assert client.decrypt(server.evaluate(client.encrypt(X.iloc[i]))) == tree4.predict(X.iloc[[i]])[0]
+    assert len(seen) == 1

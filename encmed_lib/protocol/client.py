@@ -67,6 +67,20 @@ class Client:
         self.pool = RandomiserPool(self.private_key if crt else self.public_key)
         self._issued: set[str] = set()
         self._dgk = dgk_keypair
+        self._certificate: list[str] | None = None
+
+    def public_key_message(self) -> dict:
+        """``{"n": ..., "proof": [...]}``: the modulus and its certificate, as every query carries them.
+
+        The proof (Goldberg, Reyzin, Sagga and Baldimtsi 2019,
+        :func:`~encmed_lib.crypto.keycert.prove_paillier_key`) shows :math:`\\gcd(n, \\varphi(n)) = 1`;
+        it is made once per key and kept.
+        """
+        if self._certificate is None:
+            from ..crypto.keycert import prove_paillier_key
+
+            self._certificate = [str(int(z)) for z in prove_paillier_key(self.private_key, two_primes=False)]
+        return {"n": str(int(self.public_key.n)), "proof": list(self._certificate)}
 
     @property
     def dgk_keypair(self):
@@ -108,7 +122,7 @@ class Client:
         cts = [int(pk.raw_encrypt(x, self.pool.take())) for _, x in encoded]
         query_id = query_id or secrets.token_hex(16)
         self._issued.add(query_id)
-        return Query(query_id, {"n": str(int(pk.n))}, [name for name, _ in encoded], cts)
+        return Query(query_id, self.public_key_message(), [name for name, _ in encoded], cts)
 
     def post(self, bucket, record) -> Query:
         """Encrypt ``record`` and drop the query into ``bucket`` as ``queries/<id>.json``."""

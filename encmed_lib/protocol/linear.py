@@ -704,7 +704,8 @@ def encrypt_float64(client: Client, record, *, query_id: str | None = None) -> L
     cts = [int(pk.raw_encrypt(X, client.pool.take())) for X in encoded]
     query_id = query_id or secrets.token_hex(16)
     client._issued.add(query_id)
-    return LinearQuery(query_id, {"n": str(int(pk.n))}, names, cts)
+    key = client.public_key_message() if hasattr(client, "public_key_message") else {"n": str(int(pk.n))}
+    return LinearQuery(query_id, key, names, cts)
 
 
 def _check_reply(client: Client, reply: LinearReply | str | bytes | dict) -> LinearReply:

@@ -40,7 +40,7 @@ import gmpy2
 
 from ..crypto.encoding import encode_threshold
 from ..crypto.paillier import PublicKey, RandomiserPool
-from ..errors import KeyTooSmallError, MalformedMessageError, MissingFeatureError
+from ..errors import InvalidKeyError, KeyTooSmallError, MalformedMessageError, MissingFeatureError
 from ..tree import PortableTree, as_portable, ensure_fitted
 from .messages import (
     BLIND_BITS,
@@ -55,26 +55,50 @@ from .messages import (
 
 
 class ClientKeys:
-    """The client keys a server has met, each with the server's own randomiser pool.
+    r"""The client keys a server has met: certified once, each with the server's own randomiser pool.
 
     Only ``n`` is ever taken from a client.  The server never re-randomises with
     a value the client chose (such as a DJN base ``h_s``: with ``h_s = 1`` the
     "re-randomisation" would do nothing and the client could recover every
     blind ``r_j``); it draws its own uniform :math:`r^n`, which can be
     precomputed per client key.
+
+    That :math:`r^n` hides the client's planted randomness only if
+    :math:`x \mapsto x^n` permutes :math:`\mathbb{Z}_n^*`, i.e. if
+    :math:`\gcd(n, \varphi(n)) = 1` (with :math:`n = Pq`, :math:`P \mid q - 1`
+    it does not, and one query returns the blinds).  So before any arithmetic a
+    key from a message must pass :func:`~encmed_lib.crypto.keycert.verify_paillier_key`:
+    a size cap (``max_bits``, default 4096), no prime factor below :math:`2^{16}`,
+    not a prime, not a perfect power, and the client's GRSB proof
+    (``public_key.proof``: :math:`n`-th roots of hash-derived challenges), verified
+    once per key and remembered.
+
+    Parameters
+    ----------
+    limit : int
+        Keys (with their randomiser pools) kept at once.
+    max_bits : int
+        The largest client modulus accepted (a cap on the server's work).
     """
 
-    def __init__(self, limit: int = 64):
+    def __init__(self, limit: int = 64, *, max_bits: int = 4096):
+        from ..crypto.keycert import CertifiedKeys
+
         self.limit = limit
+        self.max_bits = max_bits
+        self.certified = CertifiedKeys(max_bits=max_bits, two_primes=False)
         self._keys: dict[str, PublicKey] = {}
         self._pools: dict[str, RandomiserPool] = {}
 
     def lookup(self, source) -> PublicKey:
-        """The checked key of a :class:`~.messages.Query`, a ``{"n": ...}`` dict, a key or ``n``, not cached.
+        """The checked key of a :class:`~.messages.Query` or ``{"n": ..., "proof": [...]}``, a key or ``n``.
 
         The cached key (with its randomisers) when the server knows it, else a
         new :class:`PublicKey`: :meth:`remember` caches it once the message has
         passed every check, so a rejected message leaves the cache as it was.
+        A key that comes in a message (a query or a dict) must be certified
+        (verified once, then remembered); a key or modulus given directly is
+        the server's own choice (e.g. :meth:`TreeServer.precompute`).
 
         Raises
         ------
@@ -83,18 +107,30 @@ class ClientKeys:
             :data:`~.messages.MAX_KEY_BITS` bits.
         KeyTooSmallError
             ``n`` has fewer than :data:`~encmed_lib.crypto.paillier.MIN_KEY_BITS` bits.
+        InvalidKeyError
+            A key from a message is over the cap, has a small factor, is a prime
+            or a perfect power, or comes without a valid proof.
         """
         if isinstance(source, Query):
             source = source.public_key
         if isinstance(source, PublicKey):
             source = source.n
         if isinstance(source, dict):
-            _, n = parse_public_key(source)
+            data, n = parse_public_key(source)
+            self._certify(n, data.get("proof"))
         else:
             n = parse_modulus(int(source) if isinstance(source, type(gmpy2.mpz(0))) else source,
                               "the client's modulus")
         key = self._keys.get(str(n))
         return key if key is not None else PublicKey(n)
+
+    def _certify(self, n: int, proof) -> None:
+        if n in self.certified:
+            return
+        if proof is None:
+            raise InvalidKeyError("the query's public_key carries no proof: this server accepts only "
+                                  "certified keys (encmed_lib.Client adds the proof; see crypto.keycert)")
+        self.certified.verify(n, proof)
 
     def remember(self, key: PublicKey) -> PublicKey:
         """Cache ``key`` with a randomiser pool of the server's own (evicting all when full)."""
