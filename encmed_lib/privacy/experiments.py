@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
-from ..federated.aggregation import PlainAggregator
+from ..federated.aggregation import PlainAggregator, SecretSharingAggregator
 from ..federated.trainer import (
     HEART_RANGES,
     SYNTHEA_RANGES,
@@ -21,7 +21,53 @@ from ..federated.trainer import (
     split_providers,
 )
 from .accountant import DEFAULT_LEAF_FRACTION
+from .forest import dp_random_forest
 from .tree import dp_federated_tree
+
+BREAST_CANCER_RANGES: dict[str, tuple[float, float]] = {
+    "mean radius": (6.9, 29),
+    "mean texture": (9.7, 40),
+    "mean perimeter": (43, 190),
+    "mean area": (140, 2600),
+    "mean smoothness": (0.052, 0.17),
+    "mean compactness": (0.019, 0.35),
+    "mean concavity": (0.0, 0.43),
+    "mean concave points": (0.0, 0.21),
+    "mean symmetry": (0.1, 0.31),
+    "mean fractal dimension": (0.049, 0.098),
+    "radius error": (0.11, 2.9),
+    "texture error": (0.36, 4.9),
+    "perimeter error": (0.75, 22),
+    "area error": (6.8, 550),
+    "smoothness error": (0.0017, 0.032),
+    "compactness error": (0.0022, 0.14),
+    "concavity error": (0.0, 0.4),
+    "concave points error": (0.0, 0.053),
+    "symmetry error": (0.0078, 0.079),
+    "fractal dimension error": (0.00089, 0.03),
+    "worst radius": (7.9, 37),
+    "worst texture": (12, 50),
+    "worst perimeter": (50, 260),
+    "worst area": (180, 4300),
+    "worst smoothness": (0.071, 0.23),
+    "worst compactness": (0.027, 1.1),
+    "worst concavity": (0.0, 1.3),
+    "worst concave points": (0.0, 0.3),
+    "worst symmetry": (0.15, 0.67),
+    "worst fractal dimension": (0.055, 0.21),
+}
+"""Public bounds of scikit-learn's breast-cancer features: the minimum and maximum printed in the
+data set's documentation (``load_breast_cancer().DESCR``, "Summary Statistics"), rounded outwards to
+two significant digits.  They are published with the data, so every method gets them for free
+(diffprivlib as ``bounds``, the random-split forest as its ranges)."""
+
+
+def load_breast_cancer_frame() -> tuple[pd.DataFrame, pd.Series]:
+    """scikit-learn's breast-cancer data as ``(X, y)`` with named columns (569 records, 30 features)."""
+    from sklearn.datasets import load_breast_cancer
+
+    data = load_breast_cancer(as_frame=True)
+    return data.data[list(BREAST_CANCER_RANGES)], data.target.rename("target")
 
 
 def public_bounds(ranges: Mapping[str, tuple[float, float] | Codes]
@@ -38,7 +84,7 @@ def public_bounds(ranges: Mapping[str, tuple[float, float] | Codes]
 
 
 def _default_ranges(columns) -> Mapping[str, tuple[float, float] | Codes]:
-    for ranges in (HEART_RANGES, SYNTHEA_RANGES):
+    for ranges in (HEART_RANGES, SYNTHEA_RANGES, BREAST_CANCER_RANGES):
         if set(ranges) == set(columns):
             return ranges
     raise ValueError("give the public ranges of the features (ranges=...); the columns match "
@@ -57,13 +103,19 @@ METHODS = {
     "diffprivlib tree": "diffprivlib DecisionTreeClassifier",
     "diffprivlib forest": "diffprivlib RandomForestClassifier",
     "non-private": "non-private federated tree",
+    "forest": "DP random-split forest (central)",
+    "forest distributed": "DP random-split forest (distributed)",
 }
 """Method keys of :func:`accuracy_vs_epsilon` and the names written in its ``method`` column."""
+
+TREE_METHODS = ("central", "distributed", "diffprivlib tree", "diffprivlib forest", "non-private")
+"""The default methods of :func:`accuracy_vs_epsilon` (those of the level-by-level tree's lesson)."""
 
 METHOD_COLOURS = {
     METHODS["central"]: "#4C72B0", METHODS["distributed"]: "#55A868",
     METHODS["diffprivlib tree"]: "#DD8452", METHODS["diffprivlib forest"]: "#C44E52",
-    METHODS["non-private"]: "#333333",
+    METHODS["non-private"]: "#333333", METHODS["forest"]: "#8172B2",
+    METHODS["forest distributed"]: "#64B5CD",
 }
 """Colour of each method in the figures."""
 
@@ -74,7 +126,7 @@ def accuracy_vs_epsilon(X_train: pd.DataFrame, y_train, X_test: pd.DataFrame, y_
                         ranges: Mapping[str, tuple[float, float] | Codes] | None = None,
                         k_providers: int = 3, n_estimators: int = 10, classes: Sequence | None = None,
                         leaf_fraction: float = DEFAULT_LEAF_FRACTION,
-                        methods: Sequence[str] = tuple(METHODS)) -> pd.DataFrame:
+                        methods: Sequence[str] = TREE_METHODS) -> pd.DataFrame:
     """Held-out accuracy of DP trees against epsilon, several seeds each, and the non-private tree.
 
     Methods (keys of :data:`METHODS`):
@@ -92,10 +144,21 @@ def accuracy_vs_epsilon(X_train: pd.DataFrame, y_train, X_test: pd.DataFrame, y_
       so each gets the whole ``epsilon``);
     * ``"non-private"``: the federated tree without noise (same binning;
       it equals scikit-learn's tree on the binned data), ``epsilon = inf``,
-      one row per seed.
+      one row per seed;
+    * ``"forest"``, ``"forest distributed"``:
+      :func:`~encmed_lib.privacy.dp_random_forest` on the public ``ranges``
+      (:func:`~encmed_lib.privacy.forest_schedule` picks the trees and depth).
 
-    The aggregator is :class:`~encmed_lib.federated.PlainAggregator`: the
-    secure back-ends return the same sums, so the same trees, more slowly.
+    The aggregator of central noise is
+    :class:`~encmed_lib.federated.PlainAggregator` (the curator sees the
+    exact total, as the Paillier key holder does); the secure back-ends
+    return the same sums, so the same models, more slowly.  Distributed
+    forests use :class:`~encmed_lib.federated.SecretSharingAggregator`, so
+    that no party sees a table with less than the full noise; the
+    level-by-level tree's ``"distributed"`` rows keep the plain aggregator
+    (same distribution of the released tree, but there the aggregator sees
+    each provider's table with one share of noise only: a simulation, not
+    the protocol).
 
     Parameters
     ----------
@@ -149,6 +212,12 @@ def accuracy_vs_epsilon(X_train: pd.DataFrame, y_train, X_test: pd.DataFrame, y_
             trainer = FederatedTreeTrainer(max_depth, binning, PlainAggregator(), classes=classes)
             add("non-private", math.inf, seed, trainer.fit(providers).to_sklearn().predict(X_test))
         for eps in epsilons:
+            for key, mode in (("forest", "central"), ("forest distributed", "distributed")):
+                if key in methods:
+                    agg = PlainAggregator() if mode == "central" else SecretSharingAggregator()
+                    forest = dp_random_forest(providers, eps, ranges, agg, classes=classes, mode=mode,
+                                              rng=_seed(seed, key, eps))
+                    add(key, eps, seed, forest.predict(X_test))
             for mode in ("central", "distributed"):
                 if mode in methods:
                     tree, _ = dp_federated_tree(providers, eps, max_depth, binning, PlainAggregator(),

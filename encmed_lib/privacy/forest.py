@@ -76,8 +76,11 @@ FOREST_ROUND = "forest leaves"
 def forest_schedule(epsilon: float, n_features: int) -> tuple[int, int]:
     r"""``(n_trees, max_depth)`` for a budget and a number of features (public inputs only).
 
-    :math:`d = \lceil \log_2 F \rceil + 1` and :math:`T = 3, 5, 20, 40` for
-    :math:`\varepsilon < 0.3`, :math:`< 0.75`, :math:`< 3.5` and beyond.
+    Below :math:`\varepsilon = 0.3`: one tree of depth
+    :math:`\lceil \log_2 F \rceil - 1` (the noise floor: sensitivity 1 and
+    fuller leaves matter most).  Above: depth :math:`\lceil \log_2 F \rceil + 1`
+    and :math:`T = 5, 20, 40` for :math:`\varepsilon < 0.75`, :math:`< 3.5`
+    and beyond.
     Chosen on a synthetic heart sample drawn with another seed (see the
     module docstring); :math:`F` = 13 gives depth 5, :math:`F` = 30 depth 6.
     """
@@ -85,9 +88,11 @@ def forest_schedule(epsilon: float, n_features: int) -> tuple[int, int]:
         raise ValueError(f"epsilon must be > 0, got {epsilon}")
     if int(n_features) != n_features or n_features < 1:
         raise ValueError(f"n_features must be a positive integer, got {n_features}")
-    depth = math.ceil(math.log2(n_features)) + 1 if n_features > 1 else 1
-    n_trees = 3 if epsilon < 0.3 else 5 if epsilon < 0.75 else 20 if epsilon < 3.5 else 40
-    return n_trees, depth
+    base = math.ceil(math.log2(n_features)) if n_features > 1 else 1
+    if epsilon < 0.3:  # the noise floor: one tree (sensitivity 1), shallower, with fuller leaves
+        return 1, max(base - 1, 1)
+    n_trees = 5 if epsilon < 0.75 else 20 if epsilon < 3.5 else 40
+    return n_trees, base + 1
 
 
 def _interval(spec) -> list[float] | tuple[float, float]:

@@ -76,6 +76,9 @@ def dp_federated_tree(providers: Sequence[Provider], epsilon: float, max_depth: 
     if mode not in NOISE_MODES:
         raise ValueError(f"mode must be one of {list(NOISE_MODES)}, got {mode!r}")
     providers = list(providers)
+    if getattr(aggregator, "auto_slots", False) and getattr(aggregator, "record_bound", None) is None:
+        raise ValueError("aggregator: a Paillier back-end with slot_bits='auto' needs record_bound= "
+                         "fixed in advance (its announced record counts are not noisy)")
     if classes is None:
         warnings.warn("classes were not given: the labels present at the providers are revealed "
                       "outside the privacy budget (pass the public classes)", UserWarning, stacklevel=2)
