@@ -81,8 +81,8 @@ def test_random_split_tree_uses_public_ranges_only():
 
 
 def test_schedule_depends_on_public_inputs_and_grows_with_epsilon():
-    assert forest_schedule(1.0, 13) == (20, 5)
-    assert forest_schedule(1.0, 30)[1] == 6
+    assert forest_schedule(1.0, 13) == (20, 4)
+    assert forest_schedule(1.0, 30)[1] == 5
     trees = [forest_schedule(e, 13)[0] for e in (0.1, 0.5, 1, 2, 5, 10)]
     assert trees == sorted(trees) and trees[0] < trees[-1]
     with pytest.raises(ValueError, match="epsilon"):
@@ -98,8 +98,9 @@ def _neighbours(heart):
     return base, [extra, *base[1:]]
 
 
-@pytest.mark.parametrize("backend", ["plain", "secret sharing", "paillier"])
-def test_neighbouring_transcripts_differ_by_the_accounted_sensitivity(heart, backend, paillier):
+@pytest.mark.parametrize("backend, statistic", [("plain", "margin"), ("secret sharing", "margin"),
+                                                ("paillier", "margin"), ("plain", "counts")])
+def test_neighbouring_transcripts_differ_by_the_accounted_sensitivity(heart, backend, statistic, paillier):
     """Every value anyone outside a provider sees: identical, or the noisy total (L1 change = T)."""
     d, d_prime = _neighbours(heart)
     aggs = {"plain": PlainAggregator, "secret sharing": SecretSharingAggregator}
@@ -107,7 +108,7 @@ def test_neighbouring_transcripts_differ_by_the_accounted_sensitivity(heart, bac
     for provs in (d, d_prime):
         agg = paillier if backend == "paillier" else aggs[backend]()
         runs.append(dp_random_forest(provs, 1.0, HEART_RANGES, agg, classes=CLASSES, n_trees=5,
-                                     max_depth=3, rng=3, sampler=zero))
+                                     max_depth=3, rng=3, sampler=zero, statistic=statistic))
     a, b = runs
     assert a.accountant.spent == 1.0 and len(a.accountant.ledger) == 1
     assert "sensitivity 5" in a.accountant.ledger["what"][0]
@@ -159,12 +160,20 @@ def test_distributed_noise_is_in_every_provider_table_before_it_leaves(providers
     exact = dp_random_forest(providers, 1.0, HEART_RANGES, PlainAggregator(), classes=CLASSES,
                              n_trees=3, max_depth=2, rng=0, sampler=zero)
     tables = {m.sender: np.asarray(m.payload) for m in exact.transcript if m.kind == "table"}
-    assert all(t.min() >= 0 for t in tables.values())
+    assert len(tables) == 3 and all(t.shape == (3 * 4,) for t in tables.values())  # one margin per leaf
     noisy_plain = dp_random_forest(providers, 1.0, HEART_RANGES, PlainAggregator(), classes=CLASSES,
                                    mode="distributed", n_trees=3, max_depth=2, rng=0)
     sent = {m.sender: np.asarray(m.payload) for m in noisy_plain.transcript if m.kind == "table"}
     assert all(not np.array_equal(sent[n], tables[n]) for n in tables)  # each carries its own share
     assert [t.to_dict() for t in forest.trees] == [t.to_dict() for t in noisy_plain.trees]
+
+
+def test_signed_tables_only_when_asked():
+    tables = {"a": np.array([1, -2]), "b": np.array([3, 4])}
+    with pytest.raises(ValueError, match="non-negative"):
+        PlainAggregator().aggregate(tables)
+    assert PlainAggregator().aggregate(tables, signed=True).tolist() == [4, 2]
+    assert SecretSharingAggregator().aggregate(tables, signed=True).tolist() == [4, 2]
 
 
 def test_forest_beats_majority_and_is_served_encrypted(heart, providers):

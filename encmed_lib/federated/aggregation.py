@@ -236,8 +236,9 @@ NoiseHook = Callable[[np.ndarray, RevealInfo], np.ndarray]
 
 
 # ------------------------------------------------------------------ back-ends
-def check_tables(tables: Mapping[str, np.ndarray]) -> tuple[list[str], tuple[int, ...]]:
-    """Validate the providers' tables: at least one, same shape, non-negative integers."""
+def check_tables(tables: Mapping[str, np.ndarray], *, signed: bool = False
+                 ) -> tuple[list[str], tuple[int, ...]]:
+    """Validate the providers' tables: at least one, same shape, integers (non-negative unless ``signed``)."""
     if not tables:
         raise ValueError("no tables to aggregate: at least one provider is needed")
     names = list(tables)
@@ -252,7 +253,7 @@ def check_tables(tables: Mapping[str, np.ndarray]) -> tuple[list[str], tuple[int
         elif t.shape != shape:
             raise ValueError(f"provider {name!r}: table of shape {t.shape}, expected {shape} "
                              "(every provider must use the same public binning)")
-        if t.size and t.min() < 0:
+        if not signed and t.size and t.min() < 0:
             raise ValueError(f"provider {name!r}: counts must be non-negative")
     return names, shape
 
@@ -270,7 +271,8 @@ class Aggregator:
     """Whether providers can add their own (signed) noise shares before aggregation."""
 
     def aggregate(self, tables: Mapping[str, np.ndarray], transcript: Transcript | None = None, *,
-                  noise: NoiseHook | None = None, info: RevealInfo | None = None) -> np.ndarray:
+                  noise: NoiseHook | None = None, info: RevealInfo | None = None,
+                  signed: bool = False) -> np.ndarray:
         """The elementwise sum of ``tables`` (``{provider: int64 array}``, same shapes).
 
         Parameters
@@ -288,13 +290,16 @@ class Aggregator:
             total, where the back-end allows signed tables.
         info : RevealInfo, optional
             Passed to ``noise``.
+        signed : bool
+            Accept tables with negative entries (e.g. differences of counts);
+            every back-end sums signed integers exactly.
 
         Returns
         -------
         numpy.ndarray
             The total (``int64``; whatever ``noise`` returns if it is given).
         """
-        names, shape = check_tables(tables)
+        names, shape = check_tables(tables, signed=signed)
         transcript = transcript if transcript is not None else Transcript()
         info = info if info is not None else RevealInfo("counts", transcript.round,
                                                         n_providers=len(names))

@@ -123,11 +123,11 @@ it, so the exact total never exists anywhere.  The discrete Laplace is
 because a sum of :math:`k` Polya(:math:`1/k`) variables is a geometric
 variable (:func:`distributed_discrete_laplace_shares`).  Integer shares are
 what modular secret sharing can carry (continuous Laplace noise cannot be).
-The secret-sharing and plain aggregators call
-:meth:`DistributedNoise.provider_share` for each provider before sharing,
-so the published partial sums are already noisy; the Paillier aggregator
-packs non-negative counts and adds the shares' sum to the decrypted total
-(central noise in effect).
+Every aggregator calls :meth:`DistributedNoise.provider_share` for each
+provider before its table leaves it: the secret-sharing partial sums and the
+Paillier total the key holder decrypts (signed slots) are already noisy.
+With the plain aggregator the aggregator sees each table with one share of
+noise only: it simulates the released model's distribution, nothing more.
 **Caveat:** a provider knows its own share, so to it the total carries only
 the other :math:`k - 1` shares: a *weaker* guarantee,
 :func:`insider_epsilon` (e.g. 13 features, :math:`\varepsilon = 1` per

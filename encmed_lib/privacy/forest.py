@@ -11,15 +11,22 @@ interval of that feature (:data:`~encmed_lib.federated.HEART_RANGES`; for a
 categorical feature, a cut between two of its public codes).  The structure
 is public randomness, drawn before any record is touched, and costs no budget.
 
-The data enter once: the **class counts of every leaf of every tree**.  A
-record falls in exactly one leaf of each of the :math:`T` trees, in one class,
-so adding or removing it changes :math:`T` counts by 1 each: the whole release
-(all trees, all leaves) has L1 sensitivity :math:`\Delta = T`, and discrete
-Laplace noise with :math:`\alpha = e^{-\varepsilon/T}` on every count makes it
-:math:`\varepsilon`-DP (one release, sequential composition not needed).
-Everything else is post-processing: clipping at 0, each leaf's class shares
-:math:`\hat p_\ell = \max(c_\ell, 0) / \sum \max(c, 0)` (uniform if all are 0),
-the internal nodes' counts (sums of their leaves), and the prediction
+The data enter once, at the leaves.  With two classes (the course's case)
+each provider releases, per leaf of every tree, the **margin**
+:math:`m_\ell = c_\ell(1) - c_\ell(0)` of its records there; with more classes,
+the class counts :math:`c_\ell(c)`.  A record falls in exactly one leaf of each
+of the :math:`T` trees, so adding or removing it changes :math:`T` released
+values by 1 each: the whole release (all trees, all leaves) has L1 sensitivity
+:math:`\Delta = T`, and discrete Laplace noise with
+:math:`\alpha = e^{-\varepsilon/T}` on every value makes it
+:math:`\varepsilon`-DP (one release).  The margin carries what a two-class
+vote needs with **one** noise draw per leaf instead of two (the difference of
+two noisy counts has twice the variance): the gain is largest at small
+:math:`\varepsilon`.  Everything else is post-processing: each leaf's class
+shares :math:`\hat p_\ell(1) = (1 + \tanh(\hat m_\ell / b))/2` with
+:math:`b = T/\varepsilon` the noise scale (a noisy margin of the size of the
+noise counts for little), or :math:`\max(\hat c_\ell, 0)/\sum` for counts;
+the internal nodes' values (from sums over their leaves), and the prediction
 
 .. math::  \hat y(x) = \arg\max_c \frac{1}{T} \sum_{t=1}^{T} \hat p_{\ell_t(x)}(c),
 
@@ -76,23 +83,18 @@ FOREST_ROUND = "forest leaves"
 def forest_schedule(epsilon: float, n_features: int) -> tuple[int, int]:
     r"""``(n_trees, max_depth)`` for a budget and a number of features (public inputs only).
 
-    Below :math:`\varepsilon = 0.3`: one tree of depth
-    :math:`\lceil \log_2 F \rceil - 1` (the noise floor: sensitivity 1 and
-    fuller leaves matter most).  Above: depth :math:`\lceil \log_2 F \rceil + 1`
-    and :math:`T = 5, 20, 40` for :math:`\varepsilon < 0.75`, :math:`< 3.5`
-    and beyond.
-    Chosen on a synthetic heart sample drawn with another seed (see the
-    module docstring); :math:`F` = 13 gives depth 5, :math:`F` = 30 depth 6.
+    Depth :math:`\lceil \log_2 F \rceil` (4 for the 13 heart features, 5 for
+    30), and :math:`T = 5, 20, 40` trees for :math:`\varepsilon < 0.3`,
+    :math:`< 1.5` and beyond.  Chosen on a synthetic heart sample drawn with
+    another seed (see the module docstring), never on the data scored.
     """
     if not epsilon > 0:
         raise ValueError(f"epsilon must be > 0, got {epsilon}")
     if int(n_features) != n_features or n_features < 1:
         raise ValueError(f"n_features must be a positive integer, got {n_features}")
-    base = math.ceil(math.log2(n_features)) if n_features > 1 else 1
-    if epsilon < 0.3:  # the noise floor: one tree (sensitivity 1), shallower, with fuller leaves
-        return 1, max(base - 1, 1)
-    n_trees = 5 if epsilon < 0.75 else 20 if epsilon < 3.5 else 40
-    return n_trees, base + 1
+    depth = max(math.ceil(math.log2(n_features)), 1) if n_features > 1 else 1
+    n_trees = 5 if epsilon < 0.3 else 20 if epsilon < 1.5 else 40
+    return n_trees, depth
 
 
 def _interval(spec) -> list[float] | tuple[float, float]:
@@ -184,11 +186,21 @@ class _Compiled:
             at[rows] = np.where(go, self.left[node], self.right[node])
 
 
-def leaf_count_table(X: pd.DataFrame, y, trees: Sequence[PortableTree], classes: Sequence) -> np.ndarray:
-    """One provider's table: counts per (tree, leaf, class), flattened (``int64``).
+STATISTICS = ("margin", "counts")
+"""What a leaf releases: the two-class margin :math:`c(1) - c(0)`, or every class count."""
 
-    A record adds 1 to one leaf of each tree: ``len(trees)`` entries in total.
+
+def leaf_table(X: pd.DataFrame, y, trees: Sequence[PortableTree], classes: Sequence,
+               statistic: str = "counts") -> np.ndarray:
+    r"""One provider's table, flat (``int64``): counts per (tree, leaf, class), or margins per (tree, leaf).
+
+    A record adds 1 to one leaf's count of its class in each tree (or
+    :math:`\pm 1` to one leaf's margin): ``len(trees)`` entries change by 1.
     """
+    if statistic not in STATISTICS:
+        raise ValueError(f"statistic must be one of {STATISTICS}, got {statistic!r}")
+    if statistic == "margin" and len(classes) != 2:
+        raise ValueError(f"statistic: the margin needs exactly 2 classes, got {len(classes)}")
     index = {c: i for i, c in enumerate(classes)}
     cls = np.array([index[v.item() if isinstance(v, np.generic) else v] for v in np.asarray(y)],
                    dtype=np.int64)
@@ -198,23 +210,40 @@ def leaf_count_table(X: pd.DataFrame, y, trees: Sequence[PortableTree], classes:
     for tree in trees:
         comp = _Compiled.of(tree)
         leaf = comp.apply(values) if len(values) else np.zeros(0, dtype=np.int64)
-        out.append(np.bincount(leaf * C + cls, minlength=len(comp.leaves) * C))
+        counts = np.bincount(leaf * C + cls, minlength=len(comp.leaves) * C)
+        if statistic == "margin":
+            counts = counts.reshape(-1, 2)
+            counts = counts[:, 1] - counts[:, 0]
+        out.append(counts)
     return np.concatenate(out).astype(np.int64)
 
 
-def _with_counts(tree: PortableTree, counts: np.ndarray) -> PortableTree:
-    """``tree`` with its leaves' (noisy, clipped) class counts; internal nodes sum their leaves."""
+def _with_values(tree: PortableTree, released: np.ndarray, statistic: str, scale: float) -> PortableTree:
+    r"""``tree`` with class shares computed from its leaves' noisy release (post-processing).
+
+    Counts: clipped at 0 and normalised.  Margins: :math:`p(1) = (1 + \tanh(m / b))/2`
+    with :math:`b` the noise scale times :math:`\sqrt{\text{leaves below}}`
+    for an internal node (whose margin is the sum of its leaves').
+    """
     comp = _Compiled.of(tree)
     C = len(tree.classes)
-    per_node = np.zeros((len(tree.nodes), C))
-    per_node[comp.leaves] = counts.reshape(len(comp.leaves), C)
+    width = C if statistic == "counts" else 1
+    per_node = np.zeros((len(tree.nodes), width))
+    n_leaves = np.zeros(len(tree.nodes))
+    per_node[comp.leaves] = np.asarray(released, dtype=np.float64).reshape(len(comp.leaves), width)
+    n_leaves[comp.leaves] = 1
     for j in range(len(tree.nodes) - 1, -1, -1):  # children have larger ids
         if comp.feature[j] >= 0:
             per_node[j] = per_node[comp.left[j]] + per_node[comp.right[j]]
+            n_leaves[j] = n_leaves[comp.left[j]] + n_leaves[comp.right[j]]
     nodes = []
-    for node, row in zip(tree.nodes, per_node, strict=True):
-        n = float(row.sum())
-        value = [float(c) / n for c in row] if n > 0 else [1.0 / C] * C
+    for node, row, m in zip(tree.nodes, per_node, n_leaves, strict=True):
+        if statistic == "counts":
+            n = float(row.sum())
+            value = [float(c) / n for c in row] if n > 0 else [1.0 / C] * C
+        else:
+            p1 = 0.5 * (1.0 + math.tanh(float(row[0]) / (scale * math.sqrt(m))))
+            value, n = [1.0 - p1, p1], abs(float(row[0]))
         impurity = 1.0 - math.fsum(v * v for v in value)
         nodes.append(Node(node.id, node.feature, node.threshold, node.left, node.right, value,
                           int(round(n)), n, impurity))
@@ -284,8 +313,9 @@ class DPForest:
 def dp_random_forest(providers: Sequence[Provider], epsilon: float,
                      ranges: Mapping[str, tuple[float, float] | Codes], aggregator: Aggregator | None = None,
                      *, classes: Sequence, mode: str = "central", n_trees: int | None = None,
-                     max_depth: int | None = None, rng: RngLike = None, sampler=None,
-                     transcript: Transcript | None = None, coordinator: str = "coordinator") -> DPForest:
+                     max_depth: int | None = None, statistic: str = "auto", rng: RngLike = None,
+                     sampler=None, transcript: Transcript | None = None,
+                     coordinator: str = "coordinator") -> DPForest:
     r"""Train an :math:`\varepsilon`-DP federated forest of random-split trees (module docstring).
 
     Parameters
@@ -306,6 +336,9 @@ def dp_random_forest(providers: Sequence[Provider], epsilon: float,
         Polya shares each provider adds to its table before it leaves.
     n_trees, max_depth : int, optional
         Default :func:`forest_schedule` of ``epsilon`` and the number of features.
+    statistic : {"auto", "margin", "counts"}
+        What each leaf releases (module docstring); ``"auto"``: the margin
+        for two classes, else the counts.
     rng : Generator or seed
         Statistical randomness of the structure and (without ``sampler``) of the noise.
     sampler : callable, optional
@@ -326,6 +359,9 @@ def dp_random_forest(providers: Sequence[Provider], epsilon: float,
         raise ValueError("aggregator: a Paillier back-end with slot_bits='auto' needs record_bound= "
                          "fixed in advance (announcing record counts would leak outside the budget)")
     providers = list(providers)
+    statistic = ("margin" if len(classes) == 2 else "counts") if statistic == "auto" else statistic
+    if statistic not in STATISTICS:
+        raise ValueError(f"statistic must be 'auto' or one of {STATISTICS}, got {statistic!r}")
     auto_trees, auto_depth = forest_schedule(epsilon, len(ranges))
     T = int(n_trees) if n_trees is not None else auto_trees
     depth = int(max_depth) if max_depth is not None else auto_depth
@@ -336,21 +372,25 @@ def dp_random_forest(providers: Sequence[Provider], epsilon: float,
     transcript = transcript if transcript is not None else Transcript()
     accountant = PrivacyAccountant(epsilon)
     hook = NOISE_MODES[mode](epsilon, T, gen, epsilon_leaves=epsilon, accountant=accountant,
-                             sampler=sampler)
+                             sampler=sampler, clip=statistic == "counts")
     transcript.round = FOREST_ROUND
     text = json.dumps([t.to_dict() for t in trees])
     for p in providers:
         transcript.send(coordinator, p.name, "split", [t.to_dict() for t in trees],
                         summary=f"{T} random-split trees of depth {depth} (public structure)", size=len(text))
-    tables = {p.name: leaf_count_table(p._X, p._y, trees, classes) for p in providers}  # noqa: SLF001
+    tables = {p.name: leaf_table(p._X, p._y, trees, classes, statistic)  # noqa: SLF001
+              for p in providers}
     info = RevealInfo(LEAF_KIND, FOREST_ROUND, (), T, len(providers))
-    total = np.asarray(aggregator.aggregate(tables, transcript, noise=hook, info=info))
+    total = np.asarray(aggregator.aggregate(tables, transcript, noise=hook, info=info,
+                                            signed=statistic == "margin"))
     transcript.round = ""
-    sizes = [len(_Compiled.of(t).leaves) * len(classes) for t in trees]
+    width = len(classes) if statistic == "counts" else 1
+    sizes = [len(_Compiled.of(t).leaves) * width for t in trees]
     parts = np.split(total, np.cumsum(sizes)[:-1])
-    members = [_with_counts(t, part) for t, part in zip(trees, parts, strict=True)]
+    members = [_with_values(t, part, statistic, T / epsilon) for t, part in zip(trees, parts, strict=True)]
     alpha = math.exp(-epsilon / T)
     meta = {"epsilon": float(epsilon), "mode": mode, "n_trees": T, "max_depth": depth, "sensitivity": T,
+            "statistic": statistic,
             "noise_sd": math.sqrt(2 * alpha) / (1 - alpha), "aggregator": aggregator.name,
             "published_to": EVERYONE}
     return DPForest(members, list(classes), accountant, transcript, meta)

@@ -193,9 +193,11 @@ class DistributedNoise(CentralNoise):
     shared (:meth:`provider_share`, called by
     :meth:`~encmed_lib.federated.aggregation.Aggregator.aggregate`): the
     published partial sums already carry the noise, and nobody ever sees the
-    exact total.  The Paillier back-end packs non-negative counts, so there
-    the shares are drawn separately but added to the decrypted total (the key
-    holder sees the exact total first: central noise in effect).
+    exact total.  The Paillier back-end encrypts the signed, already noisy
+    tables (balanced-digit slots), so its key holder decrypts a total that
+    carries the full noise.  With the *plain* back-end the aggregator sees
+    each provider's table with that provider's share only: a simulation of
+    the distribution, not a protocol.
 
     **Insider caveat.**  Once the providers add the shares themselves, a
     provider knows its own share and sees the total with only :math:`k - 1`
