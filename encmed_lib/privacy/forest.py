@@ -72,7 +72,7 @@ import pandas as pd
 from ..federated.aggregation import EVERYONE, Aggregator, RevealInfo, SecretSharingAggregator, Transcript
 from ..federated.trainer import Codes, Provider
 from ..tree import Node, PortableTree
-from .accountant import PrivacyAccountant
+from .accountant import PrivacyAccountant, laplace_epsilon
 from .mechanisms import RngLike, _rng
 from .noise import LEAF_KIND, NOISE_MODES
 
@@ -263,7 +263,10 @@ class DPForest:
         One row: the leaf counts of every member, released once.
     transcript : Transcript
     meta : dict
-        ``epsilon``, ``mode``, ``n_trees``, ``max_depth``, ``sensitivity``, ``noise_sd``.
+        ``epsilon``, ``mode``, ``n_trees``, ``max_depth``, ``sensitivity``, ``statistic``,
+        ``noise_sd``, and ``opendp_epsilon``: OpenDP's privacy map of the release
+        (its discrete Laplace measurement of scale :math:`T/\varepsilon` at
+        sensitivity :math:`T`), which must equal ``epsilon``.
     """
 
     trees: list[PortableTree]
@@ -390,7 +393,7 @@ def dp_random_forest(providers: Sequence[Provider], epsilon: float,
     members = [_with_values(t, part, statistic, T / epsilon) for t, part in zip(trees, parts, strict=True)]
     alpha = math.exp(-epsilon / T)
     meta = {"epsilon": float(epsilon), "mode": mode, "n_trees": T, "max_depth": depth, "sensitivity": T,
-            "statistic": statistic,
+            "statistic": statistic, "opendp_epsilon": laplace_epsilon(T, T / epsilon),
             "noise_sd": math.sqrt(2 * alpha) / (1 - alpha), "aggregator": aggregator.name,
             "published_to": EVERYONE}
     return DPForest(members, list(classes), accountant, transcript, meta)
