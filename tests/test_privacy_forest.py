@@ -233,6 +233,13 @@ def test_seeded_sampler_opendp_and_polya_shares_agree_in_distribution(epsilon, s
     assert chisquare(_binned(wider, edge), expected).pvalue < 1e-6
 
 
+def test_forest_with_the_opendp_sampler_spends_the_budget_once(providers):
+    forest = dp_random_forest(providers, 0.5, HEART_RANGES, PlainAggregator(), classes=CLASSES, n_trees=3,
+                              max_depth=2, rng=0, sampler=OpenDPSampler())
+    assert forest.accountant.ledger["epsilon"].tolist() == [0.5]
+    assert forest.meta["opendp_epsilon"] == pytest.approx(0.5, rel=1e-9)
+
+
 def test_opendp_sampler_is_not_seeded_and_its_map_is_the_accountants():
     a, b = OpenDPSampler()((200,), 1.0, 1), OpenDPSampler()((200,), 1.0, 1)
     assert not np.array_equal(a, b)
