@@ -272,101 +272,6 @@ def throughput(tree, X: pd.DataFrame, key_bits: int, n_jobs: int, n_patients: in
     return n_patients / elapsed
 
 
-LABEL_ONLY_PHASES = ("encrypt", "compare", "answer", "finish", "decrypt")
-"""Label-only phases: client encrypt, server round 1, client bits, server round 2, client decrypt."""
-
-
-def label_only_breakdown(client: Client, server, X: pd.DataFrame, *, tree=None,
-                         warmup: bool = True) -> pd.DataFrame:
-    """Time every phase of the label-only exchange (JSON included), for each row of ``X``.
-
-    Returns one row per patient: the phases of :data:`LABEL_ONLY_PHASES` in
-    milliseconds, ``total``, the bytes of the four messages, ``label`` and
-    ``expected`` (the plaintext tree's prediction).
-    """
-    from .protocol.label_only import answer_comparisons, decrypt_label
-
-    records = X.to_dict(orient="records")
-    expected = (server.tree if tree is None else tree).predict(X)
-    if warmup and records:  # one-off tables for this key
-        decrypt_label(client, server.finish(answer_comparisons(client, server.evaluate(
-            client.encrypt(records[0])))))
-    rows = []
-    for record, plain in zip(records, expected, strict=True):
-        t = [time.perf_counter()]
-        query = client.encrypt(record).to_json()
-        t.append(time.perf_counter())
-        comparisons = server.evaluate(query).to_json()
-        t.append(time.perf_counter())
-        bits = answer_comparisons(client, comparisons).to_json()
-        t.append(time.perf_counter())
-        reply = server.finish(bits).to_json()
-        t.append(time.perf_counter())
-        label = decrypt_label(client, reply)
-        t.append(time.perf_counter())
-        row = {name: 1000 * (t[k + 1] - t[k]) for k, name in enumerate(LABEL_ONLY_PHASES)}
-        row.update(total=1000 * (t[-1] - t[0]), query_bytes=len(query),
-                   comparisons_bytes=len(comparisons), bits_bytes=len(bits), reply_bytes=len(reply),
-                   label=label, expected=plain.item() if hasattr(plain, "item") else plain)
-        rows.append(row)
-    return pd.DataFrame(rows, index=X.index)
-
-
-def measure_label_only(tree, X: pd.DataFrame, key_bits: int, *, rows: int | None = 30,
-                       compact: bool = False) -> dict:
-    """Per-patient costs of label-only mode (two rounds), JSON messages included.
-
-    Timed on the first ``rows`` rows (label-only costs about 50 times basic mode);
-    agreement is checked on the same rows (use :func:`label_only_agreement` for every row).
-    """
-    sample = X if rows is None else X.iloc[:rows]
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        client = Client(key_bits)
-    server = TreeServer(tree, mode="label-only", compact=compact)
-    df = label_only_breakdown(client, server, sample, tree=tree, warmup=False)
-    row = {"mode": "label-only (compact)" if compact else "label-only", "key_bits": key_bits,
-           "depth": server.depth, "leaves": len(server.leaf_class)}
-    row.update({f"{name}_ms": float(df[name].median()) for name in LABEL_ONLY_PHASES})
-    row["total_ms"] = sum(row[f"{name}_ms"] for name in LABEL_ONLY_PHASES)
-    row.update({k: int(df[k].iloc[-1]) for k in ("query_bytes", "comparisons_bytes", "bits_bytes",
-                                                 "reply_bytes")})
-    row["agreement"] = f"{int((df.label == df.expected).sum())}/{len(df)}"
-    return row
-
-
-def label_only_agreement(tree, X: pd.DataFrame, key_bits: int = 1024) -> str:
-    """Label-only predictions against ``tree.predict`` on every row of ``X`` ("k/n")."""
-    from .protocol.label_only import predict_label_only
-
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        client = Client(key_bits)
-    server = TreeServer(tree, mode="label-only")
-    expected = tree.predict(X)
-    records = X.to_dict(orient="records")
-    agree = sum(int(predict_label_only(client, server, r) == e) for r, e in zip(records, expected,
-                                                                              strict=True))
-    return f"{agree}/{len(records)}"
-
-
-def run_label_only(key_sizes=(1024, 2048), depths=range(3, 6), *, rows: int = 30,
-                   every_row_bits: int | None = 1024) -> pd.DataFrame:
-    """Label-only mode next to basic mode: timing on ``rows`` patients, agreement on every row."""
-    X, y = load_heart()
-    table = []
-    for depth in depths:
-        tree = train_tree(X, y, max_depth=depth, random_state=0)
-        for bits in key_sizes:
-            for compact in (False, True):
-                table.append(measure_label_only(tree, X, bits, rows=rows, compact=compact))
-                print(f"  {table[-1]['mode']} {bits} bits, depth {depth}: "
-                      f"total {table[-1]['total_ms']:.0f} ms", flush=True)
-        if every_row_bits:
-            table[-1]["agreement_every_row"] = label_only_agreement(tree, X, every_row_bits)
-    return pd.DataFrame(table)
-
-
 def run(key_sizes=(1024, 2048, 3072), depths=range(3, 9), *, rows: int | None = None,
         throughput_patients: int = 300) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The benchmark grid and the throughput table."""
@@ -388,32 +293,43 @@ def run(key_sizes=(1024, 2048, 3072), depths=range(3, 9), *, rows: int | None = 
 
 
 def main(argv=None) -> None:
+    from .bench_label_only import phe_encryption_ms, refusal_times, run_label_only
+
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="1024/2048 bits, depths 3-5, 100 rows")
     args = parser.parse_args(argv)
     if args.quick:
         grid, tput = run((1024, 2048), range(3, 6), rows=100, throughput_patients=100)
-        label_only = run_label_only((1024, 2048), range(3, 5), rows=10, every_row_bits=None)
+        label_only = run_label_only(TARGET_KEY_BITS, range(3, 6), rows=5)
     else:
         grid, tput = run()
-        label_only = run_label_only()
+        label_only = run_label_only(TARGET_KEY_BITS, range(3, 7), rows=30)
+    phe_ms = {bits: phe_encryption_ms(bits) for bits in sorted(set(grid.key_bits))}
+    grid["phe_encryptions"] = [ms / phe_ms[b] for ms, b in zip(grid.all_work_ms_per_patient, grid.key_bits,
+                                                              strict=True)]
     pd.set_option("display.width", 250)
+    print("\nOne plain phe encryption (median ms): "
+          + ", ".join(f"{b} bits {ms:.2f}" for b, ms in phe_ms.items()))
     print("\nBasic mode, per patient (median ms; bytes of the JSON messages; agreement with sklearn "
-          "on every row):")
+          "on every row; all work in plain phe encryptions):")
     print(grid.round(2).to_string(index=False))
-    print("\nLabel-only mode, per patient (median ms over the timed rows; agreement on those rows, "
-          "and on every row at 1024 bits):")
+    print("\nLabel-only mode (DGK comparisons), per patient at 2048 bits, everything counted (key "
+          f"generation over {AMORTISE_OVER} patients, every randomiser, JSON):")
     print(label_only.round(1).to_string(index=False))
+    print("\nMalformed client keys: time to refuse (ms, before any exponentiation):")
+    print(refusal_times(TARGET_KEY_BITS).round(3).to_string(index=False))
     print("\nBatch throughput (2048 bits, depth 5, key generation included):")
     print(tput.round(1).to_string(index=False))
     target = grid[(grid.key_bits == TARGET_KEY_BITS) & (grid.depth == TARGET_DEPTH)]
     if len(target):
-        ms = float(target.all_work_ms_per_patient.iloc[0])
-        print(f"\nTarget 2048 bits, depth 5, all work amortised over {AMORTISE_OVER} patients: "
-              f"{ms:.1f} ms per patient on one core (target <= 40 ms)")
-    best = float(tput.patients_per_s.max())
-    print(f"Throughput with 2 processes: {float(tput.patients_per_s.iloc[-1]):.1f} patients/s "
-          f"(target >= 50; best {best:.1f})")
+        ratio = float(target.phe_encryptions.iloc[0])
+        print(f"\nBasic mode, 2048 bits, depth 5, all work: {ratio:.1f} phe encryptions per patient "
+              "(target <= 3.5)")
+    lo = label_only[(label_only.tree_depth == TARGET_DEPTH) & (label_only["mode"] == "label-only")]
+    if len(lo):
+        print(f"Label-only mode, 2048 bits, depth 5, all work: {float(lo.phe_encryptions.iloc[0]):.1f} "
+              "phe encryptions per patient (target <= 40)")
+    print(f"Throughput with 2 processes: {float(tput.patients_per_s.iloc[-1]):.1f} patients/s")
 
 
 if __name__ == "__main__":  # pragma: no cover

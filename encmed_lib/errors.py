@@ -89,3 +89,11 @@ class ModelNotFittedError(EncmedError, ValueError):
 
 class TransportError(EncmedError, OSError):
     """A message could not be written to or read from a bucket."""
+
+
+class InvalidProofError(ProtocolError):
+    """A zero-knowledge proof attached to a message does not verify (or is malformed)."""
+
+
+class InvalidKeyError(ProtocolError):
+    """A public key is malformed or its certificate does not verify."""

@@ -54,8 +54,7 @@ import statistics
 import sys
 import time
 import warnings
-from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -63,6 +62,14 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
+from .attacks.path_finding import (  # re-exported: the attack lives in attacks
+    LabelBoundaryResult,
+    base_records,
+    boundary_recovery,
+    label_boundary_attack,
+    label_boundary_curve,
+    public_domain,
+)
 from .data.paths import figures_dir
 
 __all__ = [
@@ -304,222 +311,6 @@ def protocol_matrix() -> pd.DataFrame:
 
 
 # ============================================================== measured privacy
-Oracle = Callable[[dict], object]
-"""What a label-only client can do: ``label = oracle(record)``."""
-
-
-@dataclass
-class LabelBoundaryResult:
-    """The outcome of :func:`label_boundary_attack`.
-
-    Attributes
-    ----------
-    queries_used : int
-        Labels asked for (never more than the budget).
-    bases_used : int
-        Base records explored.
-    boundaries : list of (feature, estimate, half_width)
-        Every distinct decision boundary found: along ``feature`` (the other
-        features at a base record's values) the label changes within
-        ``estimate ± half_width``.
-    records : list of dict
-        The records sent, in order.
-    """
-
-    queries_used: int
-    bases_used: int = 0
-    boundaries: list[tuple[str, float, float]] = field(default_factory=list)
-    records: list[dict[str, float]] = field(default_factory=list)
-
-
-def label_boundary_attack(oracle: Oracle, base_records, n_queries: int,
-                          domain: Mapping[str, tuple[float, float]], *,
-                          resolution: float = 1e-3) -> LabelBoundaryResult:
-    """What a client that only sees labels can learn about the thresholds: bisection on the label.
-
-    In label-only mode the client receives the label and nothing that names
-    a node, so the interval attack of :mod:`encmed_lib.attacks` (one sign per
-    known node) has nothing to read.  What remains is the generic attack on a
-    label oracle: along one feature, with every other feature held at a base
-    record's value, the label can change only where the record crosses a
-    threshold on that feature.  For each base record in turn, while the
-    budget lasts:
-
-    1. ask the base record's label, then each feature at both ends of its
-       ``domain`` (``1 + 2F`` queries): along feature ``f`` every pair of
-       neighbouring points with different labels brackets a boundary;
-    2. bisect the brackets one after the other, the narrowest first (fewest
-       halvings to reach ``resolution``), until each is narrower than
-       ``2 * resolution``.  A bracket that holds a boundary already found on
-       that feature is first tested just either side of it (two queries): if
-       the label flips there, it is the same boundary and the bracket is done.
-
-    It finds decision boundaries, not nodes: a threshold that never changes
-    the label along the lines explored stays hidden.  That is the measurement.
-
-    Parameters
-    ----------
-    oracle : callable
-        ``oracle(record) -> label``, e.g. one label-only round trip
-        (:func:`encmed_lib.protocol.label_only.predict_label_only`).
-    base_records : pandas.Series, dict, pandas.DataFrame or sequence of records
-        Where the lines start, in order (the attacker's public records); each
-        needs every feature the model uses.
-    n_queries : int
-        Total budget.
-    domain : mapping
-        Feature -> ``(low, high)``: the public range searched.
-    resolution : float
-        The attacker's target half-width (feature units).
-
-    Returns
-    -------
-    LabelBoundaryResult
-    """
-    from .protocol.client import record_items
-
-    if isinstance(base_records, pd.DataFrame):
-        bases = [row for _, row in base_records.iterrows()]
-    elif isinstance(base_records, (pd.Series, Mapping)):
-        bases = [base_records]
-    else:
-        bases = list(base_records)
-    result = LabelBoundaryResult(0)
-
-    def left() -> int:
-        return n_queries - result.queries_used
-
-    for base_record in bases:
-        if left() < 1:
-            break
-        base = {name: float(value) for name, value in record_items(base_record)}
-        missing = [f for f in domain if f not in base]
-        if missing:
-            raise KeyError(f"domain features {missing} are not in the base record")
-        result.bases_used += 1
-
-        def ask(f: str | None = None, x: float = 0.0, base=base) -> object:
-            record = dict(base) if f is None else {**base, f: x}
-            result.records.append(record)
-            result.queries_used += 1
-            label = oracle(record)
-            return label.item() if hasattr(label, "item") else label
-
-        base_label = ask()
-        points: dict[str, list[tuple[float, object]]] = {f: [(base[f], base_label)] for f in domain}
-        for f, (low, high) in domain.items():
-            for x in (float(low), float(high)):
-                if left() < 1:
-                    break
-                if x != base[f]:
-                    points[f].append((x, ask(f, x)))
-        brackets = []
-        for f, seen in points.items():
-            seen = sorted(seen, key=lambda p: p[0])
-            for (a, la), (b, lb) in zip(seen, seen[1:], strict=False):
-                if la != lb:
-                    brackets.append((f, a, b, la, lb))
-        brackets.sort(key=lambda br: br[2] - br[1])
-        for f, a, b, la, lb in brackets:
-            same = False
-            for e in [g_e for g, g_e, _ in result.boundaries if g == f]:
-                if not (a < e - resolution and e + resolution < b) or left() < 2:
-                    continue
-                l1, l2 = ask(f, e - resolution), ask(f, e + resolution)
-                if l1 != l2:  # the label flips at a boundary already found
-                    same = True
-                    break
-                if l1 != la:  # the flip is elsewhere: keep the side whose ends differ
-                    b, lb = e - resolution, l1
-                else:
-                    a, la = e + resolution, l2
-            if same:
-                continue
-            while (b - a) / 2 > resolution and left() > 0:
-                m = (a + b) / 2
-                if ask(f, m) == la:
-                    a = m
-                else:
-                    b = m
-            result.boundaries.append((f, (a + b) / 2, (b - a) / 2))
-    return result
-
-
-def boundary_recovery(boundaries: Iterable[tuple[str, float, float]], server, tol: float = 1e-3) -> int:
-    """**Scoring only**: how many of the server's internal nodes have a boundary within ``tol``.
-
-    A node ``(feature, t)`` counts as recovered when some boundary found on
-    the same feature has ``|estimate - t| <= tol``.  ``server`` is a
-    :class:`~encmed_lib.TreeServer`, a fitted tree or a
-    :class:`~encmed_lib.PortableTree`.
-    """
-    from .attacks import true_thresholds
-
-    found = list(boundaries)
-    return sum(any(f == tf and abs(est - t) <= tol for f, est, _ in found)
-               for tf, t in true_thresholds(server))
-
-
-def _domain(X: pd.DataFrame) -> dict[str, tuple[float, float]]:
-    return {str(f): (float(X[f].min()), float(X[f].max())) for f in X.columns}
-
-
-def _bases(X: pd.DataFrame, seed: int) -> pd.DataFrame:
-    """The label attacker's base records: the public sample's median, then its records in a seeded order."""
-    return pd.concat([X.median().to_frame().T, X.sample(frac=1.0, random_state=seed)], ignore_index=True)
-
-
-def label_boundary_curve(tree, X: pd.DataFrame, budgets: Sequence[int] = (60, 300, 1000, 3000), *,
-                         seed: int = 0, tol: float = 1e-3, oracle: Oracle | None = None) -> pd.DataFrame:
-    """Thresholds :func:`label_boundary_attack` recovers as the budget grows.
-
-    The label-only protocol returns exactly the plaintext tree's label (the
-    cost report checks it on every held-out row), and the attack is
-    deterministic given the labels, so by default the oracle is the plaintext
-    tree: large budgets in a second, the same answer the encrypted protocol
-    would give (:func:`threshold_recovery` runs the protocol itself).
-
-    Parameters
-    ----------
-    tree : fitted DecisionTreeClassifier
-        The model (its ``predict`` is the default oracle; its thresholds score the attack).
-    X : pandas.DataFrame
-        The attacker's public sample: ranges and base records.
-    budgets : sequence of int
-        Query budgets, one independent attack each.
-    seed : int
-        Order of the base records after the sample's median.
-    tol : float
-        A node counts as recovered when a boundary on its feature is within ``tol``.
-    oracle : callable, optional
-        ``oracle(record) -> label`` instead of the plaintext tree.
-
-    Returns
-    -------
-    pandas.DataFrame
-        ``budget``, ``queries`` (used), ``bases`` (base records explored),
-        ``boundaries`` (found), ``recovered`` (nodes within ``tol``),
-        ``thresholds`` and ``rate``.
-    """
-    from .attacks import true_thresholds
-
-    if oracle is None:
-        columns = list(X.columns)
-
-        def oracle(record: dict):
-            return tree.predict(pd.DataFrame([record], columns=columns))[0]
-
-    n_nodes = len(true_thresholds(tree))
-    rows = []
-    for budget in budgets:
-        found = label_boundary_attack(oracle, _bases(X, seed), int(budget), _domain(X), resolution=tol / 2)
-        hit = boundary_recovery(found.boundaries, tree, tol)
-        rows.append({"budget": int(budget), "queries": found.queries_used, "bases": found.bases_used,
-                     "boundaries": len(found.boundaries), "recovered": hit, "thresholds": n_nodes,
-                     "rate": hit / n_nodes if n_nodes else 1.0})
-    df = pd.DataFrame(rows)
-    df.attrs.update(tol=tol)
-    return df
 
 
 def threshold_recovery(tree, X: pd.DataFrame, client, *, queries: int = 60, seed: int = 0,
@@ -528,9 +319,10 @@ def threshold_recovery(tree, X: pd.DataFrame, client, *, queries: int = 60, seed
 
     * **original (no blinding)**: one query with a (seeded) record of ``X``,
       :func:`~encmed_lib.attacks.recover_thresholds_unblinded`;
-    * **blinded (basic mode)**: :func:`~encmed_lib.attacks.interval_attack`
-      (binary discovery, then bisection on the signs and magnitudes) from
-      ``X``'s median record over ``X``'s ranges;
+    * **blinded (basic mode)**: :func:`~encmed_lib.attacks.sieve_attack`, one
+      query at the edge of the domain (a second one only when a node stays
+      undecided, about one reply in a hundred) against ``X``'s public candidate
+      grid (:func:`~encmed_lib.attacks.grid_candidates`);
     * **label-only**: :func:`label_boundary_attack` through real label-only
       round trips, same ranges and budget, from the same median record and
       then ``X``'s records in a seeded order.  The interval attack
@@ -551,7 +343,7 @@ def threshold_recovery(tree, X: pd.DataFrame, client, *, queries: int = 60, seed
         The attacker's client (1024 bits is enough: the key size does not
         change what the client sees).
     queries : int
-        Budget of the blinded and label-only attacks.
+        Budget of the label-only attack (the sieve needs one or two).
     seed : int
         Picks the record of the one-query attack and the label attacker's
         order of base records.
@@ -570,8 +362,7 @@ def threshold_recovery(tree, X: pd.DataFrame, client, *, queries: int = 60, seed
     from .protocol import TreeServer
     from .protocol.label_only import predict_label_only
 
-    domain = _domain(X)
-    base = X.median()
+    domain = public_domain(X)
     rows = []
 
     server_none = TreeServer(tree, blinding="none")
@@ -585,21 +376,16 @@ def threshold_recovery(tree, X: pd.DataFrame, client, *, queries: int = 60, seed
                  "thresholds": n_nodes, "recovered": round(rate * n_nodes), "rate": rate})
 
     server = TreeServer(tree)
-    discovery = 2 + math.ceil(math.log2(len(domain))) if len(domain) > 1 else 2
-    if queries >= discovery:
-        result = attacks.interval_attack(client, server.evaluate, base, queries, domain,
-                                         discovery="binary")
-        rate = attacks.threshold_recovery_rate(result.final_estimates, server, tol=tol)
-        used = result.queries_used
-    else:  # the budget does not even cover finding the nodes' features
-        rate, used = 0.0, 0
-    rows.append({"protocol": "blinded (basic mode)", "attack": "interval attack: discovery, then bisection",
-                 "the client uses": "one sign (and a magnitude bound) per node", "queries": used,
-                 "thresholds": n_nodes, "recovered": round(rate * n_nodes), "rate": rate})
+    result = attacks.sieve_attack(client, server.evaluate, attacks.grid_candidates(X), list(X.columns),
+                                  max_queries=2)
+    exact = sum(result.exact(server))
+    rows.append({"protocol": "blinded (basic mode)", "attack": "one-query sieve at the domain edge",
+                 "the client uses": "each node's blinded difference r d + s", "queries": result.queries,
+                 "thresholds": n_nodes, "recovered": exact, "rate": exact / n_nodes if n_nodes else 1.0})
 
     lo_server = TreeServer(tree, mode="label-only")
     found = label_boundary_attack(lambda r: predict_label_only(client, lo_server, r),
-                                  _bases(X, seed), queries, domain, resolution=tol / 2)
+                                  base_records(X, seed), queries, domain, resolution=tol / 2)
     hit = boundary_recovery(found.boundaries, lo_server, tol)
     rows.append({"protocol": "label-only", "attack": "bisection on the label, one feature at a time",
                  "the client uses": "the label only", "queries": found.queries_used,
@@ -846,19 +632,19 @@ def _run_basic(client, tree, X: pd.DataFrame) -> pd.DataFrame:
                          "expected": df["expected"]}, index=X.index)
 
 
-def _run_label_only(client, tree, X: pd.DataFrame, compact: bool = False) -> pd.DataFrame:
-    from .bench import label_only_breakdown
+def _run_label_only(client, tree, X: pd.DataFrame) -> pd.DataFrame:
+    from .bench_label_only import label_only_breakdown
     from .protocol import TreeServer
 
-    server = TreeServer(tree, mode="label-only", compact=compact)
+    server = TreeServer(tree, mode="label-only")
     raw = label_only_breakdown(client, server, X, tree=tree)
     df = pd.DataFrame({"client_encrypt_ms": raw["encrypt"], "server_evaluate_ms": raw["compare"],
                        "client_answer_ms": raw["answer"], "server_finish_ms": raw["finish"],
                        "client_decrypt_ms": raw["decrypt"],
-                       "bytes_to_server": raw["query_bytes"] + raw["bits_bytes"],
+                       "bytes_to_server": raw["query_bytes"] + raw["answers_bytes"],
                        "bytes_to_client": raw["comparisons_bytes"] + raw["reply_bytes"],
                        "label": raw["label"], "expected": raw["expected"]}, index=X.index)
-    df.attrs["public_depth"] = server.depth
+    df.attrs["comparisons"] = server.public_sizes()["comparisons"]
     return df
 
 
@@ -993,7 +779,7 @@ def throughput_table(client, server, X: pd.DataFrame, workers: Sequence[int] = (
 
 def cost_report(key_sizes: Sequence[int] = (1024, 2048, 3072), depths: Iterable[int] = range(3, 11), *,
                 rows: int = 30, label_only_depths: Iterable[int] = (3, 4, 5, 6), label_only_rows: int = 5,
-                agreement_rows: int | None = None, modes: Sequence[str] = MODES, compact: bool = False,
+                agreement_rows: int | None = None, modes: Sequence[str] = MODES,
                 dp_epsilons: Sequence[float] = (0.1, 1.0, 10.0), dp_seeds: Sequence[int] = range(5),
                 federated_depth: int = 4, federated_key_bits: int = 2048, federated_unpacked: bool = True,
                 federated_dp_epsilon: float = 10.0,
@@ -1037,11 +823,9 @@ def cost_report(key_sizes: Sequence[int] = (1024, 2048, 3072), depths: Iterable[
     rows, label_only_rows, agreement_rows : int
         Row samples (see above).
     label_only_depths : sequence of int
-        Label-only pads the tree to a complete tree: its cost doubles per level.
+        Label-only runs a DGK comparison per node (the tree's own nodes, not padded).
     modes : sequence of str
         Among :data:`MODES`; ``"ckks"`` is skipped (and said so) without TenSEAL.
-    compact : bool
-        Label-only with one ciphertext per leaf (about half the cost).
     dp_epsilons, dp_seeds : sequences
         DP trees in the accuracy table.
     federated_depth, federated_key_bits, federated_unpacked, federated_dp_epsilon
@@ -1101,12 +885,12 @@ def cost_report(key_sizes: Sequence[int] = (1024, 2048, 3072), depths: Iterable[
                               f"agreement {cost[-1]['agreement']}")
             if "label-only" in modes and d in lo_depths:
                 sample = check if smallest else X_test.iloc[:label_only_rows]
-                per_row = _run_label_only(client, tree, sample, compact=compact)
-                mode = "label-only (compact)" if compact else "label-only"
+                per_row = _run_label_only(client, tree, sample)
+                mode = "label-only"
                 cost.append(_cost_row(mode, f"decision tree, max_depth {d}", per_row, label_only_rows,
                                       _plaintext_ms(tree, X_test.iloc[:label_only_rows]), key_bits=bits,
                                       max_depth=d, depth=tree.get_depth(),
-                                      internal_nodes=(1 << per_row.attrs["public_depth"]) - 1,
+                                      internal_nodes=per_row.attrs["comparisons"],
                                       setup_ms=setup_ms))
                 _say(verbose, f"  {mode} {bits} bits, depth {d}: {cost[-1]['total_ms']:.1f} ms, "
                               f"agreement {cost[-1]['agreement']}")

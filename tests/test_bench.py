@@ -104,15 +104,26 @@ def test_measure_reports_agreement_and_keys(setting):
         assert result[key] > 0
 
 
-def test_measure_label_only_reports_phases_bytes_and_agreement():
-    from encmed_lib.bench import label_only_agreement, measure_label_only
+def test_measure_label_only_reports_phases_bytes_ratio_and_agreement():
+    from encmed_lib.bench_label_only import measure_label_only
 
     X, y = em.load_heart()
     tree = em.train_tree(X, y, max_depth=2, random_state=0)
-    row = measure_label_only(tree, X, 1024, rows=3)
+    row = measure_label_only(tree, X, 1024, rows=3, phe_ms=2.0)
     assert row["agreement"] == "3/3" and row["mode"] == "label-only" and row["leaves"] == 4
+    assert row["comparisons"] == 3 and row["width"] == 10
     phases = ["encrypt_ms", "compare_ms", "answer_ms", "finish_ms", "decrypt_ms"]
     assert all(row[p] > 0 for p in phases)
-    assert abs(row["total_ms"] - sum(row[p] for p in phases)) < 1e-9
-    assert row["reply_bytes"] > 2 * 4 * 256  # two 1024-bit ciphertexts per leaf
-    assert label_only_agreement(tree, X.iloc[:5]) == "5/5"
+    assert abs(row["all_work_ms"] - sum(row[p] for p in phases) - row["keygen_ms_per_patient"]) < 1e-9
+    assert row["phe_encryptions"] == row["all_work_ms"] / 2.0
+    # 3 comparisons of 10 values each come back, one 128-byte (1024-bit) ciphertext each, as base64
+    assert row["bytes_to_client"] > 3 * 10 * 128 * 4 // 3
+    padded = measure_label_only(tree, X, 1024, rows=1, depth=3, phe_ms=2.0)
+    assert (padded["comparisons"], padded["leaves"]) == (7, 8) and "padded" in padded["mode"]
+
+
+def test_refusal_times_cover_every_malformed_key():
+    from encmed_lib.bench_label_only import refusal_times
+
+    df = refusal_times(1024)
+    assert len(df) == 7 and (df["refused_in_ms"] >= 0).all()

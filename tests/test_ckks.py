@@ -1,4 +1,4 @@
-"""Tests of encmed_lib.crypto.ckks: SquareMLP, CKKS client and server, agreement, sizes, Paillier table."""
+"""Tests of encmed_lib.crypto.ckks (SquareMLP, client, server, agreement, sizes) and the Paillier table."""
 
 from __future__ import annotations
 
@@ -32,7 +32,6 @@ from encmed_lib.crypto.ckks import (  # noqa: E402
     CKKSServer,
     SquareMLP,
     ckks_security_bits,
-    compare_with_paillier,
     evaluate_ckks,
     require_tenseal,
 )
@@ -44,6 +43,7 @@ from encmed_lib.errors import (  # noqa: E402
     ModelNotFittedError,
     ProtocolError,
 )
+from encmed_lib.protocol.ckks_comparison import compare_with_paillier  # noqa: E402
 
 # Encrypted rows checked per data set: a sample, to keep the file well under a minute (a round trip
 # costs 50-400 ms); the agreement is a property of every row, the sample is enough to catch a break.

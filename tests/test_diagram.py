@@ -16,7 +16,7 @@ from encmed_lib.protocol.diagram import (
     plot_sequence_diagram,
 )
 
-LABEL_ONLY_SIZES = {"query": 5107, "comparisons": 960, "bits": 5390, "label_reply": 11348}
+LABEL_ONLY_SIZES = {"query": 83107, "comparisons": 960, "answers": 23390, "label_reply": 2348}
 
 
 def texts(fig, gid):
@@ -61,14 +61,14 @@ def test_every_label_note_and_box_is_drawn():
 def test_arrow_directions_follow_the_steps():
     fig = plot_sequence_diagram(label_only_steps())
     directions = [(a.xyann[0] < a.xy[0]) for a in arrows(fig)]  # True: left to right
-    assert directions == [True, False, True, False]  # query, comparisons, bits, label reply
+    assert directions == [True, False, True, False]  # query, comparisons, answers, label reply
     heights = [a.xy[1] for a in arrows(fig)]
     assert heights == sorted(heights)  # top to bottom, in order
 
 
 def test_sizes_are_rounded_into_the_notes():
     notes = [s["note"] for s in label_only_steps(LABEL_ONLY_SIZES) if "note" in s]
-    assert [n.rsplit("· ", 1)[1] for n in notes] == ["5.1 kB", "960 B", "5.4 kB", "11.3 kB"]
+    assert [n.rsplit("· ", 1)[1] for n in notes] == ["83.1 kB", "960 B", "23.4 kB", "2.3 kB"]
     assert all("kB" not in s.get("note", "") and " B" not in s.get("note", "") for s in label_only_steps())
     assert basic_steps({"query": 5107, "reply": 2565})[2]["note"].endswith("2.6 kB")
     assert format_size(999) == "999 B" and format_size(1049) == "1.0 kB"

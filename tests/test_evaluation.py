@@ -81,6 +81,9 @@ def test_threshold_recovery_depth3_tiny_budget(data, client):
     assert list(df["protocol"]) == ["original (no blinding)", "blinded (basic mode)", "label-only"]
     rate = df.set_index("protocol")["rate"]
     assert rate["original (no blinding)"] == 1.0
+    # the one-query sieve: every threshold of basic mode (a second query about once in a hundred)
+    assert rate["blinded (basic mode)"] >= 6 / 7 and df.set_index("protocol").loc["blinded (basic mode)",
+                                                                                  "queries"] <= 2
     assert rate["label-only"] <= rate["original (no blinding)"]
     assert (df["queries"] <= 12).all() and (df["thresholds"] == 7).all()
 

@@ -322,46 +322,28 @@ def test_check_06_public_depth(heart):
     rejects(check, 63.5, 48, 64, tree, depth=6, hint="whole number")
 
 
-@pytest.fixture(scope="module")
-def compact_exchange(heart, client):
-    """One compact label-only exchange for X_test.iloc[7]: (record, raw leaf values, label)."""
-    X_test, tree = heart[3], heart[-1]
-    server = em.TreeServer(tree, mode="label-only", compact=True)
-    record = X_test.iloc[7]
-    reply = server.finish(client.answer(server.evaluate(client.encrypt(record))))
-    values = [client.private_key.raw_decrypt(c) for c in reply.ciphertexts]
-    signed = [client.private_key.decrypt_signed(c) for c in reply.ciphertexts]
-    classes = reply.meta["classes"]
-    label = next(classes[v] for v in values if v < len(classes))
-    return record, values, signed, label
+def test_check_06_comparison_values():
+    from encmed_lib.protocol.label_only.plain import comparison_values
 
-
-def test_check_06_compact_label(heart, client, compact_exchange):
-    X_test, tree = heart[3], heart[-1]
-    record, values, signed, label = compact_exchange
-    assert label == tree.predict(X_test.iloc[[7]])[0]
-    message = accepts(labs.check_06_compact_label, label, values, tree, record)
-    assert f"the label is {label!r}" in message
-    accepts(labs.check_06_compact_label, np.int64(label), np.array(values, dtype=object), tree, record)
-    check = labs.check_06_compact_label
-    rejects(check, 1 - label, values, tree, record, hint="reply.meta['classes']")
-    big = next(v for v in values if v >= 2)
-    rejects(check, big, values, tree, record, hint="random leaf value")
-    rejects(check, label, signed, tree, record, hint="raw_decrypt")
-    rejects(check, label, values + values, tree, record, hint="pair form")
-    rejects(check, label, values[:5], tree, record, hint="one ciphertext per leaf")
-    rejects(check, label, [v + 2 if v < 2 else v for v in values], tree, record, hint="exactly one leaf")
-    other = next(i for i in range(len(X_test)) if tree.predict(X_test.iloc[[i]])[0] != label)
-    rejects(check, label, values, tree, X_test.iloc[other], hint="do not decrypt this record's reply")
-    rejects(check, label, 5, tree, record, hint="raw_decrypt(c) for c in reply.ciphertexts")
+    right = comparison_values(13, 9, -1, 5)
+    message = accepts(labs.check_06_comparison_values, right, 13, 9, -1, 5)
+    assert "[13 > 9] = 1" in message
+    other = comparison_values(9, 13, 1, 5)
+    assert "[9 < 13] = 1" in accepts(labs.check_06_comparison_values, other, 9, 13, 1, 5)
+    check = labs.check_06_comparison_values
+    rejects(check, list(reversed(right)), 13, 9, -1, 5, hint="reversed")
+    rejects(check, comparison_values(13, 9, 1, 5), 13, 9, -1, 5, hint="sign s")
+    rejects(check, right[:-1], 13, 9, -1, 5, hint="one value per bit")
+    rejects(check, [v + 1 for v in right], 13, 9, -1, 5, hint="x_i = (x >> i) & 1")
+    rejects(check, "0, 1", 13, 9, -1, 5, hint="one value per bit position")
 
 
 def test_check_06_cheating_client():
-    assert "semi-honest" in accepts(labs.check_06_cheating_client, "c")
-    accepts(labs.check_06_cheating_client, " (C). ")
-    rejects(labs.check_06_cheating_client, "a", hint="perfectly valid ciphertext")
-    rejects(labs.check_06_cheating_client, "b", hint="E(-1)")
-    rejects(labs.check_06_cheating_client, "d", hint="path costs of round 2")
+    assert "InvalidProofError" in accepts(labs.check_06_cheating_client, "a")
+    rejects(labs.check_06_cheating_client, "c", hint="old design")
+    accepts(labs.check_06_cheating_client, " (A). ")
+    rejects(labs.check_06_cheating_client, "b", hint="never decrypts")
+    rejects(labs.check_06_cheating_client, "d", hint="session")
     rejects(labs.check_06_cheating_client, "e", hint="one of the four letters")
     rejects(labs.check_06_cheating_client, 3, hint="letter")
 

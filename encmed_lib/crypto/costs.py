@@ -47,13 +47,16 @@ import statistics
 import time
 import warnings
 from collections.abc import Callable, Iterable, Mapping
+from typing import TYPE_CHECKING
 
 import gmpy2
 import pandas as pd
-from matplotlib.axes import Axes
 from phe import paillier as phe_paillier
 
 from .paillier import Keypair, PrivateKey, PublicKey, generate_keypair
+
+if TYPE_CHECKING:  # matplotlib is imported on use, by plot_operation_times
+    from matplotlib.axes import Axes
 
 OPERATIONS: tuple[str, ...] = (
     "key generation (phe)",
@@ -77,7 +80,7 @@ MIN_SAMPLE_SECONDS = 2e-4
 """A timed sample of a fast operation lasts at least this long (a batch of calls)."""
 
 
-def _median_ms(fn: Callable[[], object], repeats: int, *, batch: bool = True) -> float:
+def call_ms(fn: Callable[[], object], repeats: int, *, batch: bool = True) -> float:
     """Median wall time of one call of ``fn`` in milliseconds, over ``repeats`` samples.
 
     Parameters
@@ -197,14 +200,14 @@ def time_operations(key_sizes: Iterable[int] = (1024, 2048, 3072), repeats: int 
         bits = int(bits)
         times: dict[str, float] = {}
         if repeats_keygen:
-            times["key generation (phe)"] = _median_ms(
+            times["key generation (phe)"] = call_ms(
                 lambda b=bits: phe_paillier.generate_paillier_keypair(n_length=b),
                 repeats_keygen, batch=False)
         keypair = keypairs.get(bits) or _our_keypair(bits)
         if keypair.public_key.bits != bits:
             raise ValueError(f"keypairs[{bits}] is a {keypair.public_key.bits}-bit key")
         for name, fn in _operation_timers(keypair).items():
-            times[name] = _median_ms(fn, repeats)
+            times[name] = call_ms(fn, repeats)
         rows += [{"key_bits": bits, "operation": op, "ms": times[op]}
                  for op in OPERATIONS if op in times]
     return pd.DataFrame(rows, columns=["key_bits", "operation", "ms"])

@@ -58,7 +58,12 @@ D_BITS = SCALE_BITS + VALUE_BITS + 1
 """``|T - X| < 2**D_BITS`` for every in-domain value and (clamped) threshold."""
 
 
-def _as_float(value, name: str) -> float:
+def as_float(value, name: str) -> float:
+    """``value`` as a float, or a :class:`~encmed_lib.errors.DomainError` naming feature ``name``.
+
+    Accepts Python and NumPy reals (booleans as 0/1) and numeric strings;
+    anything else, or a value too large for a float, is refused.
+    """
     if isinstance(value, (bool, np.bool_)):
         return float(value)
     if isinstance(value, numbers.Real) or isinstance(value, np.number):
@@ -76,6 +81,9 @@ def _as_float(value, name: str) -> float:
                       f"({type(value).__name__})")
 
 
+_as_float = as_float  # the old private name, still imported by protocol/linear.py (issue 10)
+
+
 def encode_value(value, name: str = "value") -> int:
     """Encode a feature value as ``float32(value) * 2**SCALE_BITS`` (an exact int).
 
@@ -85,7 +93,7 @@ def encode_value(value, name: str = "value") -> int:
         ``value`` is not a number, is NaN or infinite, or lies outside the
         documented domain.
     """
-    x = _as_float(value, name)
+    x = as_float(value, name)
     if math.isnan(x) or math.isinf(x):
         raise DomainError(f"feature {name!r}: expected a finite number, got {x!r} "
                           "(impute or drop missing values before encrypting)")

@@ -27,7 +27,8 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
-from ..plots import _NEUTRAL, CLASS_COLOURS
+from ..colours import CLASS_COLOURS
+from ..colours import NEUTRAL as _NEUTRAL
 from ..tree import as_portable
 from .aggregation import Aggregator, PaillierAggregator, SecretSharingAggregator, Transcript
 from .trainer import Binning, FederatedTreeTrainer, Provider, SplitRecord

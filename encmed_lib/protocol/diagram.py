@@ -217,7 +217,7 @@ def _check_sizes(sizes: Mapping | None, known: tuple[str, ...]) -> None:
         raise ValueError(f"unknown message(s) {unknown} in sizes; this mode's messages are {list(known)}")
 
 
-LABEL_ONLY_MESSAGES = ("query", "comparisons", "bits", "label_reply")
+LABEL_ONLY_MESSAGES = ("query", "comparisons", "answers", "label_reply")
 """The keys of ``sizes`` for :func:`label_only_steps` (bytes of each JSON message)."""
 
 BASIC_MESSAGES = ("query", "reply")
@@ -227,41 +227,37 @@ BASIC_MESSAGES = ("query", "reply")
 def label_only_steps(sizes: Mapping | None = None) -> list[dict]:
     """The label-only round trip (:mod:`.label_only`), in its five numbered steps.
 
-    Four messages and four local computations: (1) the query; (2) the server
-    blinds, flips and shuffles the comparisons of the padded tree and sends
-    them; (3) the client encrypts the sign bit of each; (4) the server turns the
-    bits into path costs and sends the masked leaves; (5) the client finds the
-    leaf whose cost is zero.
+    Four messages and four local computations: (1) the DGK-encrypted bits of every feature code,
+    with bit proofs; (2) the server's blinded, shuffled DGK comparisons, one group per node;
+    (3) the client's proven share bit per group; (4) the server's path costs and masked leaves;
+    (5) the client reads the one leaf that carries a class.
 
     Parameters
     ----------
     sizes : dict, optional
         Bytes of the messages (keys from :data:`LABEL_ONLY_MESSAGES`: ``query``,
-        ``comparisons``, ``bits``, ``label_reply``), added to the notes rounded
-        to 0.1 kB.
+        ``comparisons``, ``answers``, ``label_reply``), added to the notes rounded to 0.1 kB.
     """
     _check_sizes(sizes, LABEL_ONLY_MESSAGES)
     return [
-        {"step": 1, "from": 0, "to": 1, "label": r"Query: $E(x_1), \ldots, E(x_m)$",
-         "note": _with_size("every feature, under the client's public key", sizes, "query")},
+        {"step": 1, "from": 0, "to": 1, "label": r"Query: $E(x_{f,i})$, every bit of every feature code",
+         "note": _with_size("DGK, the client's key; a proof that each encrypts 0 or 1", sizes, "query")},
         {"step": 2, "at": 1,
-         "box": r"pad to a complete tree of public depth $D$; for every node: "
-                r"$v_j = \sigma_j\,(2(r_j d_j + s_j) + 1)$, random signs $\sigma_j$; shuffle, pack"},
-        {"step": 2, "from": 1, "to": 0, "label": r"Comparisons: $E(w_1), \ldots, E(w_{2^D-1})$",
-         "note": _with_size("packed, shuffled, signs flipped; the depth $D$ and the class names",
+         "box": r"check the proofs; per node: $c_i = s + x_i - y_i + 3\sum_{k>i} x_k \oplus y_k$, "
+                r"blind $E(c_i)^r w^u$; shuffle"},
+        {"step": 2, "from": 1, "to": 0, "label": r"Comparisons: one group of $L$ values per node",
+         "note": _with_size("groups and values shuffled; the node count and the class names",
                             sizes, "comparisons")},
-        {"step": 3, "at": 0, "box": r"decrypt the packs; $b_k = [w_k > 0]$ for each value; encrypt"},
-        {"step": 3, "from": 0, "to": 1, "label": r"Bits: $E(b_1), \ldots, E(b_{2^D-1})$",
-         "note": _with_size("one encrypted bit per value, in the order received", sizes, "bits")},
+        {"step": 3, "at": 0, "box": r"zero test: $\delta_k = [$some value of group $k$ is 0$]$"},
+        {"step": 3, "from": 0, "to": 1, "label": r"Answers: $E(\delta_1), \ldots, E(\delta_m)$",
+         "note": _with_size(r"one proven bit per group: a share of $[x \leq t]$", sizes, "answers")},
         {"step": 4, "at": 1,
-         "box": r"undo order and flips: $E(c_j)$; path cost of every leaf; "
-                r"mask $E(\rho_\ell\,\mathrm{cost}_\ell)$, "
-                r"$E(\mathrm{label}_\ell + u_\ell\,\mathrm{cost}_\ell)$; "
-                "shuffle the leaves"},
-        {"step": 4, "from": 1, "to": 0, "label": r"LabelReply: $2^D$ masked leaf pairs",
-         "note": _with_size("one leaf has cost 0; every other pair is uniformly random", sizes,
+         "box": r"$E(b_j)$ from the shares; path cost of every leaf; "
+                r"$E(\mathrm{label}_\ell + \rho_\ell\,\mathrm{cost}_\ell)$; shuffle the leaves"},
+        {"step": 4, "from": 1, "to": 0, "label": r"LabelReply: one masked value per leaf",
+         "note": _with_size("one leaf has cost 0; every other value is uniformly random", sizes,
                             "label_reply")},
-        {"step": 5, "at": 0, "box": "decrypt every pair: the leaf with cost 0 carries the label"},
+        {"step": 5, "at": 0, "box": "decrypt every leaf: the one whose value is a class index is the label"},
     ]
 
 
