@@ -173,17 +173,17 @@ from .accountant import (
 from .experiments import (
     METHOD_COLOURS,
     METHODS,
-    _bands,
-    _default_ranges,
-    _seed,
     accuracy_vs_epsilon,
+    default_ranges,
+    median_bands,
+    method_seed,
     plot_accuracy_vs_epsilon,
     public_bounds,
 )
 from .forest import DPForest, dp_random_forest, forest_schedule, random_split_tree
 from .mechanisms import (
     RngLike,
-    _rng,
+    as_generator,
     discrete_laplace,
     discrete_laplace_alpha,
     discrete_laplace_pmf,
@@ -197,6 +197,12 @@ from .noise import LEAF_KIND, NOISE_MODES, CentralNoise, DistributedNoise
 from .samplers import OpenDPSampler, SeededSampler
 from .tree import dp_federated_tree
 
+# The names used before the package existed (membership and evaluation import them).
+_bands = median_bands
+_default_ranges = default_ranges
+_seed = method_seed
+_rng = as_generator
+
 __all__ = [
     "DEFAULT_LEAF_FRACTION", "PrivacyBudgetError", "discrete_laplace_alpha", "discrete_laplace",
     "discrete_laplace_pmf", "discrete_laplace_variance", "polya", "distributed_discrete_laplace_shares",
@@ -204,5 +210,6 @@ __all__ = [
     "CentralNoise", "DistributedNoise", "dp_federated_tree", "public_bounds", "accuracy_vs_epsilon",
     "plot_accuracy_vs_epsilon", "METHOD_COLOURS", "METHODS", "LEAF_KIND", "NOISE_MODES", "RngLike",
     "laplace_epsilon", "SeededSampler", "OpenDPSampler", "DPForest", "dp_random_forest",
-    "forest_schedule", "random_split_tree", "_bands", "_default_ranges", "_seed", "_rng",
+    "forest_schedule", "random_split_tree", "median_bands", "default_ranges", "method_seed",
+    "as_generator",
 ]

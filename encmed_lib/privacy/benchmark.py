@@ -10,7 +10,9 @@ diffprivlib's tree and forest at every epsilon.
 Data: the bundled heart sample (:func:`encmed_lib.load_heart`) and
 scikit-learn's breast cancer (:data:`BREAST_CANCER_RANGES` as public bounds);
 ``--cleveland PATH`` adds a UCI ``processed.cleveland.data`` file (never needed
-by a test).  ``--quick`` runs 3 seeds.
+by a test).  ``--quick`` runs 3 seeds; ``--membership`` adds both membership
+attacks on the forest (:mod:`encmed_lib.membership`: this module is on the
+evaluation floor of ``docs/architecture.md``, above the attacks).
 """
 
 from __future__ import annotations
@@ -67,7 +69,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Command line entry point."""
     import warnings
 
-    import encmed_lib as em
+    from ..data.heart import load_heart
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="3 seeds instead of 20")
@@ -79,10 +81,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     n = args.seeds or (3 if args.quick else 20)
     methods = DEFAULT_METHODS + (("forest distributed",) if args.distributed else ())
-    data = {"bundled heart sample": (*em.load_heart(), None),
+    data = {"bundled heart sample": (*load_heart(), None),
             "breast cancer (scikit-learn)": (*load_breast_cancer_frame(), BREAST_CANCER_RANGES)}
     if args.cleveland:
-        data["UCI Cleveland"] = (*em.load_heart(args.cleveland), None)
+        data["UCI Cleveland"] = (*load_heart(args.cleveland), None)
     pd.set_option("display.width", 200)
     pd.set_option("display.max_columns", 20)
     ok = True
@@ -97,7 +99,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         ok &= bool((gap >= 0).all())
     print("\nevery target met" if ok else "\nsome target NOT met")
     if args.membership:
-        print_membership(*em.load_heart(), range(min(n, 10)))
+        print_membership(*load_heart(), range(min(n, 10)))
     return 0
 
 

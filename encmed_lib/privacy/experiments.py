@@ -6,10 +6,10 @@ import math
 import warnings
 import zlib
 from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
-from matplotlib.figure import Figure
 
 from ..federated.aggregation import PlainAggregator, SecretSharingAggregator
 from ..federated.trainer import (
@@ -23,6 +23,9 @@ from ..federated.trainer import (
 from .accountant import DEFAULT_LEAF_FRACTION
 from .forest import dp_random_forest
 from .tree import dp_federated_tree
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 BREAST_CANCER_RANGES: dict[str, tuple[float, float]] = {
     "mean radius": (6.9, 29),
@@ -83,7 +86,8 @@ def public_bounds(ranges: Mapping[str, tuple[float, float] | Codes]
     return np.array(lows), np.array(highs)
 
 
-def _default_ranges(columns) -> Mapping[str, tuple[float, float] | Codes]:
+def default_ranges(columns) -> Mapping[str, tuple[float, float] | Codes]:
+    """The public ranges whose features are exactly ``columns`` (heart, Synthea or breast cancer)."""
     for ranges in (HEART_RANGES, SYNTHEA_RANGES, BREAST_CANCER_RANGES):
         if set(ranges) == set(columns):
             return ranges
@@ -91,7 +95,7 @@ def _default_ranges(columns) -> Mapping[str, tuple[float, float] | Codes]:
                      "neither HEART_RANGES nor SYNTHEA_RANGES")
 
 
-def _seed(seed: int, method: str, epsilon: float) -> np.random.SeedSequence:
+def method_seed(seed: int, method: str, epsilon: float) -> np.random.SeedSequence:
     """One independent, reproducible stream per (seed, method, epsilon)."""
     return np.random.SeedSequence([int(seed), zlib.crc32(method.encode()),
                                    zlib.crc32(repr(float(epsilon)).encode())])
@@ -193,7 +197,7 @@ def accuracy_vs_epsilon(X_train: pd.DataFrame, y_train, X_test: pd.DataFrame, y_
     unknown = [m for m in methods if m not in METHODS]
     if unknown:
         raise ValueError(f"unknown methods {unknown}; choose among {list(METHODS)}")
-    ranges = ranges if ranges is not None else _default_ranges(X_train.columns)
+    ranges = ranges if ranges is not None else default_ranges(X_train.columns)
     binning = binning if binning is not None else Binning.from_ranges(ranges, 8)
     columns = list(ranges)
     X_train, X_test = X_train[columns], X_test[columns]
@@ -216,12 +220,12 @@ def accuracy_vs_epsilon(X_train: pd.DataFrame, y_train, X_test: pd.DataFrame, y_
                 if key in methods:
                     agg = PlainAggregator() if mode == "central" else SecretSharingAggregator()
                     forest = dp_random_forest(providers, eps, ranges, agg, classes=classes, mode=mode,
-                                              rng=_seed(seed, key, eps))
+                                              rng=method_seed(seed, key, eps))
                     add(key, eps, seed, forest.predict(X_test))
             for mode in ("central", "distributed"):
                 if mode in methods:
                     tree, _ = dp_federated_tree(providers, eps, max_depth, binning, PlainAggregator(),
-                                                rng=_seed(seed, mode, eps), mode=mode,
+                                                rng=method_seed(seed, mode, eps), mode=mode,
                                                 classes=classes, leaf_fraction=leaf_fraction)
                     add(mode, eps, seed, tree.to_sklearn().predict(X_test))
             for key, make in (("diffprivlib tree", lambda e, s: DPTree(
@@ -233,7 +237,7 @@ def accuracy_vs_epsilon(X_train: pd.DataFrame, y_train, X_test: pd.DataFrame, y_
                                   accountant=BudgetAccountant()))):
                 if key not in methods:
                     continue
-                state = int(_seed(seed, key, eps).generate_state(1)[0])
+                state = int(method_seed(seed, key, eps).generate_state(1)[0])
                 model = make(eps, state)
                 with warnings.catch_warnings():
                     # bounds and classes come from public knowledge (the ranges), not the data
@@ -243,7 +247,7 @@ def accuracy_vs_epsilon(X_train: pd.DataFrame, y_train, X_test: pd.DataFrame, y_
     return pd.DataFrame(rows, columns=["method", "epsilon", "seed", "accuracy"])
 
 
-def _bands(df: pd.DataFrame, value: str) -> pd.DataFrame:
+def median_bands(df: pd.DataFrame, value: str) -> pd.DataFrame:
     """Median and quartiles of ``value`` per (method, epsilon)."""
     g = df.groupby(["method", "epsilon"], sort=True)[value]
     return pd.DataFrame({"median": g.median(), "q1": g.quantile(0.25), "q3": g.quantile(0.75)}
@@ -269,10 +273,12 @@ def plot_accuracy_vs_epsilon(df: pd.DataFrame, *, baseline: float | None = None,
     -------
     matplotlib.figure.Figure
     """
+    from matplotlib.figure import Figure  # plotting stays out of the import of the library
+
     fig = Figure(figsize=(7.5, 4.5), layout="constrained")
     ax = fig.subplots()
     finite = df[np.isfinite(df["epsilon"])]
-    stats = _bands(finite, "accuracy")
+    stats = median_bands(finite, "accuracy")
     for k, (method, part) in enumerate(stats.groupby("method", sort=False)):
         colour = METHOD_COLOURS.get(method, f"C{k}")
         ax.plot(part["epsilon"], part["median"], marker="o", color=colour, label=method)

@@ -73,7 +73,7 @@ from ..federated.aggregation import EVERYONE, Aggregator, RevealInfo, SecretShar
 from ..federated.trainer import Codes, Provider
 from ..tree import Node, PortableTree
 from .accountant import PrivacyAccountant, laplace_epsilon
-from .mechanisms import RngLike, _rng
+from .mechanisms import RngLike, as_generator
 from .noise import LEAF_KIND, NOISE_MODES
 
 FOREST_ROUND = "forest leaves"
@@ -118,7 +118,7 @@ def random_split_tree(ranges: Mapping[str, tuple[float, float] | Codes], depth: 
     """
     if int(depth) != depth or depth < 0:
         raise ValueError(f"depth must be an integer >= 0, got {depth}")
-    gen = _rng(rng)
+    gen = as_generator(rng)
     names = list(ranges)
     C = len(classes)
     nodes: list[Node] = []
@@ -370,7 +370,7 @@ def dp_random_forest(providers: Sequence[Provider], epsilon: float,
     depth = int(max_depth) if max_depth is not None else auto_depth
     if T < 1:
         raise ValueError(f"n_trees must be >= 1, got {n_trees}")
-    gen = _rng(rng)  # the structure is drawn first, then the noise
+    gen = as_generator(rng)  # the structure is drawn first, then the noise
     trees = [random_split_tree(ranges, depth, classes, gen) for _ in range(T)]
     transcript = transcript if transcript is not None else Transcript()
     accountant = PrivacyAccountant(epsilon)

@@ -17,8 +17,12 @@ from scipy.special import gammaln, logsumexp
 RngLike = np.random.Generator | np.random.SeedSequence | int | Sequence[int] | None
 
 
-def _rng(rng: RngLike) -> np.random.Generator:
-    """A ``Generator`` from a generator, a seed or ``None`` (fresh OS entropy: not reproducible)."""
+def as_generator(rng: RngLike) -> np.random.Generator:
+    """A NumPy ``Generator`` from a generator, a seed or ``None`` (fresh OS entropy: not reproducible).
+
+    Statistical randomness only (experiments): a deployment's noise comes from
+    :class:`~encmed_lib.privacy.OpenDPSampler`.
+    """
     return rng if isinstance(rng, np.random.Generator) else np.random.default_rng(rng)
 
 
@@ -88,7 +92,7 @@ def discrete_laplace(epsilon: float | None = None, sensitivity: float = 1.0,
         alpha = discrete_laplace_alpha(epsilon, sensitivity)
     elif not 0 <= alpha < 1:
         raise ValueError(f"alpha must be in [0, 1), got {alpha}")
-    gen = _rng(rng)
+    gen = as_generator(rng)
     p = 1.0 - alpha
     # numpy's geometric counts trials (>= 1); the difference of two is the same as of failures.
     return (gen.geometric(p, size=size) - gen.geometric(p, size=size)).astype(np.int64)
@@ -126,7 +130,7 @@ def polya(r: float, p: float, size: int | tuple[int, ...] | None = None,
         raise ValueError(f"r must be > 0, got {r}")
     if not 0 < p <= 1:
         raise ValueError(f"p must be in (0, 1], got {p}")
-    gen = _rng(rng)
+    gen = as_generator(rng)
     lam = gen.gamma(r, (1.0 - p) / p, size=size)
     return gen.poisson(lam).astype(np.int64)
 
@@ -162,7 +166,7 @@ def distributed_discrete_laplace_shares(k: int, epsilon: float, sensitivity: flo
         raise ValueError(f"k must be a positive integer, got {k}")
     k = int(k)
     alpha = discrete_laplace_alpha(epsilon, sensitivity)
-    gen = _rng(rng)
+    gen = as_generator(rng)
     shape = (k,) if size is None else (k, *np.atleast_1d(size).tolist())
     return polya(1.0 / k, 1.0 - alpha, shape, gen) - polya(1.0 / k, 1.0 - alpha, shape, gen)
 

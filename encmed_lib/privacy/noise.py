@@ -14,7 +14,7 @@ from ..federated.trainer import Binning
 from .accountant import PrivacyAccountant, PrivacyBudgetError
 from .mechanisms import (
     RngLike,
-    _rng,
+    as_generator,
     discrete_laplace,
     discrete_laplace_variance,
     distributed_discrete_laplace_shares,
@@ -90,7 +90,7 @@ class CentralNoise:
         self.n_features = int(n_features)
         self.epsilon_leaves = float(epsilon_leaves)
         self.epsilon_binning = float(epsilon_binning)
-        self.rng = _rng(rng)
+        self.rng = as_generator(rng)
         self.accountant = accountant
         self.binning = binning
         self.clip = clip

@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .mechanisms import RngLike, _rng, discrete_laplace, discrete_laplace_alpha
+from .mechanisms import RngLike, as_generator, discrete_laplace, discrete_laplace_alpha
 
 
 class SeededSampler:
@@ -35,7 +35,7 @@ class SeededSampler:
     deployable = False
 
     def __init__(self, rng: RngLike = None):
-        self.rng = _rng(rng)
+        self.rng = as_generator(rng)
 
     def __call__(self, shape, epsilon: float, sensitivity: float) -> np.ndarray:
         return discrete_laplace(epsilon, sensitivity, shape, self.rng)

@@ -13,7 +13,7 @@ from ..federated.aggregation import Aggregator, RevealInfo, SecretSharingAggrega
 from ..federated.trainer import Binning, Codes, FederatedTreeTrainer, Provider
 from ..tree import PortableTree
 from .accountant import DEFAULT_LEAF_FRACTION, PrivacyAccountant, plan_tree_budget
-from .mechanisms import RngLike, _rng
+from .mechanisms import RngLike, as_generator
 from .noise import LEAF_KIND, NOISE_MODES, CentralNoise
 
 
@@ -92,7 +92,7 @@ def dp_federated_tree(providers: Sequence[Provider], epsilon: float, max_depth: 
     n_features = len(binning) if quantiles else len(binning.feature_names)
     plan = plan_tree_budget(epsilon, max_depth, n_features, binning_epsilon, leaf_fraction)
     accountant = PrivacyAccountant(epsilon)
-    hook = NOISE_MODES[mode].from_plan(plan, _rng(rng), accountant=accountant,
+    hook = NOISE_MODES[mode].from_plan(plan, as_generator(rng), accountant=accountant,
                                        binning=binning if consistent and not quantiles else None)
     transcript = transcript if transcript is not None else Transcript()
     aggregator = aggregator if aggregator is not None else SecretSharingAggregator()
