@@ -67,10 +67,11 @@ from .privacy import (
     _default_ranges,
     _seed,
     dp_federated_tree,
+    dp_random_forest,
 )
 
 __all__ = ["true_label_confidence", "membership_advantage", "dp_advantage_bound",
-           "advantage_vs_epsilon", "plot_advantage_vs_epsilon"]
+           "advantage_vs_epsilon", "plot_advantage_vs_epsilon", "forest_advantage_vs_epsilon"]
 
 LOSS_FLOOR = 1e-12
 """Probabilities are floored here before taking the log loss (a pure leaf gives 0)."""
@@ -350,3 +351,40 @@ def plot_advantage_vs_epsilon(df: pd.DataFrame, *, value: str = "advantage",
     ax.grid(alpha=0.3)
     ax.legend(loc="upper left", fontsize=8)
     return fig
+
+
+def forest_advantage_vs_epsilon(X_train: pd.DataFrame, y_train, X_test: pd.DataFrame, y_test,
+                                epsilons: Sequence[float], seeds: Sequence[int], *,
+                                ranges: Mapping | None = None, classes: Sequence | None = None,
+                                k_providers: int = 3, n_permutations: int = 0) -> pd.DataFrame:
+    r"""Both membership attacks on the DP random-split forest, beside the bound :math:`\tanh(\varepsilon/2)`.
+
+    For each seed and epsilon: a forest (:func:`~encmed_lib.privacy.dp_random_forest`,
+    central noise, providers split by the seed) attacked through its
+    ``predict_proba`` by :func:`membership_advantage`: ``advantage`` (the
+    best threshold on the true-label confidence, chosen knowing the
+    answers) and ``yeom_advantage`` (the loss-threshold attack of Yeom et
+    al. 2018: member iff the loss is below the mean training loss).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``epsilon, seed, advantage, yeom_advantage, chance_advantage, auc, bound``.
+    """
+    ranges = ranges if ranges is not None else _default_ranges(X_train.columns)
+    y_train, y_test = np.asarray(y_train), np.asarray(y_test)
+    classes = list(classes) if classes is not None else sorted(np.unique(y_train).tolist())
+    rows = []
+    for seed in seeds:
+        providers = split_providers(X_train, y_train, k=k_providers, seed=int(seed))
+        for eps in epsilons:
+            forest = dp_random_forest(providers, eps, ranges, PlainAggregator(), classes=classes,
+                                      rng=_seed(seed, "forest", eps))
+            res = membership_advantage(forest.predict_proba, X_train, y_train, X_test, y_test,
+                                       classes=classes, seed=int(seed), n_permutations=n_permutations)
+            rows.append({"epsilon": float(eps), "seed": int(seed), "advantage": res["advantage"],
+                         "yeom_advantage": res["yeom_advantage"],
+                         "chance_advantage": res["chance_advantage"], "auc": res["auc"],
+                         "bound": float(dp_advantage_bound(eps))})
+    return pd.DataFrame(rows, columns=["epsilon", "seed", "advantage", "yeom_advantage",
+                                       "chance_advantage", "auc", "bound"])

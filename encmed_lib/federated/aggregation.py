@@ -236,8 +236,9 @@ NoiseHook = Callable[[np.ndarray, RevealInfo], np.ndarray]
 
 
 # ------------------------------------------------------------------ back-ends
-def check_tables(tables: Mapping[str, np.ndarray]) -> tuple[list[str], tuple[int, ...]]:
-    """Validate the providers' tables: at least one, same shape, non-negative integers."""
+def check_tables(tables: Mapping[str, np.ndarray], *, signed: bool = False
+                 ) -> tuple[list[str], tuple[int, ...]]:
+    """Validate the providers' tables: at least one, same shape, integers (non-negative unless ``signed``)."""
     if not tables:
         raise ValueError("no tables to aggregate: at least one provider is needed")
     names = list(tables)
@@ -252,7 +253,7 @@ def check_tables(tables: Mapping[str, np.ndarray]) -> tuple[list[str], tuple[int
         elif t.shape != shape:
             raise ValueError(f"provider {name!r}: table of shape {t.shape}, expected {shape} "
                              "(every provider must use the same public binning)")
-        if t.size and t.min() < 0:
+        if not signed and t.size and t.min() < 0:
             raise ValueError(f"provider {name!r}: counts must be non-negative")
     return names, shape
 
@@ -270,7 +271,8 @@ class Aggregator:
     """Whether providers can add their own (signed) noise shares before aggregation."""
 
     def aggregate(self, tables: Mapping[str, np.ndarray], transcript: Transcript | None = None, *,
-                  noise: NoiseHook | None = None, info: RevealInfo | None = None) -> np.ndarray:
+                  noise: NoiseHook | None = None, info: RevealInfo | None = None,
+                  signed: bool = False) -> np.ndarray:
         """The elementwise sum of ``tables`` (``{provider: int64 array}``, same shapes).
 
         Parameters
@@ -288,13 +290,16 @@ class Aggregator:
             total, where the back-end allows signed tables.
         info : RevealInfo, optional
             Passed to ``noise``.
+        signed : bool
+            Accept tables with negative entries (e.g. differences of counts);
+            every back-end sums signed integers exactly.
 
         Returns
         -------
         numpy.ndarray
             The total (``int64``; whatever ``noise`` returns if it is given).
         """
-        names, shape = check_tables(tables)
+        names, shape = check_tables(tables, signed=signed)
         transcript = transcript if transcript is not None else Transcript()
         info = info if info is not None else RevealInfo("counts", transcript.round,
                                                         n_providers=len(names))
@@ -471,6 +476,9 @@ class SecretSharingAggregator(Aggregator):
         return np.array(signed, dtype=np.int64), None
 
 
+SIGNED_HEADROOM_BITS = 32
+"""Extra bits per slot when provider tables carry signed noise shares (see :class:`PaillierAggregator`)."""
+
 FALLBACK_SLOT_BITS = 32
 """Slot width of a Paillier aggregate when no public bound was announced."""
 
@@ -524,14 +532,33 @@ class PaillierAggregator(Aggregator):
         back to 32 bits.
     key_holder, aggregator : str
         Party names in the transcript.
+    record_bound : int, optional
+        A public bound on the total number of records, **fixed in advance**
+        (e.g. by the study protocol).  With ``slot_bits="auto"`` it sizes the
+        slots and :func:`~encmed_lib.federated.trainer.announce_bounds` then
+        announces nothing: a DP transcript must not carry record counts that
+        the budget does not pay for.
+
+    **Signed tables (distributed noise).**  When a provider's table holds
+    negative values (its own noise share added before encryption), slots are
+    read as *balanced* digits: each plaintext is
+    :math:`m = \sum_j v_j 2^{jw} \bmod N` with signed :math:`v_j`, the
+    decrypted sum is lifted to :math:`(-N/2, N/2)` and peeled slot by slot,
+    :math:`t = M \bmod 2^w` taken in :math:`[-2^{w-1}, 2^{w-1})`,
+    :math:`M \leftarrow (M - t)/2^w`.  It is exact as long as every *total*
+    satisfies :math:`|T_j| < 2^{w-1}`; the slots are widened by
+    :data:`SIGNED_HEADROOM_BITS` for the noise (a discrete Laplace draw of
+    scale :math:`t` exceeds :math:`2^{30}` with probability
+    :math:`\approx e^{-2^{30}/t}`: never, for any scale used here).  So the
+    key holder decrypts a total that already carries the full noise.
     """
 
-    supports_provider_noise = False  # packed slots hold non-negative counts
+    supports_provider_noise = True  # signed slots (balanced digits) carry the providers' noise shares
     name = "paillier"
 
     def __init__(self, key_bits: int = DEFAULT_KEY_BITS, keypair: Keypair | None = None, *,
                  pack: bool = True, slot_bits: int | str = "auto", key_holder: str = "key holder",
-                 aggregator: str = "aggregator"):
+                 aggregator: str = "aggregator", record_bound: int | None = None):
         self.keypair = keypair if keypair is not None else generate_keypair(key_bits)
         self.public_key = self.keypair.public_key
         self.auto_slots = slot_bits == "auto"
@@ -543,6 +570,12 @@ class PaillierAggregator(Aggregator):
         self.slot_bits = slot_bits
         self.key_holder = key_holder
         self.aggregator = aggregator
+        self.record_bound = None
+        if record_bound is not None:
+            if int(record_bound) != record_bound or record_bound < 1:
+                raise ValueError(f"record_bound must be a positive integer, got {record_bound!r}")
+            self.record_bound = int(record_bound)
+            self.set_public_bound(self.record_bound)
 
     def __repr__(self) -> str:
         return (f"PaillierAggregator(key_bits={self.public_key.bits}, pack={self.pack}, "
@@ -560,31 +593,48 @@ class PaillierAggregator(Aggregator):
     def slots_per_plaintext(self) -> int:
         return (self.public_key.bits - 1) // self.slot_bits if self.pack else 1
 
-    def encode(self, values: list[int]) -> list[int]:
-        """Pack counts into plaintexts, ``slots_per_plaintext`` per plaintext (slot 0 lowest)."""
+    def _width(self, signed: bool) -> tuple[int, int]:
+        """(slot width, slots per plaintext) of an unsigned or signed aggregate."""
+        if not signed:
+            return self.slot_bits, self.slots_per_plaintext
+        w = self.slot_bits + SIGNED_HEADROOM_BITS
+        return w, ((self.public_key.bits - 2) // w if self.pack else 1)
+
+    def encode(self, values: list[int], *, signed: bool = False) -> list[int]:
+        """Pack counts into plaintexts, ``slots_per_plaintext`` per plaintext (slot 0 lowest).
+
+        ``signed``: balanced digits (see the class docstring), reduced modulo :math:`N`.
+        """
+        n = int(self.public_key.n)
         if not self.pack:
-            return list(values)
-        per, w = self.slots_per_plaintext, self.slot_bits
+            return [int(v) % n for v in values] if signed else list(values)
+        w, per = self._width(signed)
         out = []
         for start in range(0, len(values), per):
             m = 0
             for v in reversed(values[start:start + per]):
-                m = (m << w) | v
-            out.append(m)
+                m = (m << w) + int(v) if signed else (m << w) | v
+            out.append(m % n if signed else m)
         return out
 
-    def decode(self, plaintexts: list[int], size: int) -> list[int]:
+    def decode(self, plaintexts: list[int], size: int, *, signed: bool = False) -> list[int]:
         """Unpack ``size`` counts from plaintexts (inverse of :meth:`encode`)."""
+        n = int(self.public_key.n)
+        if signed:
+            plaintexts = [int(m) - n if int(m) > n // 2 else int(m) for m in plaintexts]
         if not self.pack:
             return [int(m) for m in plaintexts]
-        per, w = self.slots_per_plaintext, self.slot_bits
-        mask = (1 << w) - 1
+        w, per = self._width(signed)
+        mask, half = (1 << w) - 1, 1 << (w - 1)
         values = []
         for m in plaintexts:
             m = int(m)
             for _ in range(min(per, size - len(values))):
-                values.append(m & mask)
-                m >>= w
+                t = m & mask
+                if signed and t >= half:
+                    t -= 1 << w
+                values.append(t)
+                m = (m - t) >> w
         return values
 
     def _aggregate(self, tables, shape, transcript):
@@ -598,14 +648,15 @@ class PaillierAggregator(Aggregator):
                                 summary=f"Paillier public key, {pk.bits} bits, id {pk.key_id}",
                                 size=key_size)
         bound = ((1 << self.slot_bits) - 1) // len(names)  # no slot overflows: K * bound < 2^w
+        signed = any(t.size and int(t.min()) < 0 for t in tables.values())
         product = None
         for name in names:
             flat = tables[name].ravel()
-            if flat.size and int(flat.max()) > bound:
+            if not signed and flat.size and int(flat.max()) > bound:
                 raise ValueError(f"provider {name!r}: a count of {int(flat.max())} does not fit "
                                  f"{len(names)} providers into {self.slot_bits}-bit slots "
                                  "(use a larger slot_bits)")
-            plaintexts = self.encode([int(v) for v in flat])
+            plaintexts = self.encode([int(v) for v in flat], signed=signed)
             cts = [pk.raw_encrypt(m) for m in plaintexts]  # fresh randomiser each
             transcript.send(name, self.aggregator, "ciphertexts", cts,
                             summary=f"{len(cts)} Paillier ciphertexts of its table "
@@ -617,7 +668,7 @@ class PaillierAggregator(Aggregator):
         transcript.send(self.aggregator, self.key_holder, "ciphertext-sum", product,
                         summary=f"{len(product)} ciphertexts of the total (products)",
                         size=len(product) * pk.ciphertext_bytes)
-        total = self.decode([sk.raw_decrypt(c) for c in product], size)
+        total = self.decode([sk.raw_decrypt(c) for c in product], size, signed=signed)
         return np.array(total, dtype=np.int64), self.key_holder
 
 

@@ -569,11 +569,15 @@ def announce_bounds(providers: Sequence[Provider], aggregator, transcript: Trans
     No count at any node can exceed a provider's record count, so the sum of
     these bounds bounds every total; a packing back-end sizes its slots from
     it (:meth:`~encmed_lib.federated.aggregation.PaillierAggregator.set_public_bound`).
-    The rounding reveals less than the root's totals do anyway.
+    The rounding reveals less than the root's totals do anyway -- but it is
+    not noisy, so a differentially private run must not make it: an
+    aggregator with a ``record_bound`` fixed in advance announces nothing.
     """
     setter = getattr(aggregator, "set_public_bound", None)
     if setter is None or not getattr(aggregator, "auto_slots", False):
         return
+    if getattr(aggregator, "record_bound", None) is not None:
+        return  # fixed in advance: nothing about the data is announced
     total = 0
     for p in providers:
         n = len(p._y)  # the provider computes its own bound

@@ -1,0 +1,119 @@
+"""``python -m encmed_lib.privacy.benchmark``: the DP random-split forest beside diffprivlib.
+
+For every seed, one stratified 70/30 split (``random_state=seed``) shared by
+every method; the training part is split into 3 providers, and each method is
+trained at every epsilon of :data:`EPSILONS` (:func:`accuracy_vs_epsilon`).
+Printed: the median held-out accuracy and its interquartile range per data
+set, method and epsilon, and whether the forest's median reaches the best of
+diffprivlib's tree and forest at every epsilon.
+
+Data: the bundled heart sample (:func:`encmed_lib.load_heart`) and
+scikit-learn's breast cancer (:data:`BREAST_CANCER_RANGES` as public bounds);
+``--cleveland PATH`` adds a UCI ``processed.cleveland.data`` file (never needed
+by a test).  ``--quick`` runs 3 seeds; ``--membership`` adds both membership
+attacks on the forest (:mod:`encmed_lib.membership`: this module is on the
+evaluation floor of ``docs/architecture.md``, above the attacks).
+"""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+
+from ..tree import split_data
+from .experiments import (
+    BREAST_CANCER_RANGES,
+    METHODS,
+    accuracy_vs_epsilon,
+    load_breast_cancer_frame,
+)
+
+EPSILONS = (0.1, 0.5, 1.0, 2.0, 5.0, 10.0)
+"""The epsilons of the benchmark table."""
+
+DEFAULT_METHODS = ("forest", "diffprivlib tree", "diffprivlib forest", "non-private")
+
+
+def run(X: pd.DataFrame, y, seeds: Sequence[int], *, ranges=None, epsilons: Sequence[float] = EPSILONS,
+        methods: Sequence[str] = DEFAULT_METHODS) -> pd.DataFrame:
+    """Accuracy rows (``method, epsilon, seed, accuracy``), one stratified split per seed."""
+    frames = []
+    for seed in seeds:
+        X_tr, X_te, y_tr, y_te = split_data(X, y, random_state=int(seed))
+        frames.append(accuracy_vs_epsilon(X_tr, y_tr, X_te, y_te, list(epsilons), [int(seed)],
+                                          ranges=ranges, classes=[0, 1], methods=list(methods)))
+    return pd.concat(frames, ignore_index=True)
+
+
+def summarise(df: pd.DataFrame) -> pd.DataFrame:
+    """``median (q1-q3)`` per method (rows) and epsilon (columns)."""
+    g = df.groupby(["method", "epsilon"])["accuracy"]
+    stats = pd.DataFrame({"median": g.median(), "q1": g.quantile(0.25), "q3": g.quantile(0.75)})
+    cells = stats.apply(lambda r: f"{r['median']:.3f} ({r['q1']:.3f}-{r['q3']:.3f})", axis=1)
+    table = cells.unstack("epsilon")
+    table.columns = ["non-private" if not np.isfinite(c) else f"eps {c:g}" for c in table.columns]
+    return table
+
+
+def targets_met(df: pd.DataFrame) -> pd.Series:
+    """Per epsilon: the forest's median minus the best diffprivlib median (>= 0: target met)."""
+    med = df[np.isfinite(df["epsilon"])].groupby(["method", "epsilon"])["accuracy"].median().unstack()
+    best = med.loc[[METHODS["diffprivlib tree"], METHODS["diffprivlib forest"]]].max()
+    return (med.loc[METHODS["forest"]] - best).rename("forest - best diffprivlib")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Command line entry point."""
+    import warnings
+
+    from ..data.heart import load_heart
+
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="3 seeds instead of 20")
+    parser.add_argument("--seeds", type=int, default=None, help="number of seeds (default 20)")
+    parser.add_argument("--cleveland", default=None, help="a UCI processed.cleveland.data file")
+    parser.add_argument("--distributed", action="store_true", help="also the distributed forest")
+    parser.add_argument("--membership", action="store_true",
+                        help="also both membership attacks on the forest (bundled heart sample)")
+    args = parser.parse_args(argv)
+    n = args.seeds or (3 if args.quick else 20)
+    methods = DEFAULT_METHODS + (("forest distributed",) if args.distributed else ())
+    data = {"bundled heart sample": (*load_heart(), None),
+            "breast cancer (scikit-learn)": (*load_breast_cancer_frame(), BREAST_CANCER_RANGES)}
+    if args.cleveland:
+        data["UCI Cleveland"] = (*load_heart(args.cleveland), None)
+    pd.set_option("display.width", 200)
+    pd.set_option("display.max_columns", 20)
+    ok = True
+    for name, (X, y, ranges) in data.items():
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            df = run(X, y, range(n), ranges=ranges, methods=methods)
+        print(f"\n== {name}: {len(X)} records, {n} seeds, median (IQR) held-out accuracy")
+        print(summarise(df).to_string())
+        gap = targets_met(df)
+        print("forest - best diffprivlib: " + ", ".join(f"eps {e:g}: {v:+.3f}" for e, v in gap.items()))
+        ok &= bool((gap >= 0).all())
+    print("\nevery target met" if ok else "\nsome target NOT met")
+    if args.membership:
+        print_membership(*load_heart(), range(min(n, 10)))
+    return 0
+
+
+def print_membership(X: pd.DataFrame, y, seeds: Sequence[int]) -> None:
+    """Median advantage of both attacks on the forest per epsilon, beside ``tanh(eps/2)``."""
+    from ..membership import forest_advantage_vs_epsilon
+
+    X_tr, X_te, y_tr, y_te = split_data(X, y, random_state=0)
+    adv = forest_advantage_vs_epsilon(X_tr, y_tr, X_te, y_te, EPSILONS, seeds, classes=[0, 1],
+                                      n_permutations=20)
+    cols = ["advantage", "yeom_advantage", "chance_advantage", "bound"]
+    print(f"\n== membership inference on the forest (bundled heart sample, {len(list(seeds))} seeds)")
+    print(adv.groupby("epsilon")[cols].median().round(3).to_string())
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

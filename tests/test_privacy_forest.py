@@ -1,0 +1,247 @@
+"""The DP random-split forest, its transcript and accounting, and the samplers against OpenDP.
+
+Kept fast: small forests (3-5 trees of depth 2-3), the heart sample, few draws.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy.stats import chi2_contingency, chisquare
+
+import encmed_lib as em
+from encmed_lib.federated import (
+    EVERYONE,
+    HEART_RANGES,
+    Binning,
+    PaillierAggregator,
+    PlainAggregator,
+    SecretSharingAggregator,
+    split_providers,
+)
+from encmed_lib.federated.trainer import Codes, Provider
+from encmed_lib.membership import forest_advantage_vs_epsilon
+from encmed_lib.privacy import (
+    OpenDPSampler,
+    SeededSampler,
+    discrete_laplace_alpha,
+    discrete_laplace_pmf,
+    distributed_discrete_laplace_shares,
+    dp_federated_tree,
+    dp_random_forest,
+    forest_schedule,
+    laplace_epsilon,
+    random_split_tree,
+)
+from encmed_lib.privacy.experiments import BREAST_CANCER_RANGES, load_breast_cancer_frame
+
+CLASSES = [0, 1]
+
+
+@pytest.fixture(scope="module")
+def heart():
+    X, y = em.load_heart()
+    return em.split_data(X, y, random_state=0)
+
+
+@pytest.fixture(scope="module")
+def providers(heart):
+    X_tr, _, y_tr, _ = heart
+    return split_providers(X_tr, y_tr, k=3, seed=0)
+
+
+@pytest.fixture(scope="module")
+def paillier():
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # 1024-bit test key
+        return PaillierAggregator(key_bits=1024, record_bound=1024)
+
+
+def zero(shape, epsilon, sensitivity):
+    """A 'sampler' without noise: the exact released values, to measure their sensitivity."""
+    return np.zeros(shape, dtype=np.int64)
+
+
+# ------------------------------------------------------------------ structure
+def test_random_split_tree_uses_public_ranges_only():
+    tree = random_split_tree(HEART_RANGES, 4, CLASSES, rng=1)
+    assert tree.depth == 4 and len(tree.leaves()) == 16
+    for node in tree.internal_nodes():
+        spec = HEART_RANGES[node.feature]
+        if isinstance(spec, Codes):
+            assert node.threshold in spec.codes[:-1]
+        else:
+            assert spec[0] <= node.threshold <= spec[1]
+    assert random_split_tree(HEART_RANGES, 4, CLASSES, rng=1).to_dict() == tree.to_dict()
+    assert random_split_tree(HEART_RANGES, 4, CLASSES, rng=2).to_dict() != tree.to_dict()
+
+
+def test_schedule_depends_on_public_inputs_and_grows_with_epsilon():
+    assert forest_schedule(1.0, 13) == (20, 4)
+    assert forest_schedule(1.0, 30)[1] == 5
+    trees = [forest_schedule(e, 13)[0] for e in (0.1, 0.5, 1, 2, 5, 10)]
+    assert trees == sorted(trees) and trees[0] < trees[-1]
+    with pytest.raises(ValueError, match="epsilon"):
+        forest_schedule(0.0, 13)
+
+
+# ------------------------------------------------------------------ transcript and accounting
+def _neighbours(heart):
+    X_tr, _, y_tr, _ = heart
+    base = split_providers(X_tr.iloc[1:], y_tr.iloc[1:], k=3, seed=0)
+    extra = Provider(base[0].name, pd.concat([base[0]._X, X_tr.iloc[[0]]]),  # noqa: SLF001
+                     np.r_[base[0]._y, y_tr.iloc[[0]]])  # noqa: SLF001
+    return base, [extra, *base[1:]]
+
+
+@pytest.mark.parametrize("backend, statistic", [("plain", "margin"), ("secret sharing", "margin"),
+                                                ("paillier", "margin"), ("plain", "counts")])
+def test_neighbouring_transcripts_differ_by_the_accounted_sensitivity(heart, backend, statistic, paillier):
+    """Every value anyone outside a provider sees: identical, or the noisy total (L1 change = T)."""
+    d, d_prime = _neighbours(heart)
+    aggs = {"plain": PlainAggregator, "secret sharing": SecretSharingAggregator}
+    runs = []
+    for provs in (d, d_prime):
+        agg = paillier if backend == "paillier" else aggs[backend]()
+        runs.append(dp_random_forest(provs, 1.0, HEART_RANGES, agg, classes=CLASSES, n_trees=5,
+                                     max_depth=3, rng=3, sampler=zero, statistic=statistic))
+    a, b = runs
+    assert a.accountant.spent == 1.0 and len(a.accountant.ledger) == 1
+    assert "sensitivity 5" in a.accountant.ledger["what"][0]
+    public = [[m for m in r.transcript if m.receiver == EVERYONE or m.kind == "split"] for r in runs]
+    assert [(m.sender, m.receiver, m.kind, m.size) for m in public[0]] == \
+           [(m.sender, m.receiver, m.kind, m.size) for m in public[1]]
+    assert not any(m.kind == "bound" for r in runs for m in r.transcript)
+    for ma, mb in zip(*public, strict=True):
+        if ma.kind == "total":
+            assert int(np.abs(np.asarray(ma.payload) - np.asarray(mb.payload)).sum()) == 5
+        elif ma.kind == "split":
+            assert ma.payload == mb.payload
+    if backend != "secret sharing":  # there the published partial sums are masked by random shares
+        assert any(m.kind == "total" for m in public[0])
+
+
+def test_paillier_record_bound_is_fixed_in_advance_not_announced(providers, paillier):
+    binning = Binning.from_ranges(HEART_RANGES, 8)
+    with pytest.raises(ValueError, match="record_bound"):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            auto = PaillierAggregator(key_bits=1024, keypair=paillier.keypair)
+        dp_random_forest(providers, 1.0, HEART_RANGES, auto, classes=CLASSES)
+    tree, acc = dp_federated_tree(providers, 1.0, 2, binning, paillier, classes=CLASSES, rng=0)
+    assert not any(m.kind == "bound" for m in tree_transcript(providers, binning, paillier))
+    assert acc.spent == pytest.approx(1.0)
+
+
+def tree_transcript(providers, binning, agg):
+    from encmed_lib.federated import Transcript
+
+    t = Transcript()
+    dp_federated_tree(providers, 1.0, 1, binning, agg, classes=CLASSES, rng=0, transcript=t)
+    return list(t)
+
+
+@pytest.mark.parametrize("mode", ["central", "distributed"])
+def test_every_backend_releases_the_same_forest(providers, paillier, mode):
+    forests = [dp_random_forest(providers, 1.0, HEART_RANGES, agg, classes=CLASSES, mode=mode, n_trees=4,
+                                max_depth=3, rng=5) for agg in (PlainAggregator(), SecretSharingAggregator(),
+                                                                paillier)]
+    dicts = [[t.to_dict() for t in f.trees] for f in forests]
+    assert dicts[0] == dicts[1] == dicts[2]
+
+
+def test_distributed_noise_is_in_every_provider_table_before_it_leaves(providers, paillier):
+    forest = dp_random_forest(providers, 1.0, HEART_RANGES, paillier, classes=CLASSES, mode="distributed",
+                              n_trees=3, max_depth=2, rng=0)
+    exact = dp_random_forest(providers, 1.0, HEART_RANGES, PlainAggregator(), classes=CLASSES,
+                             n_trees=3, max_depth=2, rng=0, sampler=zero)
+    tables = {m.sender: np.asarray(m.payload) for m in exact.transcript if m.kind == "table"}
+    assert len(tables) == 3 and all(t.shape == (3 * 4,) for t in tables.values())  # one margin per leaf
+    noisy_plain = dp_random_forest(providers, 1.0, HEART_RANGES, PlainAggregator(), classes=CLASSES,
+                                   mode="distributed", n_trees=3, max_depth=2, rng=0)
+    sent = {m.sender: np.asarray(m.payload) for m in noisy_plain.transcript if m.kind == "table"}
+    assert all(not np.array_equal(sent[n], tables[n]) for n in tables)  # each carries its own share
+    assert [t.to_dict() for t in forest.trees] == [t.to_dict() for t in noisy_plain.trees]
+
+
+def test_signed_tables_only_when_asked():
+    tables = {"a": np.array([1, -2]), "b": np.array([3, 4])}
+    with pytest.raises(ValueError, match="non-negative"):
+        PlainAggregator().aggregate(tables)
+    assert PlainAggregator().aggregate(tables, signed=True).tolist() == [4, 2]
+    assert SecretSharingAggregator().aggregate(tables, signed=True).tolist() == [4, 2]
+
+
+def test_forest_beats_majority_and_is_served_encrypted(heart, providers):
+    _, X_te, _, y_te = heart
+    forest = dp_random_forest(providers, 2.0, HEART_RANGES, PlainAggregator(), classes=CLASSES,
+                              n_trees=3, max_depth=3, rng=0)
+    assert np.mean(forest.predict(X_te) == y_te) > max(np.mean(y_te), 1 - np.mean(y_te))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        client = em.Client(key_bits=1024)
+    records = X_te.iloc[:3]
+    got = [forest.predict_encrypted(records.iloc[i], client) for i in range(len(records))]
+    assert got == forest.predict(records).tolist()
+
+
+def test_forest_membership_rows_carry_both_attacks_and_the_bound(heart):
+    X_tr, X_te, y_tr, y_te = heart
+    adv = forest_advantage_vs_epsilon(X_tr, y_tr, X_te, y_te, [0.5], [0], classes=CLASSES)
+    assert len(adv) == 1 and adv["bound"][0] == pytest.approx(math.tanh(0.25))
+    assert 0 <= adv["advantage"][0] <= 1 and -1 <= adv["yeom_advantage"][0] <= 1
+
+
+def test_breast_cancer_ranges_hold_the_data():
+    X, y = load_breast_cancer_frame()
+    lo, hi = np.array([r[0] for r in BREAST_CANCER_RANGES.values()]), np.array(
+        [r[1] for r in BREAST_CANCER_RANGES.values()])
+    assert X.shape == (569, 30) and np.all(X.min().to_numpy() >= lo) and np.all(X.max().to_numpy() <= hi)
+
+
+# ------------------------------------------------------------------ samplers against OpenDP
+def _binned(draws, edge):
+    v = np.clip(np.asarray(draws), -edge, edge)
+    return np.bincount(v + edge, minlength=2 * edge + 1)
+
+
+def _expected(alpha, edge, n):
+    z = np.arange(-edge + 1, edge)
+    p = discrete_laplace_pmf(z, alpha)
+    tail = (1 - p.sum()) / 2
+    return n * np.r_[tail, p, tail]
+
+
+@pytest.mark.parametrize("epsilon, sensitivity", [(1.0, 2), (0.5, 1)])
+def test_seeded_sampler_opendp_and_polya_shares_agree_in_distribution(epsilon, sensitivity):
+    n, edge = 4000, 8
+    alpha = discrete_laplace_alpha(epsilon, sensitivity)
+    seeded = SeededSampler(0)((n,), epsilon, sensitivity)
+    opendp = OpenDPSampler()((n,), epsilon, sensitivity)
+    shares = distributed_discrete_laplace_shares(3, epsilon, sensitivity, n, rng=1).sum(axis=0)
+    expected = _expected(alpha, edge, n)
+    for draws in (seeded, opendp, shares):
+        assert chisquare(_binned(draws, edge), expected).pvalue > 1e-3
+    table = np.vstack([_binned(seeded, edge), _binned(opendp, edge)])
+    assert chi2_contingency(table).pvalue > 1e-3
+    # and the test can fail: noise of twice the scale is rejected
+    wider = SeededSampler(2)((n,), epsilon / 2, sensitivity)
+    assert chisquare(_binned(wider, edge), expected).pvalue < 1e-6
+
+
+def test_forest_with_the_opendp_sampler_spends_the_budget_once(providers):
+    forest = dp_random_forest(providers, 0.5, HEART_RANGES, PlainAggregator(), classes=CLASSES, n_trees=3,
+                              max_depth=2, rng=0, sampler=OpenDPSampler())
+    assert forest.accountant.ledger["epsilon"].tolist() == [0.5]
+    assert forest.meta["opendp_epsilon"] == pytest.approx(0.5, rel=1e-9)
+
+
+def test_opendp_sampler_is_not_seeded_and_its_map_is_the_accountants():
+    a, b = OpenDPSampler()((200,), 1.0, 1), OpenDPSampler()((200,), 1.0, 1)
+    assert not np.array_equal(a, b)
+    assert laplace_epsilon(13, 13 / 0.5) == pytest.approx(0.5, rel=1e-9)
+    assert laplace_epsilon(5, 5.0) == pytest.approx(1.0, rel=1e-9)
