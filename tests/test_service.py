@@ -214,13 +214,15 @@ def test_sigint_during_a_batch_finishes_the_message_in_hand(model, client, tmp_p
 def test_s3_two_servers_and_several_clients(s3_server, model):
     url = f"{s3_server['url']}/svc-{uuid.uuid4().hex}"
     endpoint = s3_server["endpoint_url"]
-    servers = [ServerProcess(model["path"], url, "--poll", "0.05", "--endpoint-url", endpoint,
+    # Polling S3 costs four LIST requests; moto runs in this process, so keep the rate modest.
+    servers = [ServerProcess(model["path"], url, "--poll", "0.3", "--endpoint-url", endpoint,
                              env=child_env())
                for _ in range(2)]
     try:
         for s in servers:
             s.wait_ready(timeout=60)
-        results = run_clients([client_cmd(url, r, "--timeout", "60", "--endpoint-url", endpoint)
+        results = run_clients([client_cmd(url, r, "--timeout", "60", "--poll", "0.2",
+                                          "--endpoint-url", endpoint)
                                for r in model["records"][:2]])
     finally:
         codes = [s.stop(timeout=20) for s in servers]
