@@ -85,7 +85,8 @@ class Outcome:
 
     def log_line(self) -> str:
         text = f"{ascii(self.name)[1:-1]} {self.outcome} {self.ms:.1f} ms"
-        return f"{text} ({self.detail})" if self.detail else text
+        detail = " ".join(self.detail.split())  # one line, whatever the reason says
+        return f"{text} ({detail})" if detail else text
 
 
 def handlers_for(server) -> dict[str, Callable[[str], object]]:
@@ -229,8 +230,11 @@ class ModelService:
         try:
             return self._answer(name, key, start)
         finally:
-            self.bucket.delete(claim, missing_ok=True)
             self._seen_claimed.pop(key, None)
+            try:
+                self.bucket.delete(claim, missing_ok=True)
+            except TransportError as exc:  # the reply is written; a leftover claim is harmless
+                log.warning("could not release %s: %s", claim, exc)
 
     def _answer(self, name: str, key: str, start: float) -> Outcome | None:
         reply = f"{OUTBOX}{key}.json"
