@@ -537,3 +537,22 @@ def test_timeout_is_a_named_timeout_error(tmp_path):
     with pytest.raises(ReplyTimeoutError, match="timed out") as info:
         Bucket(tmp_path).wait_for("replies/none.json", timeout=0)
     assert isinstance(info.value, TimeoutError) and isinstance(info.value, TransportError)
+
+
+def test_fallback_without_dir_fd_refuses_links_too(tmp_path, monkeypatch):
+    """Where os.open has no dir_fd (Windows), the same rules hold by lstat per component."""
+    monkeypatch.setattr(safe_folder, "_DIR_FD", False)
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    box = Bucket(tmp_path / "bucket")
+    box.put_text("queries/q.json", "fine")
+    assert box.get_text("queries/q.json") == "fine" and box.exists("queries/q.json")
+    assert box.create_exclusive("claims/q.c1", "mine") and not box.create_exclusive("claims/q.c1", "x")
+    os.symlink(outside, tmp_path / "bucket" / "replies")
+    with pytest.raises(UnsafePathError):
+        box.put_text("replies/r.json", "x")
+    os.symlink(tmp_path / "victim", tmp_path / "bucket" / "queries" / "l.json")
+    with pytest.raises(UnsafePathError):
+        box.get_text("queries/l.json")
+    box.delete("queries/q.json")
+    assert list(outside.iterdir()) == [] and box.list() == ["claims/q.c1"]
