@@ -39,9 +39,10 @@ so that nothing internal leaks) and the loop goes on.  A message that cannot
 even be answered -- a name that is not ``queries/<hex id>[.<step>].json``
 (nested keys, odd characters, lone surrogates), a symbolic link, or a reply
 path that is a link -- is set aside as ``quarantine/<sha256 of the name>.json``
-with the name and the reason, and skipped from then on.  Stale temporary files
-of killed writers (``*.tmp-*`` older than ``stale_after`` seconds) are removed
-every ``cleanup_every`` seconds.
+with the name and the reason, and skipped from then on.  Every
+``cleanup_every`` seconds the service removes stale temporary files of killed
+writers (``*.tmp-*`` older than ``stale_after`` seconds) and the claims of
+messages that have a reply.
 """
 
 from __future__ import annotations
@@ -286,8 +287,16 @@ class ModelService:
         try:
             for name in self.bucket.remove_stale_temporaries(self.stale_after):
                 log.info("removed stale temporary %s", ascii(name))
+            # A claim whose message has a reply is a leftover (of a server that died after
+            # replying); removing one is harmless even if its server is about to remove it.
+            replies = set(self.bucket.list(OUTBOX))
+            for claim in self.bucket.list(CLAIMS):
+                key = claim[len(CLAIMS):].rpartition(".c")[0]
+                if f"{OUTBOX}{key}.json" in replies:
+                    self.bucket.delete(claim, missing_ok=True)
+                    log.info("removed leftover claim %s", claim)
         except TransportError as exc:
-            log.warning("stale-temporary sweep failed: %s", exc)
+            log.warning("clean-up sweep failed: %s", exc)
 
 
 def _quarantine_key(name: str) -> str:

@@ -311,3 +311,48 @@ def test_measure_throughput_one_and_two_servers():
     assert df["each_answered_once"].all() and df["agrees"].all()
     assert (df["queries_per_second"] > 0).all()
     assert [sum(n) for n in df["answered_per_server"]] == [4, 4]
+
+
+HOSTILE = {
+    "deeply-nested": "[" * 200_000,
+    "not-an-object": "[1, 2, 3]",
+    "no-type": '{"protocol": "encmed-tree"}',
+    "unknown-type": '{"type": "reply"}',
+    "huge-integer": '{"type": "query", "n": ' + "9" * 5000 + "}",
+    "lone-surrogate": '{"type": "query", "protocol": "encmed-tree", "version": 1, "query_id": "\\ud800",'
+                      ' "public_key": {"n": "\\ud800"}, "features": ["\\udfff"], "ciphertexts": ["\\ud800"]}',
+    "empty": "",
+}
+
+
+def test_hostile_contents_get_error_replies_and_the_loop_goes_on(model, client, tmp_path):
+    bucket = Bucket(tmp_path)
+    service = ModelService(em.TreeServer(PortableTree.load(model["path"])), bucket)
+    ids = {kind: f"{k:08x}" for k, kind in enumerate(HOSTILE)}
+    for kind, text in HOSTILE.items():
+        bucket.put_text(query_name(ids[kind]), text)
+    [good] = post_all(bucket, client, model["X"].iloc[:1])
+    start = time.monotonic()
+    outcomes = {o.name: o.outcome for o in service.poll_once()}
+    assert time.monotonic() - start < 30
+    assert outcomes.pop(query_name(good.query_id)) == "answered"
+    assert outcomes == {query_name(i): "error-reply" for i in ids.values()}
+    for kind, query_id in ids.items():
+        with pytest.raises(ServerErrorReply) as info:
+            check_reply_text(bucket.get_text(reply_name(query_id)))
+        assert info.value.query_id == query_id, kind
+    assert client.decrypt(bucket.get_text(reply_name(good.query_id))) == model["labels"][0]
+
+
+def test_cleanup_removes_stale_temporaries_and_leftover_claims(model, tmp_path):
+    bucket = Bucket(tmp_path)
+    bucket.put_text("replies/0123abcd.json", "{}")
+    bucket.put_text("claims/0123abcd.c1", "{}")  # its server died after replying
+    bucket.put_text("claims/4567abcd.c1", "{}")  # in progress elsewhere: kept
+    stale = tmp_path / "replies" / "x.json.tmp-dead"
+    stale.write_text("half")
+    os.utime(stale, (time.time() - 7200, time.time() - 7200))
+    service = ModelService(em.TreeServer(PortableTree.load(model["path"])), bucket, stale_after=3600)
+    service.poll_once()
+    assert bucket.list("claims/") == ["claims/4567abcd.c1"]
+    assert not stale.exists()
