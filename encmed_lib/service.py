@@ -109,8 +109,8 @@ def error_reply(key: str, exc: BaseException) -> str:
                        "message": message})
 
 
-def _message_type(text: str) -> str:
-    """The ``type`` field of a message, read without trusting anything else in it."""
+def _message_type(text: str, query_id: str) -> str:
+    """The ``type`` of a message, after checking that its ``query_id`` is the one in its name."""
     from .errors import MalformedMessageError
 
     try:
@@ -121,6 +121,9 @@ def _message_type(text: str) -> str:
     kind = data.get("type") if isinstance(data, dict) else None
     if not isinstance(kind, str):
         raise MalformedMessageError("a message must be a JSON object with a string 'type' field")
+    if data.get("query_id") != query_id:
+        raise MalformedMessageError(f"the message's query_id {str(data.get('query_id'))[:80]!r} is not "
+                                    f"the id in its name, {query_id!r}")
     return kind
 
 
@@ -248,7 +251,7 @@ class ModelService:
         try:
             # Too large, not UTF-8, a link: a property of the message, answered like a bad message.
             text = self.bucket.get_text(name, max_bytes=MAX_MESSAGE_BYTES)
-            kind = _message_type(text)
+            kind = _message_type(text, key.split(".")[0])
             handler = self.handlers.get(kind)
             if handler is None:
                 from .errors import MalformedMessageError

@@ -269,7 +269,7 @@ def test_handlers_are_a_table_by_message_type(model, client, tmp_path):
     label_only = em.TreeServer(PortableTree.load(model["path"]), mode="label-only")
     assert sorted(handlers_for(label_only)) == ["bits", "query"]
     service = ModelService(basic, bucket, handlers={"query": basic.evaluate, "ping": lambda text: None})
-    bucket.put_text(query_name("1234abcd"), json.dumps({"type": "bits"}))
+    bucket.put_text(query_name("1234abcd"), json.dumps({"type": "bits", "query_id": "1234abcd"}))
     [outcome] = service.poll_once()
     assert outcome.outcome == "error-reply"
     with pytest.raises(ServerErrorReply, match="not 'bits'"):
@@ -356,3 +356,14 @@ def test_cleanup_removes_stale_temporaries_and_leftover_claims(model, tmp_path):
     service.poll_once()
     assert bucket.list("claims/") == ["claims/4567abcd.c1"]
     assert not stale.exists()
+
+
+def test_a_query_posted_under_another_id_is_refused(model, client, tmp_path):
+    bucket = Bucket(tmp_path)
+    service = ModelService(em.TreeServer(PortableTree.load(model["path"])), bucket)
+    query = client.encrypt(model["X"].iloc[0])
+    bucket.put_text(query_name("feedface"), query.to_json())  # someone else's query, renamed
+    [outcome] = service.poll_once()
+    assert outcome.outcome == "error-reply"
+    with pytest.raises(ServerErrorReply, match="not the id in its name"):
+        check_reply_text(bucket.get_text(reply_name("feedface")))
