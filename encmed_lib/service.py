@@ -206,12 +206,15 @@ class ModelService:
         """Poll until ``stop`` is set; the message being handled is always finished first."""
         log.info("serving bucket %s (%s mode, types %s) as %s", self.bucket.url,
                  getattr(self.server, "mode", "basic"), sorted(self.handlers), self.token)
+        last_failure = ""
         while not stop.is_set():
             try:
                 handled = self.poll_once(stop)
-            except TransportError as exc:  # e.g. the bucket is briefly unreachable
-                log.warning("poll failed: %s", exc)
-                handled = []
+                last_failure = ""
+            except TransportError as exc:  # unreachable bucket, a link at queries/: log once, retry
+                if str(exc) != last_failure:
+                    log.warning("poll failed (retrying every %g s): %s", poll, exc)
+                last_failure, handled = str(exc), []
             if not handled:
                 stop.wait(poll)
         log.info("stopped: %s", ", ".join(f"{v} {k}" for k, v in sorted(self.counts.items())) or "idle")

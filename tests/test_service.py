@@ -17,7 +17,7 @@ import pytest
 
 import encmed_lib as em
 from encmed_lib.client import check_reply_text, load_record, predict
-from encmed_lib.errors import DomainError, ServerErrorReply
+from encmed_lib.errors import DomainError, ServerErrorReply, UnsafePathError
 from encmed_lib.serve import ServerProcess, measure_throughput, open_bucket
 from encmed_lib.service import ModelService, handlers_for
 from encmed_lib.transport import Bucket, query_name, reply_name
@@ -367,3 +367,14 @@ def test_a_query_posted_under_another_id_is_refused(model, client, tmp_path):
     assert outcome.outcome == "error-reply"
     with pytest.raises(ServerErrorReply, match="not the id in its name"):
         check_reply_text(bucket.get_text(reply_name("feedface")))
+
+
+def test_a_linked_queries_folder_is_refused_not_read(model, client, tmp_path):
+    elsewhere = tmp_path / "elsewhere"
+    Bucket(elsewhere).put_text("queries/0123abcd.json", client.encrypt(model["X"].iloc[0]).to_json())
+    bucket = Bucket(tmp_path / "bucket")
+    os.symlink(elsewhere / "queries", tmp_path / "bucket" / "queries")
+    service = ModelService(em.TreeServer(PortableTree.load(model["path"])), bucket)
+    with pytest.raises(UnsafePathError, match="symbolic link"):
+        service.poll_once()
+    assert bucket.scan("replies/") == [] and not (elsewhere / "replies").exists()
