@@ -10,8 +10,8 @@ Usage::
 standard input).  The command makes a fresh key pair, encrypts the record,
 posts ``queries/<id>.json``, waits for ``replies/<id>.json``, decrypts it and
 prints the label on standard output.  In label-only mode it also answers the
-server's comparisons (``queries/<id>.bits.json``) and waits for the label
-(``replies/<id>.bits.json``).
+server's comparisons (``queries/<id>.answers.json``) and waits for the label
+(``replies/<id>.answers.json``).
 
 Exit status: 0 and the label; 2 bad arguments or record; 3 the server
 answered with an error reply (:class:`~encmed_lib.errors.ServerErrorReply`);
@@ -104,16 +104,19 @@ def predict(bucket, client, record, *, mode: str = "basic", timeout: float = 30.
         No answer within ``timeout`` seconds (over all rounds).
     """
     deadline = time.monotonic() + timeout
-    query = client.post(bucket, record)
-    reply = _wait(bucket, f"replies/{query.query_id}.json", deadline, poll)
     if mode == "basic":
-        return client.decrypt(reply)
-    bits = client.answer(reply)
-    bucket.put_text(f"queries/{query.query_id}.bits.json", bits.to_json())
-    final = _wait(bucket, f"replies/{query.query_id}.bits.json", deadline, poll)
+        query = client.post(bucket, record)
+        return client.decrypt(_wait(bucket, f"replies/{query.query_id}.json", deadline, poll))
+    from .data.records import record_items
+    from .data.schema import schema_for
     from .protocol.label_only import decrypt_label
 
-    return decrypt_label(client, final)
+    # Label-only: the public grid of the record's features, then two rounds.
+    query = client.encrypt_label_only(record, schema_for(name for name, _ in record_items(record)))
+    bucket.put_text(f"queries/{query.query_id}.json", query.to_json())
+    comparisons = _wait(bucket, f"replies/{query.query_id}.json", deadline, poll)
+    bucket.put_text(f"queries/{query.query_id}.answers.json", client.answer(comparisons).to_json())
+    return decrypt_label(client, _wait(bucket, f"replies/{query.query_id}.answers.json", deadline, poll))
 
 
 def _parser() -> argparse.ArgumentParser:

@@ -10,7 +10,7 @@ Usage::
 or an fsspec URL such as ``s3://bucket/prefix`` (credentials from the usual
 AWS variables; ``--endpoint-url`` for an S3-compatible server).  The process
 answers each message exactly once, also when several servers share the bucket
-(:mod:`encmed_lib.service`), logs one line per message on stderr::
+(:mod:`encmed_lib.parties.service`), logs one line per message on stderr::
 
     2026-12-01 09:00:00,123 queries/3f2a....json answered 8.4 ms
 
@@ -70,8 +70,8 @@ def main(argv: list[str] | None = None) -> int:
         print("encmed serve: error: --poll must be > 0 seconds", file=sys.stderr)
         return 2
     try:
+        from .parties.service import ModelService
         from .protocol.server import TreeServer
-        from .service import ModelService
         from .tree import PortableTree
 
         tree = PortableTree.load(args.model)

@@ -36,7 +36,7 @@ appear under its final name **whole or not at all**.  That property is called
   reader sees either the old file or the new one, never a mixture.  If
   anything fails on the way the temporary file is removed, so nothing
   half-written is left behind.  No operation follows a symbolic link inside
-  the bucket (:mod:`encmed_lib.safe_folder`): a link at ``replies/`` or at
+  the bucket (:mod:`encmed_lib.parties.safe_folder`): a link at ``replies/`` or at
   ``replies/<id>.json`` is an :class:`~encmed_lib.errors.UnsafePathError`.
 * **S3** -- an S3 ``PUT`` of a single object is itself atomic: the object
   becomes visible whole, or not at all (large objects use a multipart upload,
@@ -89,8 +89,15 @@ from typing import Any
 import fsspec
 from fsspec.implementations.local import LocalFileSystem
 
-from encmed_lib import safe_folder
-from encmed_lib.bucket_names import (
+from encmed_lib.errors import (
+    BucketNameError,
+    MalformedMessageError,
+    ReplyTimeoutError,
+    TransportError,
+    UnsafePathError,
+)
+from encmed_lib.parties import safe_folder
+from encmed_lib.parties.bucket_names import (
     NAME_RULES,
     PART_RE,
     TMP_MARKER,
@@ -99,13 +106,6 @@ from encmed_lib.bucket_names import (
     query_name,
     reply_name,
     validate_name,
-)
-from encmed_lib.errors import (
-    BucketNameError,
-    MalformedMessageError,
-    ReplyTimeoutError,
-    TransportError,
-    UnsafePathError,
 )
 
 __all__ = ["Bucket", "query_name", "reply_name"]

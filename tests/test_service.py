@@ -18,8 +18,8 @@ import pytest
 import encmed_lib as em
 from encmed_lib.client import check_reply_text, load_record, predict
 from encmed_lib.errors import DomainError, ServerErrorReply, UnsafePathError
+from encmed_lib.parties.service import ModelService, handlers_for
 from encmed_lib.serve import ServerProcess, measure_throughput, open_bucket
-from encmed_lib.service import ModelService, handlers_for
 from encmed_lib.transport import Bucket, query_name, reply_name
 from encmed_lib.tree import PortableTree
 
@@ -264,12 +264,12 @@ def test_handlers_are_a_table_by_message_type(model, client, tmp_path):
     basic = em.TreeServer(PortableTree.load(model["path"]))
     assert sorted(handlers_for(basic)) == ["query"]
     label_only = em.TreeServer(PortableTree.load(model["path"]), mode="label-only")
-    assert sorted(handlers_for(label_only)) == ["bits", "query"]
+    assert sorted(handlers_for(label_only)) == ["lo-answers", "lo-query"]
     service = ModelService(basic, bucket, handlers={"query": basic.evaluate, "ping": lambda text: None})
-    bucket.put_text(query_name("1234abcd"), json.dumps({"type": "bits", "query_id": "1234abcd"}))
+    bucket.put_text(query_name("1234abcd"), json.dumps({"type": "lo-query", "query_id": "1234abcd"}))
     [outcome] = service.poll_once()
     assert outcome.outcome == "error-reply"
-    with pytest.raises(ServerErrorReply, match="not 'bits'"):
+    with pytest.raises(ServerErrorReply, match="not 'lo-query'"):
         check_reply_text(bucket.get_text(reply_name("1234abcd")))
 
 

@@ -11,7 +11,7 @@ from pathlib import Path
 import fsspec
 import pytest
 
-from encmed_lib import safe_folder, transport
+from encmed_lib import transport
 from encmed_lib.errors import (
     BucketNameError,
     EncmedError,
@@ -20,6 +20,7 @@ from encmed_lib.errors import (
     TransportError,
     UnsafePathError,
 )
+from encmed_lib.parties import safe_folder
 from encmed_lib.transport import Bucket, query_name, reply_name
 
 

@@ -230,11 +230,11 @@ class TreeServer:
     def serve(self, bucket) -> list[str]:
         """Answer every query in ``bucket`` (a :class:`~encmed_lib.transport.Bucket`) that has no reply yet.
 
-        One pass of :class:`encmed_lib.service.ModelService` (claims, error
+        One pass of :class:`encmed_lib.parties.service.ModelService` (claims, error
         replies, quarantine); returns the query ids answered.  For a
         long-running server: ``python -m encmed_lib.serve``.
         """
-        from ..service import serve_pending
+        from ..parties.service import serve_pending
 
         return serve_pending(self, bucket)
 

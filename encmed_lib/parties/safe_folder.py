@@ -36,7 +36,7 @@ import stat
 import time
 from collections.abc import Iterator
 
-from .errors import TransportError, UnsafePathError
+from ..errors import TransportError, UnsafePathError
 
 __all__ = ["TMP_MARKER", "create_exclusive", "is_file", "read_bytes", "remove", "remove_stale",
            "scan", "write_atomic"]

@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 
 from encmed_lib.errors import BucketNameError
-from encmed_lib.safe_folder import TMP_MARKER  # names containing it are reserved
+from encmed_lib.parties.safe_folder import TMP_MARKER  # names containing it are reserved
 
 __all__ = ["NAME_RULES", "PART_RE", "TMP_MARKER", "check_part", "is_valid_name", "query_name", "reply_name",
            "validate_name", "validate_query_id"]

@@ -11,12 +11,12 @@ inbound (client -> server)              outbound (server -> client)
 ======================================  =============================================
 
 ``<id>`` is 8 to 64 lower-case hex digits (the client draws 32), ``<step>``
-lower-case letters (``bits`` in label-only mode).  What to do with a message is
-looked up by its JSON ``type`` in a table ``{type: server method}``
+lower-case letters (``answers`` in label-only mode).  What to do with a
+message is looked up by its JSON ``type`` in a table ``{type: server method}``
 (:func:`handlers_for`): basic mode answers ``"query"`` with
-:meth:`~encmed_lib.protocol.server.TreeServer.evaluate`, label-only mode also
-``"bits"`` with ``finish``.  A handler takes the message text and returns a
-message with ``to_json()``.
+:meth:`~encmed_lib.protocol.server.TreeServer.evaluate`, label-only mode
+``"lo-query"`` with ``evaluate`` and ``"lo-answers"`` with ``finish``.  A
+handler takes the message text and returns a message with ``to_json()``.
 
 **Exactly once.**  Before handling ``<key>`` a server creates
 ``claims/<key>.c1`` with :meth:`~encmed_lib.transport.Bucket.create_exclusive`:
@@ -27,7 +27,7 @@ claim removed since it listed the bucket), writes the reply, then deletes the
 claim.  A claim older than ``claim_ttl`` seconds without a reply belongs to a
 server that died: the next claim ``claims/<key>.c2`` is again created
 exclusively, so exactly one survivor takes over.  Later rounds of a message
-(``<id>.bits``) are handled only by the server that answered ``<id>``, since it
+(``<id>.answers``) are handled only by the server that answered ``<id>``, since it
 holds that query's state in memory.  On fsspec filesystems other than a folder
 and S3 the claim is a check followed by a write: two servers may then both
 answer (documented in :meth:`~encmed_lib.transport.Bucket.create_exclusive`).
@@ -59,8 +59,8 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
-from .errors import EncmedError, TransportError, UnsafePathError
-from .transport import Bucket
+from ..errors import EncmedError, TransportError, UnsafePathError
+from ..transport import Bucket
 
 __all__ = ["ModelService", "Outcome", "error_reply", "handlers_for", "serve_pending"]
 
@@ -91,11 +91,18 @@ class Outcome:
 
 
 def handlers_for(server) -> dict[str, Callable[[str], object]]:
-    """The server's table ``{message type: method}``; label-only servers also take ``"bits"``."""
-    table: dict[str, Callable[[str], object]] = {"query": server.evaluate}
-    if getattr(server, "mode", "basic") == "label-only" and hasattr(server, "finish"):
-        table["bits"] = server.finish
-    return table
+    """The server's table ``{message type: method}``, from its mode's message classes.
+
+    Basic mode: ``{"query": evaluate}``.  Label-only mode: its first message
+    (:class:`~encmed_lib.protocol.label_only.messages.LabelQuery`) to
+    ``evaluate`` and the client's answers
+    (:class:`~encmed_lib.protocol.label_only.messages.Answers`) to ``finish``.
+    """
+    if getattr(server, "mode", "basic") != "label-only":
+        return {"query": server.evaluate}
+    from ..protocol.label_only.messages import Answers, LabelQuery
+
+    return {LabelQuery.kind: server.evaluate, Answers.kind: server.finish}
 
 
 def error_reply(key: str, exc: BaseException) -> str:
@@ -111,7 +118,7 @@ def error_reply(key: str, exc: BaseException) -> str:
 
 def _message_type(text: str, query_id: str) -> str:
     """The ``type`` of a message, after checking that its ``query_id`` is the one in its name."""
-    from .errors import MalformedMessageError
+    from ..errors import MalformedMessageError
 
     try:
         data = json.loads(text)
@@ -257,7 +264,7 @@ class ModelService:
             kind = _message_type(text, key.split(".")[0])
             handler = self.handlers.get(kind)
             if handler is None:
-                from .errors import MalformedMessageError
+                from ..errors import MalformedMessageError
 
                 raise MalformedMessageError(f"this server answers messages of type {sorted(self.handlers)}"
                                             f", not {kind[:40]!r}")
