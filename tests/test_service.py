@@ -375,3 +375,16 @@ def test_a_linked_queries_folder_is_refused_not_read(model, client, tmp_path):
     with pytest.raises(UnsafePathError, match="symbolic link"):
         service.poll_once()
     assert bucket.scan("replies/") == [] and not (elsewhere / "replies").exists()
+
+
+def test_serve_command_refuses_a_bad_model_or_poll(tmp_path, capsys):
+    from encmed_lib.serve import main
+
+    broken = tmp_path / "tree.json"
+    broken.write_text('{"nodes": "not a tree"}')
+    assert main(["--model", str(tmp_path / "missing.json"), "--bucket", str(tmp_path / "b")]) == 2
+    assert "cannot start" in capsys.readouterr().err
+    assert main(["--model", str(broken), "--bucket", str(tmp_path / "b")]) == 2
+    assert "cannot start" in capsys.readouterr().err
+    assert main(["--model", str(broken), "--bucket", str(tmp_path / "b"), "--poll", "0"]) == 2
+    assert "--poll" in capsys.readouterr().err
