@@ -247,7 +247,7 @@ class Bucket:
         path = self._path(name)
         data = self._encode(text)
         if self._local:
-            self._local_call(name, safe_folder.write_atomic, data)
+            self._local_write(name, safe_folder.write_atomic, data)
         elif self._s3:
             try:
                 self.fs.pipe_file(path, data)
@@ -277,7 +277,7 @@ class Bucket:
         path = self._path(name)
         data = self._encode(text)
         if self._local:
-            return self._local_call(name, safe_folder.create_exclusive, data)
+            return self._local_write(name, safe_folder.create_exclusive, data)
         try:
             if self._s3:
                 self.fs.pipe_file(path, data, mode="create")
@@ -307,6 +307,12 @@ class Bucket:
         except OSError as exc:
             raise TransportError(f"could not access message {name!r} in bucket {self.url!r}: "
                                  f"{exc}") from exc
+
+    def _local_write(self, name: str, fn, data: bytes):
+        try:
+            return self._local_call(name, fn, data)
+        except FileNotFoundError as exc:  # the bucket folder itself was removed meanwhile
+            raise TransportError(f"could not write message {name!r} in bucket {self.url!r}: {exc}") from exc
 
     def _put_via_temp(self, path: str, data: bytes) -> None:
         tmp_path = f"{path}{TMP_MARKER}{uuid.uuid4().hex}"

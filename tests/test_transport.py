@@ -557,3 +557,12 @@ def test_fallback_without_dir_fd_refuses_links_too(tmp_path, monkeypatch):
         box.get_text("queries/l.json")
     box.delete("queries/q.json")
     assert list(outside.iterdir()) == [] and box.list() == ["claims/q.c1"]
+
+
+def test_write_into_a_removed_bucket_folder_is_a_transport_error(tmp_path):
+    box = Bucket(tmp_path / "gone")
+    (tmp_path / "gone").rmdir()
+    with pytest.raises(TransportError, match="could not write"):
+        box.put_text("queries/q.json", "x")
+    with pytest.raises(TransportError, match="could not write"):
+        box.create_exclusive("claims/q.c1", "x")
