@@ -147,6 +147,36 @@ class IncompleteBatchError(EncmedError, RuntimeError):
         self.missing = missing
 
 
+# ----------------------------------------------------------------- service
+class BucketNameError(TransportError, ValueError):
+    """A message name, prefix or query id is not a valid bucket key (says which part and why)."""
+
+
+class UnsafePathError(TransportError):
+    """A bucket path is a symbolic link or resolves outside the bucket: refused, never followed."""
+
+
+class ReplyTimeoutError(TransportError, TimeoutError):
+    """An awaited message did not appear in the bucket within the timeout."""
+
+
+class ServerErrorReply(ProtocolError):
+    """The server answered a message with an error reply (``{"type": "error", ...}``).
+
+    Attributes
+    ----------
+    query_id : str or None
+        The message the server refused.
+    error : str
+        The server's name for the error (e.g. ``"MalformedMessageError"``).
+    """
+
+    def __init__(self, message: str, *, query_id: str | None = None, error: str = "error"):
+        super().__init__(message)
+        self.query_id = query_id
+        self.error = error
+
+
 __all__ = sorted(name for name, value in list(globals().items())
                  if isinstance(value, type) and issubclass(value, (EncmedError, Warning))
                  and value.__module__ == __name__)

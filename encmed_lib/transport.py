@@ -35,7 +35,9 @@ appear under its final name **whole or not at all**.  That property is called
   name with :func:`os.replace`.  A rename within one filesystem is atomic: a
   reader sees either the old file or the new one, never a mixture.  If
   anything fails on the way the temporary file is removed, so nothing
-  half-written is left behind.
+  half-written is left behind.  No operation follows a symbolic link inside
+  the bucket (:mod:`encmed_lib.parties.safe_folder`): a link at ``replies/`` or at
+  ``replies/<id>.json`` is an :class:`~encmed_lib.errors.UnsafePathError`.
 * **S3** -- an S3 ``PUT`` of a single object is itself atomic: the object
   becomes visible whole, or not at all (large objects use a multipart upload,
   which is equally invisible until it completes).  S3 also has no rename, so
@@ -44,6 +46,18 @@ appear under its final name **whole or not at all**.  That property is called
 * **Other fsspec filesystems** -- the text is written to
   ``<name>.tmp-<random>`` and then moved to the final name; the temporary
   object is removed if anything fails.
+
+Exclusive creation and stale temporaries
+----------------------------------------
+:meth:`Bucket.create_exclusive` creates a message only if the name is free,
+and tells exactly one of several concurrent callers that it won: a hard link
+of a finished temporary file on a folder, a conditional ``PUT``
+(``If-None-Match: *``) on S3.  On other fsspec filesystems it is a check
+followed by a write, which two writers can both pass.  A writer killed
+mid-write leaves a ``*.tmp-*`` file; :meth:`Bucket.remove_stale_temporaries`
+deletes those older than a given age (minutes, where a live write takes
+milliseconds, so two servers sharing a bucket never delete each other's
+live writes).
 
 Names
 -----
@@ -68,8 +82,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import re
-import tempfile
 import time
 import uuid
 from typing import Any
@@ -77,124 +89,28 @@ from typing import Any
 import fsspec
 from fsspec.implementations.local import LocalFileSystem
 
-from encmed_lib.errors import TransportError
+from encmed_lib.errors import (
+    BucketNameError,
+    MalformedMessageError,
+    ReplyTimeoutError,
+    TransportError,
+    UnsafePathError,
+)
+from encmed_lib.parties import safe_folder
+from encmed_lib.parties.bucket_names import (
+    NAME_RULES,
+    PART_RE,
+    TMP_MARKER,
+    check_part,
+    is_valid_name,
+    query_name,
+    reply_name,
+    validate_name,
+)
 
 __all__ = ["Bucket", "query_name", "reply_name"]
 
-#: Characters allowed in one part of a message name.
-_PART_RE = re.compile(r"[A-Za-z0-9._-]+")
-#: Marker of temporary files; names containing it are reserved.
-_TMP_MARKER = ".tmp-"
-_NAME_RULES = (
-    "message names are relative keys such as 'queries/<query_id>.json': parts "
-    "separated by '/', each part non-empty, not '.' or '..', and made only of "
-    "the characters A-Z a-z 0-9 '.' '_' '-'"
-)
 _S3_PROTOCOLS = {"s3", "s3a"}
-
-
-def _check_part(part: str, what: str, value: str) -> None:
-    """Raise ``ValueError`` unless `part` is one valid part of a name."""
-    if part == "":
-        raise ValueError(f"invalid {what} {value!r}: empty part; {_NAME_RULES}")
-    if part in (".", ".."):
-        raise ValueError(f"invalid {what} {value!r}: part {part!r} is not allowed; {_NAME_RULES}")
-    if not _PART_RE.fullmatch(part):
-        bad = sorted({c for c in part if not _PART_RE.fullmatch(c)})
-        raise ValueError(
-            f"invalid {what} {value!r}: character(s) {''.join(bad)!r} not allowed; {_NAME_RULES}"
-        )
-    if _TMP_MARKER in part:
-        raise ValueError(f"invalid {what} {value!r}: {_TMP_MARKER!r} is reserved for temporary files")
-
-
-def _validate_name(name: str) -> str:
-    """Return `name` if it is a valid message name, else raise ``ValueError``.
-
-    Parameters
-    ----------
-    name : str
-        Candidate name, e.g. ``"queries/abc.json"``.
-
-    Returns
-    -------
-    str
-        The same name.
-
-    Raises
-    ------
-    TypeError
-        If the name is not a string.
-    ValueError
-        If the name is absolute, contains ``..``, an empty part, a character
-        outside ``[A-Za-z0-9._-]`` and ``/``, or the reserved ``.tmp-``.
-    """
-    if not isinstance(name, str):
-        raise TypeError(f"message name must be a str, not {type(name).__name__}; {_NAME_RULES}")
-    if name.startswith("/"):
-        raise ValueError(f"invalid message name {name!r}: absolute paths are not allowed; {_NAME_RULES}")
-    for part in name.split("/"):
-        _check_part(part, "message name", name)
-    return name
-
-
-def _is_valid_name(name: str) -> bool:
-    try:
-        _validate_name(name)
-    except ValueError:
-        return False
-    return True
-
-
-def _validate_query_id(query_id: str) -> str:
-    if not isinstance(query_id, str):
-        raise TypeError(f"query id must be a str, not {type(query_id).__name__}")
-    if "/" in query_id:
-        raise ValueError(f"invalid query id {query_id!r}: it must not contain '/'")
-    _check_part(query_id, "query id", query_id)
-    return query_id
-
-
-def query_name(query_id: str) -> str:
-    """Name of the message that carries query `query_id`.
-
-    Parameters
-    ----------
-    query_id : str
-        Identifier of the query (letters, digits, ``.``, ``_``, ``-``).
-
-    Returns
-    -------
-    str
-        ``"queries/<query_id>.json"``.
-
-    Raises
-    ------
-    ValueError
-        If `query_id` is not a valid single name part.
-    """
-    return f"queries/{_validate_query_id(query_id)}.json"
-
-
-def reply_name(query_id: str) -> str:
-    """Name of the message that carries the reply to query `query_id`.
-
-    Parameters
-    ----------
-    query_id : str
-        Identifier of the query (letters, digits, ``.``, ``_``, ``-``).
-
-    Returns
-    -------
-    str
-        ``"replies/<query_id>.json"``.
-
-    Raises
-    ------
-    ValueError
-        If `query_id` is not a valid single name part.
-    """
-    return f"replies/{_validate_query_id(query_id)}.json"
 
 
 class Bucket:
@@ -221,7 +137,9 @@ class Bucket:
     Notes
     -----
     * Listings only show valid message names; temporary files of writes in
-      progress are never listed.
+      progress and (in a folder) symbolic links are never listed.
+      :meth:`scan` shows every key, valid or not, for a server that must
+      quarantine what it cannot answer.
     * S3 has no real directories: ``queries/`` exists only as the common
       prefix of the keys below it.  A local folder does keep (possibly empty)
       sub-folders, but they are never listed as messages either.
@@ -235,10 +153,11 @@ class Bucket:
     def __init__(self, url: str | os.PathLike, **storage_options: Any) -> None:
         raw = os.fspath(url)
         if not isinstance(raw, str):
-            raise TypeError(f"bucket url must be a str or path-like, not {type(raw).__name__}")
+            raise TransportError(f"bucket url must be a str or path-like, not {type(raw).__name__}")
         try:
+            raw.encode("utf-8")
             self.fs, root = fsspec.core.url_to_fs(raw, **storage_options)
-        except (ValueError, ImportError, OSError) as exc:
+        except (ValueError, ImportError, OSError) as exc:  # UnicodeEncodeError is a ValueError
             raise TransportError(f"cannot open bucket {raw!r}: {exc}") from exc
         self._root: str = root.rstrip("/") or root
         self._local: bool = isinstance(self.fs, LocalFileSystem)
@@ -260,7 +179,7 @@ class Bucket:
     # ----------------------------------------------------------------- helpers
     def _path(self, name: str) -> str:
         """Full filesystem path (without protocol) of message `name`."""
-        _validate_name(name)
+        validate_name(name)
         return f"{self._root.rstrip('/')}/{name}"
 
     def _display(self, path: str) -> str:
@@ -280,6 +199,16 @@ class Bucket:
         for key in [k for k in list(self.fs.dircache) if k.startswith(prefix)]:
             self.fs.dircache.pop(key, None)
 
+    @staticmethod
+    def _encode(text: str) -> bytes:
+        if not isinstance(text, str):
+            raise MalformedMessageError(f"message text must be a str, not {type(text).__name__}")
+        try:
+            return text.encode("utf-8")
+        except UnicodeEncodeError as exc:
+            raise MalformedMessageError(f"message text cannot be stored as UTF-8 (a lone surrogate at "
+                                        f"position {exc.start}?): {exc.reason}") from None
+
     # ----------------------------------------------------------------- writing
     def put_text(self, name: str, text: str) -> str:
         """Write message `name` atomically, replacing any previous version.
@@ -298,10 +227,12 @@ class Bucket:
 
         Raises
         ------
-        ValueError
+        BucketNameError
             If `name` is not a valid message name.
-        TypeError
-            If `text` is not a str.
+        MalformedMessageError
+            If `text` is not a str or not encodable as UTF-8 (lone surrogates).
+        UnsafePathError
+            Local folder: a symbolic link on the way to `name`, or at `name`.
         TransportError
             If the message could not be written.  Nothing half-written is
             then left under `name` (a previous version stays intact).
@@ -314,11 +245,9 @@ class Bucket:
         ``<name>.tmp-<random>`` then move it to `name`.
         """
         path = self._path(name)
-        if not isinstance(text, str):
-            raise TypeError(f"message text must be a str, not {type(text).__name__}")
-        data = text.encode("utf-8")
+        data = self._encode(text)
         if self._local:
-            self._put_local(path, data)
+            self._local_write(name, safe_folder.write_atomic, data)
         elif self._s3:
             try:
                 self.fs.pipe_file(path, data)
@@ -330,30 +259,63 @@ class Bucket:
             self._put_via_temp(path, data)
         return self._display(path)
 
-    def _put_local(self, path: str, data: bytes) -> None:
-        final = os.path.normpath(path)
-        folder = os.path.dirname(final)
-        tmp_name: str | None = None
+    def create_exclusive(self, name: str, text: str) -> bool:
+        """Create message `name` only if it does not exist yet.
+
+        Returns
+        -------
+        bool
+            True for the one caller that created it, False if it existed.
+
+        Notes
+        -----
+        Atomic on a local folder (hard link of a complete temporary file) and
+        on S3 (conditional ``PUT`` with ``If-None-Match: *``, which AWS and
+        moto honour).  Other fsspec filesystems: a check, then a write; two
+        concurrent callers may then both get True.
+        """
+        path = self._path(name)
+        data = self._encode(text)
+        if self._local:
+            return self._local_write(name, safe_folder.create_exclusive, data)
         try:
-            os.makedirs(folder, exist_ok=True)
-            with tempfile.NamedTemporaryFile(
-                dir=folder, prefix=os.path.basename(final) + _TMP_MARKER, delete=False
-            ) as tmp:
-                tmp_name = tmp.name
-                tmp.write(data)
-                tmp.flush()
-                os.fsync(tmp.fileno())
-            os.replace(tmp_name, final)
-            tmp_name = None  # it now *is* the message
+            if self._s3:
+                self.fs.pipe_file(path, data, mode="create")
+                return True
+            if self.exists(name):
+                return False
+            self._put_via_temp(path, data)
+            return True
+        except FileExistsError:
+            return False
+        except TransportError:
+            raise
         except Exception as exc:
-            raise TransportError(f"could not write message to {final!r}: {exc}") from exc
+            raise TransportError(f"could not create message {name!r} at {self._display(path)!r}: "
+                                 f"{exc}") from exc
         finally:
-            if tmp_name is not None:
-                with contextlib.suppress(OSError):
-                    os.unlink(tmp_name)
+            self._refresh(path)
+
+    def _local_call(self, name: str, fn, *args):
+        """Run a :mod:`safe_folder` operation, turning OS errors into TransportError."""
+        try:
+            return fn(self.url, name, *args)
+        except (UnsafePathError, FileNotFoundError):
+            raise
+        except TransportError:
+            raise
+        except OSError as exc:
+            raise TransportError(f"could not access message {name!r} in bucket {self.url!r}: "
+                                 f"{exc}") from exc
+
+    def _local_write(self, name: str, fn, data: bytes):
+        try:
+            return self._local_call(name, fn, data)
+        except FileNotFoundError as exc:  # the bucket folder itself was removed meanwhile
+            raise TransportError(f"could not write message {name!r} in bucket {self.url!r}: {exc}") from exc
 
     def _put_via_temp(self, path: str, data: bytes) -> None:
-        tmp_path = f"{path}{_TMP_MARKER}{uuid.uuid4().hex}"
+        tmp_path = f"{path}{TMP_MARKER}{uuid.uuid4().hex}"
         try:
             parent = path.rpartition("/")[0]
             if parent:
@@ -369,16 +331,21 @@ class Bucket:
             raise
 
     # ----------------------------------------------------------------- reading
-    def _read(self, name: str, path: str) -> str:
+    def _read(self, name: str, path: str, max_bytes: int | None = None) -> str:
         """Read and decode `path`; ``FileNotFoundError`` passes through."""
         try:
-            data = self.fs.cat_file(path)
-        except FileNotFoundError:
+            if self._local:
+                data = self._local_call(name, safe_folder.read_bytes, max_bytes)
+            else:
+                data = self.fs.cat_file(path)
+        except (FileNotFoundError, TransportError):
             raise
         except Exception as exc:
             raise TransportError(
                 f"could not read message {name!r} from {self._display(path)!r}: {exc}"
             ) from exc
+        if max_bytes is not None and len(data) > max_bytes:
+            raise TransportError(f"message {name!r} is larger than {max_bytes} bytes")
         try:
             return data.decode("utf-8")
         except UnicodeDecodeError as exc:
@@ -391,13 +358,15 @@ class Bucket:
             f"no message {name!r} in bucket {self.url!r} (looked for {self._display(self._path(name))!r})"
         )
 
-    def get_text(self, name: str) -> str:
+    def get_text(self, name: str, max_bytes: int | None = None) -> str:
         """Read message `name`.
 
         Parameters
         ----------
         name : str
             Relative message name.
+        max_bytes : int, optional
+            Refuse (TransportError) a message longer than this.
 
         Returns
         -------
@@ -406,32 +375,31 @@ class Bucket:
 
         Raises
         ------
-        ValueError
+        BucketNameError
             If `name` is not a valid message name.
+        UnsafePathError
+            Local folder: `name` is, or goes through, a symbolic link.
         TransportError
             If there is no such message (the error names the path) or it
             could not be read.
         """
         path = self._path(name)
         try:
-            return self._read(name, path)
+            return self._read(name, path, max_bytes)
         except FileNotFoundError as exc:
             raise self._missing(name) from exc
 
     def exists(self, name: str) -> bool:
-        """Whether message `name` is in the bucket.
+        """Whether message `name` is in the bucket (a regular file, not a folder/prefix).
 
-        Parameters
-        ----------
-        name : str
-            Relative message name.
-
-        Returns
-        -------
-        bool
-            True if a message (not a folder/prefix) with that name exists.
+        Raises
+        ------
+        UnsafePathError
+            Local folder: `name` is, or goes through, a symbolic link.
         """
         path = self._path(name)
+        if self._local:
+            return self._local_call(name, safe_folder.is_file)
         self._refresh(path)
         try:
             return bool(self.fs.isfile(path))
@@ -439,6 +407,49 @@ class Bucket:
             raise TransportError(
                 f"could not check message {name!r} at {self._display(path)!r}: {exc}"
             ) from exc
+
+    def scan(self, prefix: str = "") -> list[str]:
+        """Every key below `prefix`, valid message name or not (temporaries excepted).
+
+        A server uses it to see what :meth:`list` hides (bad names, nested
+        keys, symbolic links) so that it can set those aside by name.  Names
+        are returned as stored; they may contain any character.
+        """
+        folder = self._check_prefix(prefix)
+        if self._local:
+            try:
+                found = [name for name, _ in safe_folder.scan(self.url, folder)]
+            except UnsafePathError:
+                raise
+            except OSError as exc:
+                raise TransportError(f"could not list bucket {self.url!r}: {exc}") from exc
+        else:
+            found = self._find(folder)
+        return sorted(n for n in found if n.startswith(prefix) and TMP_MARKER not in n.rpartition("/")[2])
+
+    def _check_prefix(self, prefix: str) -> str:
+        if not isinstance(prefix, str):
+            raise BucketNameError(f"prefix must be a str, not {type(prefix).__name__}")
+        if prefix.startswith("/"):
+            raise BucketNameError(f"invalid prefix {prefix!r}: absolute paths are not allowed; {NAME_RULES}")
+        folder, _, last = prefix.rpartition("/")
+        for part in folder.split("/") if folder else []:
+            check_part(part, "prefix", prefix)
+        if last and not PART_RE.fullmatch(last):
+            check_part(last, "prefix", prefix)
+        return folder
+
+    def _find(self, folder: str) -> list[str]:
+        base = self._root.rstrip("/") + "/"
+        search = base + folder if folder else self._root
+        self._refresh()
+        try:
+            found = self.fs.find(search)
+        except FileNotFoundError:
+            found = []
+        except Exception as exc:
+            raise TransportError(f"could not list bucket {self.url!r}: {exc}") from exc
+        return [path[len(base):] for path in found if path.startswith(base)]
 
     def list(self, prefix: str = "") -> list[str]:
         """Names of the messages whose name starts with `prefix`.
@@ -451,50 +462,27 @@ class Bucket:
         Returns
         -------
         list of str
-            Message names relative to the bucket, sorted.
+            Valid message names relative to the bucket, sorted (no temporary
+            files, no symbolic links).
 
         Raises
         ------
-        ValueError
+        BucketNameError
             If `prefix` contains characters not allowed in names, is absolute
             or contains ``..``.
         """
-        if not isinstance(prefix, str):
-            raise TypeError(f"prefix must be a str, not {type(prefix).__name__}")
-        if prefix.startswith("/"):
-            raise ValueError(f"invalid prefix {prefix!r}: absolute paths are not allowed; {_NAME_RULES}")
-        folder, _, last = prefix.rpartition("/")
-        for part in folder.split("/") if folder else []:
-            _check_part(part, "prefix", prefix)
-        if last and not _PART_RE.fullmatch(last):
-            _check_part(last, "prefix", prefix)
-        base = self._root.rstrip("/") + "/"
-        search = base + folder if folder else self._root
-        self._refresh()
-        try:
-            found = self.fs.find(search)
-        except FileNotFoundError:
-            found = []
-        except Exception as exc:
-            raise TransportError(f"could not list bucket {self.url!r}: {exc}") from exc
-        names = []
-        for path in found:
-            if not path.startswith(base):
-                continue
-            rel = path[len(base) :]
-            if rel.startswith(prefix) and _is_valid_name(rel):
-                names.append(rel)
-        return sorted(names)
+        folder = self._check_prefix(prefix)
+        if self._local:
+            try:
+                found = [n for n, is_link in safe_folder.scan(self.url, folder) if not is_link]
+            except OSError as exc:
+                raise TransportError(f"could not list bucket {self.url!r}: {exc}") from exc
+        else:
+            found = self._find(folder)
+        return sorted(rel for rel in found if rel.startswith(prefix) and is_valid_name(rel))
 
     def delete(self, name: str, missing_ok: bool = False) -> None:
-        """Remove message `name`.
-
-        Parameters
-        ----------
-        name : str
-            Relative message name.
-        missing_ok : bool, optional
-            If True, deleting an absent message is not an error.
+        """Remove message `name` (in a folder, a symbolic link is removed, never its target).
 
         Raises
         ------
@@ -503,6 +491,14 @@ class Bucket:
             be removed.
         """
         path = self._path(name)
+        if self._local:
+            try:
+                gone = self._local_call(name, safe_folder.remove)
+            except FileNotFoundError:
+                gone = False
+            if not gone and not missing_ok:
+                raise self._missing(name)
+            return
         if not self.exists(name):
             if missing_ok:
                 return
@@ -518,6 +514,32 @@ class Bucket:
             ) from exc
         finally:
             self._refresh(path)
+
+    def remove_stale_temporaries(self, older_than: float = 3600.0) -> list[str]:
+        """Delete ``*.tmp-*`` leftovers of killed writers, older than `older_than` seconds.
+
+        Returns the names removed.  A live write keeps its temporary file for
+        milliseconds, so any age of a minute or more never touches another
+        process's write in progress.  (S3 writes are single PUTs and leave
+        none; other fsspec filesystems may.)
+        """
+        if not older_than >= 0:
+            raise BucketNameError(f"older_than must be >= 0 seconds, got {older_than!r}")
+        if self._local:
+            return safe_folder.remove_stale(self.url, older_than)
+        now, removed = time.time(), []
+        base = self._root.rstrip("/") + "/"
+        self._refresh()
+        for path, info in self.fs.find(self._root, detail=True).items():
+            if TMP_MARKER not in path.rpartition("/")[2]:
+                continue
+            stamp = info.get("LastModified") or info.get("mtime") or info.get("created")
+            seconds = stamp.timestamp() if hasattr(stamp, "timestamp") else float(stamp or now)
+            if now - seconds >= older_than:
+                with contextlib.suppress(FileNotFoundError):
+                    self.fs.rm_file(path)
+                    removed.append(path[len(base):])
+        return removed
 
     def wait_for(self, name: str, timeout: float = 30.0, poll: float = 0.05) -> str:
         """Wait until message `name` appears, then return its text.
@@ -541,8 +563,9 @@ class Bucket:
         ------
         ValueError
             If `name` is invalid, `timeout` is negative or `poll` not positive.
-        TransportError
-            If the message has not appeared after `timeout` seconds.
+        ReplyTimeoutError
+            If the message has not appeared after `timeout` seconds (also a
+            TransportError and a TimeoutError).
         """
         path = self._path(name)
         if not timeout >= 0:
@@ -558,7 +581,7 @@ class Bucket:
                 pass
             remaining = deadline - time.monotonic()
             if remaining <= 0:
-                raise TransportError(
+                raise ReplyTimeoutError(
                     f"timed out after {timeout:g} s waiting for message {name!r} "
                     f"in bucket {self.url!r} (looked for {self._display(path)!r})"
                 )

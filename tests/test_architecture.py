@@ -60,7 +60,7 @@ MAX_LINES = 600
 KNOWN_VIOLATIONS: frozenset[tuple[str, ...]] = frozenset({
     # (b) upward imports (function-level: the protocol names the transport's file names)
     ("upward", "encmed_lib.protocol.client", "encmed_lib.transport"),
-    ("upward", "encmed_lib.protocol.server", "encmed_lib.transport"),
+    ("upward", "encmed_lib.protocol.server", "encmed_lib.parties.service"),  # TreeServer.serve: one pass
     # (c) modules over MAX_LINES lines
     ("size", "encmed_lib.evaluation"),
     ("size", "encmed_lib.federated.aggregation"),

@@ -865,7 +865,8 @@ def test_every_malformed_modulus_is_refused_before_any_exponentiation(heart, tre
     small = 1
     for prime in (65537, 65539, 65543, 65551, 65557, 65563):  # odd primes above the 2**16 bound
         small *= prime
-    bad = {"even": p_ * q_ + 1, "prime": int(g.next_prime(1 << 1023)), "square": p_ * p_, "3q": 3 * q_ * int(g.next_prime(1 << 520)),
+    bad = {"even": p_ * q_ + 1, "prime": int(g.next_prime(1 << 1023)), "square": p_ * p_,
+           "3q": 3 * q_ * int(g.next_prime(1 << 520)),
            "small primes": small * int(g.next_prime(1 << 1000)), "oversized": (1 << 5000) + 1,
            "p^2 q": p_ * p_ * q_}
     calls = []

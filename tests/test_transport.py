@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import tempfile
 import threading
 import time
 import uuid
@@ -13,7 +12,15 @@ import fsspec
 import pytest
 
 from encmed_lib import transport
-from encmed_lib.errors import EncmedError, TransportError
+from encmed_lib.errors import (
+    BucketNameError,
+    EncmedError,
+    MalformedMessageError,
+    ReplyTimeoutError,
+    TransportError,
+    UnsafePathError,
+)
+from encmed_lib.parties import safe_folder
 from encmed_lib.transport import Bucket, query_name, reply_name
 
 
@@ -198,12 +205,33 @@ def test_invalid_names_are_rejected(bucket, name):
     assert bucket.list() == []
 
 
-def test_non_string_name_or_text(bucket):
-    with pytest.raises(TypeError, match="str"):
+def test_non_string_name_or_text_is_a_named_error(bucket):
+    with pytest.raises(BucketNameError, match="str"):
         bucket.put_text(Path("queries/x.json"), "x")
-    with pytest.raises(TypeError, match="str"):
+    with pytest.raises(MalformedMessageError, match="str"):
         bucket.put_text("queries/x.json", b"bytes")
     assert bucket.list() == []
+
+
+def test_lone_surrogate_text_is_a_named_error_and_writes_nothing(bucket):
+    with pytest.raises(MalformedMessageError, match="UTF-8"):
+        bucket.put_text("queries/x.json", "ok \ud800 not")
+    with pytest.raises(MalformedMessageError, match="UTF-8"):
+        bucket.create_exclusive("claims/x", "\udfff")
+    assert bucket.list() == []
+
+
+@pytest.mark.parametrize("name", ["queries/\ud800.json", "\udc80", "queries/a\x00.json", 17, None])
+def test_surrogate_and_odd_names_are_bucket_name_errors(bucket, name):
+    with pytest.raises(BucketNameError):
+        bucket.put_text(name, "x")
+    with pytest.raises(BucketNameError):
+        bucket.exists(name)
+
+
+def test_surrogate_url_is_a_transport_error():
+    with pytest.raises(TransportError, match="cannot open bucket"):
+        Bucket("/tmp/bad\udc80bucket")
 
 
 @pytest.mark.parametrize("prefix", ["/queries", "../", "queries/../", "a b", "q//"])
@@ -253,7 +281,7 @@ def test_failed_rename_leaves_nothing_behind(tmp_path, monkeypatch):
     box = Bucket(tmp_path)
     box.put_text("replies/r.json", "old complete reply")
 
-    def broken_replace(src, dst):
+    def broken_replace(src, dst, **kwargs):
         raise OSError("simulated crash before rename")
 
     monkeypatch.setattr(transport.os, "replace", broken_replace)
@@ -272,30 +300,14 @@ def test_failed_rename_leaves_nothing_behind(tmp_path, monkeypatch):
 def test_write_failing_midway_leaves_nothing_behind(tmp_path, monkeypatch):
     box = Bucket(tmp_path)
     box.put_text("replies/r.json", "A" * 1000)
-    real_ntf = tempfile.NamedTemporaryFile
+    real_write = os.write
 
-    class HalfWriter:
-        """Wraps a temp file; write() writes half of the data, then fails."""
+    def half_writer(fd, data):
+        """Writes half of the data, then fails."""
+        real_write(fd, bytes(data[: len(data) // 2]))
+        raise OSError("simulated disk full")
 
-        def __init__(self, *args, **kwargs):
-            self._f = real_ntf(*args, **kwargs)
-            self.name = self._f.name
-
-        def __enter__(self):
-            return self
-
-        def __exit__(self, *exc):
-            return self._f.__exit__(*exc)
-
-        def write(self, data):
-            self._f.write(data[: len(data) // 2])
-            self._f.flush()
-            raise OSError("simulated disk full")
-
-        def __getattr__(self, attr):
-            return getattr(self._f, attr)
-
-    monkeypatch.setattr(transport.tempfile, "NamedTemporaryFile", HalfWriter)
+    monkeypatch.setattr(safe_folder.os, "write", half_writer)
     with pytest.raises(TransportError, match="disk full"):
         box.put_text("replies/r.json", "B" * 1000)
     with pytest.raises(TransportError, match="disk full"):
@@ -436,3 +448,121 @@ def test_memory_failed_move_removes_temp(memory_bucket, monkeypatch):
     monkeypatch.undo()
     assert not memory_bucket.exists("queries/q.json")
     assert memory_bucket.fs.find(memory_bucket._root) == []
+
+
+# ------------------------------------------------------- hostile folders (issue 12)
+def test_symlinked_replies_folder_is_refused_and_nothing_written_outside(tmp_path):
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    box = Bucket(tmp_path / "bucket")
+    os.symlink(outside, tmp_path / "bucket" / "replies")
+    for call in (lambda: box.put_text("replies/r.json", "x"),
+                 lambda: box.create_exclusive("replies/r.json", "x"),
+                 lambda: box.get_text("replies/r.json"),
+                 lambda: box.exists("replies/r.json")):
+        with pytest.raises(UnsafePathError, match="symbolic link"):
+            call()
+    assert list(outside.iterdir()) == []
+
+
+def test_symlinked_reply_file_is_refused_not_followed(tmp_path):
+    target = tmp_path / "victim.txt"
+    target.write_text("precious")
+    box = Bucket(tmp_path / "bucket")
+    (tmp_path / "bucket" / "replies").mkdir()
+    os.symlink(target, tmp_path / "bucket" / "replies" / "r.json")
+    with pytest.raises(UnsafePathError, match="'replies/r.json'"):
+        box.exists("replies/r.json")
+    with pytest.raises(UnsafePathError):
+        box.get_text("replies/r.json")
+    with pytest.raises(UnsafePathError):
+        box.put_text("replies/r.json", "overwrite?")
+    assert target.read_text() == "precious"
+    assert box.list() == []  # a link is never listed as a message ...
+    assert box.scan() == ["replies/r.json"]  # ... but a server can see it by name
+    box.delete("replies/r.json")  # removes the link itself
+    assert target.read_text() == "precious"
+
+
+def test_scan_shows_nested_and_invalid_keys_that_list_hides(tmp_path):
+    box = Bucket(tmp_path)
+    box.put_text("queries/sub/x.json", "nested")
+    box.put_text("queries/a.json", "a")
+    (tmp_path / "queries" / "bad name!.json").write_text("x")
+    (tmp_path / "queries" / "a.json.tmp-0123").write_text("half")
+    assert box.list("queries/") == ["queries/a.json", "queries/sub/x.json"]
+    assert box.scan("queries/") == ["queries/a.json", "queries/bad name!.json", "queries/sub/x.json"]
+
+
+def test_create_exclusive_has_one_winner(bucket, bucket_spec):
+    wins = []
+
+    def racer(k):
+        box = other_client(bucket_spec)
+        wins.append(box.create_exclusive("claims/q1", f"racer {k}"))
+
+    threads = [threading.Thread(target=racer, args=(k,)) for k in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=30)
+    assert sorted(wins) == [False] * 5 + [True]
+    assert bucket.get_text("claims/q1").startswith("racer ")
+    assert bucket.create_exclusive("claims/q1", "late") is False
+    assert bucket.list() == ["claims/q1"]  # no temporary file left
+
+
+def test_stale_temporaries_are_removed_fresh_ones_kept(tmp_path):
+    box = Bucket(tmp_path)
+    box.put_text("replies/r.json", "done")
+    old = tmp_path / "replies" / "x.json.tmp-dead"
+    fresh = tmp_path / "replies" / "y.json.tmp-live"
+    old.write_text("killed writer")
+    fresh.write_text("write in progress")
+    an_hour_ago = time.time() - 3700
+    os.utime(old, (an_hour_ago, an_hour_ago))
+    assert box.remove_stale_temporaries(older_than=3600) == ["replies/x.json.tmp-dead"]
+    assert not old.exists() and fresh.exists()
+    assert files_under(tmp_path) == ["replies/r.json", "replies/y.json.tmp-live"]
+    with pytest.raises(BucketNameError, match="older_than"):
+        box.remove_stale_temporaries(older_than=-1)
+
+
+def test_memory_stale_temporaries(memory_bucket):
+    memory_bucket.fs.pipe_file(memory_bucket._root + "/replies/z.json.tmp-abc", b"x")
+    assert memory_bucket.remove_stale_temporaries(older_than=3600) == []
+    assert memory_bucket.remove_stale_temporaries(older_than=0) == ["replies/z.json.tmp-abc"]
+
+
+def test_timeout_is_a_named_timeout_error(tmp_path):
+    with pytest.raises(ReplyTimeoutError, match="timed out") as info:
+        Bucket(tmp_path).wait_for("replies/none.json", timeout=0)
+    assert isinstance(info.value, TimeoutError) and isinstance(info.value, TransportError)
+
+
+def test_fallback_without_dir_fd_refuses_links_too(tmp_path, monkeypatch):
+    """Where os.open has no dir_fd (Windows), the same rules hold by lstat per component."""
+    monkeypatch.setattr(safe_folder, "_DIR_FD", False)
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    box = Bucket(tmp_path / "bucket")
+    box.put_text("queries/q.json", "fine")
+    assert box.get_text("queries/q.json") == "fine" and box.exists("queries/q.json")
+    assert box.create_exclusive("claims/q.c1", "mine") and not box.create_exclusive("claims/q.c1", "x")
+    os.symlink(outside, tmp_path / "bucket" / "replies")
+    with pytest.raises(UnsafePathError):
+        box.put_text("replies/r.json", "x")
+    os.symlink(tmp_path / "victim", tmp_path / "bucket" / "queries" / "l.json")
+    with pytest.raises(UnsafePathError):
+        box.get_text("queries/l.json")
+    box.delete("queries/q.json")
+    assert list(outside.iterdir()) == [] and box.list() == ["claims/q.c1"]
+
+
+def test_write_into_a_removed_bucket_folder_is_a_transport_error(tmp_path):
+    box = Bucket(tmp_path / "gone")
+    (tmp_path / "gone").rmdir()
+    with pytest.raises(TransportError, match="could not write"):
+        box.put_text("queries/q.json", "x")
+    with pytest.raises(TransportError, match="could not write"):
+        box.create_exclusive("claims/q.c1", "x")

@@ -304,19 +304,13 @@ class TreeServer:
     def serve(self, bucket) -> list[str]:
         """Answer every query in ``bucket`` (a :class:`~encmed_lib.transport.Bucket`) that has no reply yet.
 
-        Returns the query ids answered.  Replies are written atomically.
+        One pass of :class:`encmed_lib.parties.service.ModelService` (claims, error
+        replies, quarantine); returns the query ids answered.  For a
+        long-running server: ``python -m encmed_lib.serve``.
         """
-        from ..transport import reply_name
+        from ..parties.service import serve_pending
 
-        answered = []
-        for name in bucket.list("queries/"):
-            query_id = name.split("/", 1)[1].removesuffix(".json")
-            if bucket.exists(reply_name(query_id)):
-                continue
-            reply = self.evaluate(bucket.get_text(name))
-            bucket.put_text(reply_name(query_id), reply.to_json())
-            answered.append(query_id)
-        return answered
+        return serve_pending(self, bucket)
 
     def evaluate(self, query: Query | str | bytes | dict) -> Reply:
         """Compute the reply to one query (a :class:`Query` or its JSON).
