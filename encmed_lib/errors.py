@@ -97,3 +97,9 @@ class InvalidProofError(ProtocolError):
 
 class InvalidKeyError(ProtocolError):
     """A public key is malformed or its certificate does not verify."""
+
+
+class RegistryError(EncmedError, ValueError, KeyError):
+    """A protocol name is not in the registry, is registered twice, or its entry is malformed."""
+
+    __str__ = Exception.__str__  # a message, not KeyError's quoted repr
