@@ -32,7 +32,8 @@ from sklearn.tree import DecisionTreeClassifier
 from sklearn.tree._tree import Tree
 from sklearn.utils.validation import check_is_fitted
 
-from .errors import ModelNotFittedError
+from .errors import ModelNotFittedError, UnsupportedModelError
+from .models.tree_json import bad, check_header, check_node, is_int, is_number, parse_json
 
 FORMAT = "encmed-tree"
 FORMAT_VERSION = 1
@@ -152,16 +153,22 @@ class PortableTree:
     @classmethod
     def from_sklearn(cls, model: DecisionTreeClassifier,
                      feature_names: list[str] | None = None) -> PortableTree:
-        """Read a fitted :class:`~sklearn.tree.DecisionTreeClassifier`."""
+        """Read a fitted :class:`~sklearn.tree.DecisionTreeClassifier`.
+
+        Raises
+        ------
+        ModelNotFittedError
+            If the tree is not fitted.
+        UnsupportedModelError
+            For any other model (an ensemble, a regressor) or a multi-output tree.
+        """
         ensure_fitted(model)
-        if model.n_outputs_ != 1:
-            raise ValueError("only single-output trees are supported")
         if feature_names is None:
             names = getattr(model, "feature_names_in_", None)
             feature_names = ([str(n) for n in names] if names is not None
                              else [f"x{i}" for i in range(model.n_features_in_)])
         if len(feature_names) != model.n_features_in_:
-            raise ValueError(f"{len(feature_names)} feature names for a tree fitted on "
+            raise UnsupportedModelError(f"{len(feature_names)} feature names for a tree fitted on "
                              f"{model.n_features_in_} features")
         t = model.tree_
         nodes = []
@@ -226,24 +233,26 @@ class PortableTree:
 
     @classmethod
     def from_dict(cls, data: dict) -> PortableTree:
-        """Build from :meth:`to_dict` output, checking the structure."""
-        if not isinstance(data, dict) or data.get("format") != FORMAT:
-            raise ValueError(f"not a portable tree: expected a JSON object with format {FORMAT!r}")
-        if data.get("version") != FORMAT_VERSION:
-            raise ValueError(f"portable tree version {data.get('version')!r} is not supported "
-                             f"(expected {FORMAT_VERSION})")
-        try:
-            nodes = [Node(**n) for n in data["nodes"]]
-            tree = cls(list(data["feature_names"]), list(data["classes"]), nodes,
-                       dict(data.get("meta", {})))
-        except (KeyError, TypeError) as exc:
-            raise ValueError(f"malformed portable tree: {exc}") from exc
+        """Build from :meth:`to_dict` output, checking every field.
+
+        Raises
+        ------
+        DataFormatError
+            Naming the field (``nodes[3].threshold``...) for anything but the
+            documented types: ``threshold`` a finite number (not the text
+            ``"0.5"``), children ``int`` ids, ``value`` a list of finite numbers
+            per class, and so on; then the structure (:meth:`validate`).
+        """
+        check_header(data, FORMAT, FORMAT_VERSION)
+        nodes = [Node(**check_node(n, j)) for j, n in enumerate(data["nodes"])]
+        tree = cls(list(data["feature_names"]), list(data["classes"]), nodes, dict(data.get("meta", {})))
         tree.validate()
         return tree
 
     @classmethod
-    def from_json(cls, text: str) -> PortableTree:
-        return cls.from_dict(json.loads(text))
+    def from_json(cls, text: str | bytes) -> PortableTree:
+        """Parse :meth:`to_json` text (``str`` or UTF-8 ``bytes``) and check it (:meth:`from_dict`)."""
+        return cls.from_dict(parse_json(text))
 
     def save(self, path) -> Path:
         path = Path(path)
@@ -252,33 +261,46 @@ class PortableTree:
 
     @classmethod
     def load(cls, path) -> PortableTree:
-        return cls.from_json(Path(path).read_text())
+        return cls.from_json(Path(path).read_bytes())  # bytes: a non-UTF-8 file is a DataFormatError
 
     def validate(self) -> None:
-        """Check ids, children, features and value lengths; raise ``ValueError`` otherwise."""
+        """Check ids, children, features and value lengths.
+
+        Children must have larger ids than their parent and be nobody else's
+        child, which rules out cycles, negative or out-of-range ids and shared
+        subtrees; every node but the root must be reached.
+
+        Raises
+        ------
+        DataFormatError
+            (a ``ValueError``) naming the node and what was expected.
+        """
         n = len(self.nodes)
         if n == 0:
-            raise ValueError("a portable tree needs at least one node")
+            raise bad("nodes", "a portable tree with at least one node", "no node")
         if len(set(self.feature_names)) != len(self.feature_names):
-            raise ValueError("feature names must be distinct")
+            raise bad("feature_names", "distinct feature names", "a name twice")
         seen_child = set()
         for j, node in enumerate(self.nodes):
             if node.id != j:
-                raise ValueError(f"node at position {j} has id {node.id}: ids must be 0..{n - 1}")
+                raise bad(f"nodes[{j}].id", f"node at position {j} has id {node.id}: ids must be 0..{n - 1}")
             if len(node.value) != len(self.classes):
-                raise ValueError(f"node {j}: {len(node.value)} values for {len(self.classes)} classes")
+                raise bad(f"nodes[{j}].value",
+                           f"node {j}: {len(node.value)} values for {len(self.classes)} classes")
             if node.is_leaf:
                 continue
             if node.feature not in self.feature_names:
-                raise ValueError(f"node {j}: unknown feature {node.feature!r}")
-            if node.threshold is None or not np.isfinite(node.threshold):
-                raise ValueError(f"node {j}: threshold must be a finite number")
+                raise bad(f"nodes[{j}].feature", f"node {j}: unknown feature {node.feature!r}")
+            if not is_number(node.threshold) or not np.isfinite(node.threshold):
+                raise bad(f"nodes[{j}].threshold", f"node {j}: threshold must be a finite number",
+                           repr(node.threshold))
             for child in (node.left, node.right):
-                if not isinstance(child, int) or not j < child < n or child in seen_child:
-                    raise ValueError(f"node {j}: child {child!r} must be a new node id in ({j}, {n})")
+                if not is_int(child) or not j < child < n or child in seen_child:
+                    raise bad(f"nodes[{j}]",
+                               f"node {j}: child {child!r} must be a new node id in ({j}, {n})")
                 seen_child.add(child)
         if len(seen_child) != n - 1:
-            raise ValueError("every node but the root must be the child of exactly one node")
+            raise bad("nodes", "every node but the root must be the child of exactly one node")
 
     # -- reading the model -------------------------------------------------
     @property
@@ -325,22 +347,63 @@ class PortableTree:
 
 
 def as_portable(model) -> PortableTree:
-    """Return ``model`` as a :class:`PortableTree` (accepts a fitted sklearn tree or a portable one)."""
+    """Return ``model`` as a :class:`PortableTree` (accepts a fitted sklearn tree or a portable one).
+
+    Raises
+    ------
+    ModelNotFittedError
+        For an unfitted ``DecisionTreeClassifier``.
+    UnsupportedModelError
+        For any other estimator (an ensemble, a regressor, a linear model) or a multi-output tree.
+    TypeError
+        For something that is not a model at all.
+    """
     if isinstance(model, PortableTree):
         return model
     if isinstance(model, DecisionTreeClassifier):
         return PortableTree.from_sklearn(model)
+    if hasattr(model, "fit") or hasattr(model, "predict"):
+        raise UnsupportedModelError(_unsupported(model))
     raise TypeError(f"expected a DecisionTreeClassifier or a PortableTree, got {type(model).__name__}")
 
 
 def ensure_fitted(model: DecisionTreeClassifier) -> None:
-    """Raise :class:`~encmed_lib.errors.ModelNotFittedError` if ``model`` is not fitted."""
+    """Check that ``model`` is a fitted, single-output :class:`~sklearn.tree.DecisionTreeClassifier`.
+
+    Raises
+    ------
+    UnsupportedModelError
+        For another kind of model, fitted or not (an ensemble such as a
+        random forest, a regressor), or a tree fitted on several outputs.
+    ModelNotFittedError
+        For a ``DecisionTreeClassifier`` that is not fitted yet.
+    """
+    if not isinstance(model, DecisionTreeClassifier):
+        raise UnsupportedModelError(_unsupported(model))
     try:
         check_is_fitted(model, "tree_")
     except NotFittedError as exc:
         raise ModelNotFittedError(
             f"this {type(model).__name__} is not fitted yet: call fit(X, y) or "
             "encmed_lib.train_tree(X, y) before using it") from exc
+    if getattr(model, "n_outputs_", 1) != 1:
+        raise UnsupportedModelError(
+            f"only single-output trees are supported: this tree was fitted on {model.n_outputs_} outputs "
+            "(a 2-D y); fit one DecisionTreeClassifier per output")
+
+
+def _unsupported(model) -> str:
+    """Why ``model`` cannot be used, and what can."""
+    name = type(model).__name__
+    what = f"a {name}"
+    if hasattr(model, "estimators_") or hasattr(model, "n_estimators"):
+        n = len(getattr(model, "estimators_", []) or []) or getattr(model, "n_estimators", "?")
+        what += f", an ensemble of {n} models: encrypted evaluation works on one tree (pass one of its " \
+                "estimators_, or train a single tree with encmed_lib.train_tree)"
+    elif getattr(model, "_estimator_type", None) == "regressor" or "Regressor" in name:
+        what += ", a regressor: its leaves hold numbers, not classes (train a DecisionTreeClassifier)"
+    return ("expected a DecisionTreeClassifier or a PortableTree (a single-output classification tree); "
+            f"got {what}")
 
 
 def _plain(value):
