@@ -38,7 +38,9 @@ def plot_cost_by_depth(cost: pd.DataFrame) -> Figure:
     """Median time per patient against tree depth, one panel per Paillier key size (log scale).
 
     Tree modes are lines over depth; linear scoring and CKKS do not depend on
-    the depth (horizontal lines); plaintext scikit-learn is dotted grey.
+    the depth (horizontal lines); plaintext scikit-learn is dotted grey.  A mode
+    without a Paillier key (CKKS, or a registered tree mode with
+    ``per_key_size=False``) appears in every panel.
     """
     from matplotlib.figure import Figure
 
@@ -49,7 +51,9 @@ def plot_cost_by_depth(cost: pd.DataFrame) -> Figure:
     depth_values = cost["depth"].dropna().astype(int)
     span = (int(depth_values.min()) - 0.3, int(depth_values.max()) + 0.3) if len(depth_values) else (0, 1)
     for ax, bits in zip(axes, sizes or [None], strict=True):
-        part = cost[cost["key_bits"] == bits] if bits is not None else cost.iloc[0:0]
+        keyless = cost["key_bits"].isna()  # modes without a Paillier key are drawn in every panel
+        part = cost[((cost["key_bits"] == bits).fillna(False).astype(bool) | keyless) if bits is not None
+                    else keyless]
         # a larger max_depth can give the same tree (it stopped growing): one point per actual depth
         part = part.drop_duplicates(subset=["mode", "depth"], keep="first")
         basic = part[part["mode"] == "basic"].sort_values("depth")
