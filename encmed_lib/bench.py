@@ -19,19 +19,27 @@ this is why they are printed here and never asserted in a test.
 :func:`latency_breakdown` is the per-patient measurement behind it (one row
 per patient, each phase timed, messages sized, the label checked), and
 :func:`plot_latency_breakdown` draws its medians as stacked bars (notebook 05).
+
+Every registered protocol (:data:`encmed_lib.protocol.base.REGISTRY`) is measured the same
+way by :func:`measure_protocol` (one row per patient, through
+:func:`~encmed_lib.protocol.base.run_exchange`) and summarised by :func:`protocol_table`: a
+new protocol appears here, and in :func:`encmed_lib.evaluation.cost_report`, once registered.
 """
 
 from __future__ import annotations
 
 import argparse
+import math
 import statistics
 import time
 import warnings
+from collections.abc import Sequence
 
 import pandas as pd
 
 from .data.heart import load_heart
 from .protocol import Client, TreeServer
+from .protocol.base import REGISTRY, ProtocolClient, ProtocolServer, Trace, run_exchange, setup_exchange
 from .scale import predict_encrypted
 from .tree import train_tree
 
@@ -292,6 +300,138 @@ def run(key_sizes=(1024, 2048, 3072), depths=range(3, 9), *, rows: int | None = 
     return pd.DataFrame(table), tput
 
 
+STEP_COLUMNS = {"encrypt": "client_encrypt_ms", "evaluate": "server_evaluate_ms",
+                "answer": "client_answer_ms", "finish": "server_finish_ms", "decrypt": "client_decrypt_ms"}
+"""The steps of :func:`~encmed_lib.protocol.base.run_exchange` and their columns (ms per patient)."""
+
+EXCHANGE_COLUMNS = [*STEP_COLUMNS.values(), "bytes_to_server", "bytes_to_client", "rounds", "label",
+                    "expected"]
+
+
+def exchange_breakdown(client_side: ProtocolClient, server_side: ProtocolServer, X: pd.DataFrame,
+                       expected: Sequence | None = None, *, warmup: bool = True,
+                       setup: bool = True) -> pd.DataFrame:
+    """Time every step of any registered protocol, one row per patient of ``X``.
+
+    Each record goes through :func:`~encmed_lib.protocol.base.run_exchange` (every message
+    serialised to JSON and parsed back, no randomiser precomputed).  The client's hello, when
+    the protocol has one, is sent once first (``setup``); with ``warmup`` one untimed exchange
+    follows, so that one-off work (fixed-base tables, a DGK key made on first use) is not counted.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Indexed like ``X``: the milliseconds of each step (:data:`STEP_COLUMNS`; NaN for a step
+        the protocol does not have, e.g. ``client_answer_ms`` of a one-round mode), the bytes
+        (JSON characters) each way, the rounds of answer -> finish, the decrypted ``label`` and
+        the ``expected`` one.  ``attrs`` holds ``setup_ms`` and ``setup_bytes`` (the hello).
+    """
+    records = X.to_dict(orient="records")
+    expected = [None] * len(records) if expected is None else list(expected)
+    hello = Trace()
+    if setup:
+        setup_exchange(client_side, server_side, trace=hello)
+    if warmup and records:
+        run_exchange(client_side, server_side, records[0], setup=False)
+    rows = []
+    for record, plain in zip(records, expected, strict=True):
+        trace = Trace()
+        label = run_exchange(client_side, server_side, record, setup=False, trace=trace)
+        row = {column: trace.ms.get(step, math.nan) for step, column in STEP_COLUMNS.items()}
+        row.update(bytes_to_server=trace.bytes_to_server, bytes_to_client=trace.bytes_to_client,
+                   rounds=trace.rounds, label=label, expected=plain)
+        rows.append(row)
+    df = pd.DataFrame(rows, index=X.index, columns=EXCHANGE_COLUMNS)
+    df.attrs.update(setup_ms=hello.ms.get("setup", 0.0), setup_bytes=hello.setup_bytes)
+    return df
+
+
+def measure_protocol(name: str, model, X: pd.DataFrame, source: int | Client = 2048, *,
+                     warmup: bool = True, **options) -> pd.DataFrame:
+    """:func:`exchange_breakdown` of the registered mode ``name`` serving ``model`` on ``X``.
+
+    Parameters
+    ----------
+    name : str
+        A key of :data:`~encmed_lib.protocol.base.REGISTRY`.
+    model
+        A fitted model of the entry's ``model_kind``.
+    X : pandas.DataFrame
+        The patients; their labels are checked against the entry's expected (plaintext) labels.
+    source : int or Client
+        The client's key size, or a :class:`~encmed_lib.protocol.client.Client` to reuse.
+    options
+        Keyword arguments of the entry's server side (e.g. ``depth`` for label-only).
+
+    Returns
+    -------
+    pandas.DataFrame
+        :func:`exchange_breakdown`'s table; ``attrs`` adds ``mode``, ``public`` (the server
+        side's public description) and ``setup_ms`` (the client side's construction and hello).
+    """
+    entry = REGISTRY[name]
+    server_side = entry.server(model, **options)
+    public = server_side.public()
+    start = time.perf_counter()
+    client_side = entry.client(source, public)
+    build_ms = 1000 * (time.perf_counter() - start)
+    df = exchange_breakdown(client_side, server_side, X, entry.expected_labels(model, X), warmup=warmup)
+    df.attrs.update(mode=name, public=public, setup_ms=build_ms + df.attrs["setup_ms"])
+    return df
+
+
+def logistic_model(X: pd.DataFrame, y, seed: int = 0):
+    """The course's linear model: ``StandardScaler`` then ``LogisticRegression``, fitted on ``(X, y)``."""
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    return make_pipeline(StandardScaler(), LogisticRegression(max_iter=1000, random_state=seed)).fit(X, y)
+
+
+def summarise(df: pd.DataFrame) -> dict:
+    """One row of medians from :func:`measure_protocol`: ms per step, total, bytes, agreement."""
+    row = {column: float(df[column].median()) if df[column].notna().any() else math.nan
+           for column in STEP_COLUMNS.values()}
+    row["total_ms"] = sum(v for v in row.values() if not math.isnan(v))
+    row.update(bytes_to_server=int(df["bytes_to_server"].median()),
+               bytes_to_client=int(df["bytes_to_client"].median()),
+               setup_ms=float(df.attrs.get("setup_ms", math.nan)),
+               setup_bytes=int(df.attrs.get("setup_bytes", 0)),
+               agreement=f"{int((df['label'] == df['expected']).sum())}/{len(df)}")
+    return row
+
+
+def protocol_table(key_bits: int = TARGET_KEY_BITS, depth: int = TARGET_DEPTH, *, rows: int = 10,
+                   modes: Sequence[str] | None = None, verbose: bool = False) -> pd.DataFrame:
+    """Every registered mode (or ``modes``) on the heart sample: medians per patient, one row each.
+
+    Tree modes serve a tree of ``max_depth=depth``, linear modes a standardised logistic
+    regression, ``"mlp"`` modes a :class:`~encmed_lib.crypto.ckks.SquareMLP`; one
+    ``key_bits`` Client is shared by the Paillier modes.  A mode whose optional packages are
+    missing is listed with a note instead of numbers.
+    """
+    from .crypto.ckks import SquareMLP
+    from .protocol.modes.basic import paillier_client
+
+    X, y = load_heart()
+    models = {"tree": train_tree(X, y, max_depth=depth, random_state=0),
+              "linear": logistic_model(X, y), "mlp": SquareMLP(hidden=8, random_state=0).fit(X, y)}
+    client = paillier_client(key_bits)
+    table = []
+    for name in REGISTRY.check(REGISTRY if modes is None else modes):
+        entry = REGISTRY[name]
+        row = {"mode": name, "model": entry.model_kind, "key_bits": key_bits if entry.per_key_size else None}
+        if entry.missing():
+            table.append({**row, "note": f"not measured: {', '.join(entry.missing())} not installed"})
+            continue
+        df = measure_protocol(name, models[entry.model_kind], X.iloc[:rows], client)
+        table.append({**row, **summarise(df), "note": df.attrs["public"].get("parameters", "")})
+        if verbose:
+            print(f"  {name}: {table[-1]['total_ms']:.1f} ms, agreement {table[-1]['agreement']}", flush=True)
+    return pd.DataFrame(table)
+
+
 def main(argv=None) -> None:
     from .bench_label_only import phe_encryption_ms, refusal_times, run_label_only
 
@@ -316,6 +456,9 @@ def main(argv=None) -> None:
     print("\nLabel-only mode (DGK comparisons), per patient at 2048 bits, everything counted (key "
           f"generation over {AMORTISE_OVER} patients, every randomiser, JSON):")
     print(label_only.round(1).to_string(index=False))
+    print(f"\nEvery registered protocol, per patient at {TARGET_KEY_BITS} bits, depth {TARGET_DEPTH} "
+          "(median ms, JSON bytes each way, no randomiser precomputed):")
+    print(protocol_table(rows=5 if args.quick else 20).round(1).to_string(index=False))
     print("\nMalformed client keys: time to refuse (ms, before any exponentiation):")
     print(refusal_times(TARGET_KEY_BITS).round(3).to_string(index=False))
     print("\nBatch throughput (2048 bits, depth 5, key generation included):")

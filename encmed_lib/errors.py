@@ -177,6 +177,12 @@ class ServerErrorReply(ProtocolError):
         self.error = error
 
 
+class RegistryError(EncmedError, ValueError, KeyError):
+    """A protocol name is not in the registry, is registered twice, or its entry is malformed."""
+
+    __str__ = Exception.__str__  # a message, not KeyError's quoted repr
+
+
 __all__ = sorted(name for name, value in list(globals().items())
                  if isinstance(value, type) and issubclass(value, (EncmedError, Warning))
                  and value.__module__ == __name__)
