@@ -32,7 +32,8 @@ from sklearn.tree import DecisionTreeClassifier
 from sklearn.tree._tree import Tree
 from sklearn.utils.validation import check_is_fitted
 
-from .errors import ModelNotFittedError
+from .colours import CLASS_COLOURS
+from .errors import DataFormatError, ModelNotFittedError
 
 FORMAT = "encmed-tree"
 FORMAT_VERSION = 1
@@ -65,6 +66,88 @@ def train_tree(X: pd.DataFrame, y: pd.Series, *, max_depth: int | None = 4,
     """
     return DecisionTreeClassifier(max_depth=max_depth, random_state=random_state,
                                   **params).fit(X, y)
+
+
+def gini_impurity(counts) -> float:
+    r"""Gini impurity of a node from its class counts.
+
+    .. math::
+
+        G = 1 - \sum_k p_k^2, \qquad p_k = \frac{n_k}{\sum_j n_j},
+
+    the probability that two records drawn at random (with replacement) from
+    the node belong to different classes: 0 for a pure node, :math:`1 - 1/K`
+    for :math:`K` equally frequent classes (0.5 for two).  Computed as
+    scikit-learn does, in float64: ``1 - sum(n_k**2) / n**2``.
+
+    Parameters
+    ----------
+    counts : sequence of non-negative numbers
+        Records of each class at the node (or weights); not all zero.
+
+    Returns
+    -------
+    float
+        The impurity, in ``[0, 1 - 1/K]``.
+
+    Raises
+    ------
+    DataFormatError
+        ``counts`` is empty, holds a negative or non-finite number, or sums to 0.
+
+    Examples
+    --------
+    >>> gini_impurity([3, 1])        # 1 - (3/4)**2 - (1/4)**2
+    0.375
+    """
+    n_k = np.asarray(counts, dtype=float).ravel()
+    if n_k.size == 0 or not np.all(np.isfinite(n_k)) or np.any(n_k < 0) or n_k.sum() <= 0:
+        raise DataFormatError(None, "counts", "a non-empty sequence of non-negative class counts, "
+                              "not all zero", repr(list(np.asarray(counts).ravel())))
+    n = float(n_k.sum())
+    return float(1.0 - float(np.sum(n_k * n_k)) / (n * n))
+
+
+def split_gini(left_counts, right_counts) -> float:
+    r"""Weighted Gini impurity of the two children of a split (lower is better).
+
+    .. math::
+
+        G_{\text{split}} = \frac{n_L}{n} G(L) + \frac{n_R}{n} G(R),
+
+    where :math:`n_L, n_R` are the records sent left and right and
+    :math:`n = n_L + n_R`.  A tree (scikit-learn's, and the federated trainer's)
+    picks, at each node, the feature and threshold with the lowest
+    :math:`G_{\text{split}}`, i.e. the largest decrease from the parent's
+    impurity.
+
+    Parameters
+    ----------
+    left_counts, right_counts : sequence of non-negative numbers
+        Class counts of the records each side receives (same classes, same order).
+
+    Returns
+    -------
+    float
+
+    Raises
+    ------
+    DataFormatError
+        The two sides have different numbers of classes, or one side is empty.
+
+    Examples
+    --------
+    >>> split_gini([3, 1], [0, 4])   # 4/8 * 0.375 + 4/8 * 0
+    0.1875
+    """
+    left = np.asarray(left_counts, dtype=float).ravel()
+    right = np.asarray(right_counts, dtype=float).ravel()
+    if left.size != right.size:
+        raise DataFormatError(None, "counts", "the same number of classes on both sides",
+                              f"{left.size} left, {right.size} right")
+    g_left, g_right = gini_impurity(left), gini_impurity(right)
+    n_left, n_right = float(left.sum()), float(right.sum())
+    return (n_left * g_left + n_right * g_right) / (n_left + n_right)
 
 
 @dataclass(frozen=True)
@@ -348,13 +431,74 @@ def _plain(value):
 
 
 # ----------------------------------------------------------------- drawing
+def node_fill(value) -> str:
+    r"""Fill colour of a drawn node: its majority class's course colour, paler the less pure.
+
+    The class colours are :data:`encmed_lib.colours.CLASS_COLOURS` (class 0,
+    no disease; class 1, disease), as in every figure of the course.  With
+    :math:`p_1 \ge p_2` the two largest class shares, the colour is mixed
+    with white in the proportion :math:`\alpha = (p_1 - p_2) / (1 - p_2)`
+    (scikit-learn's rule): a pure node is drawn in the full colour, a 50/50
+    node in white.
+
+    Parameters
+    ----------
+    value : sequence of float
+        Class counts or fractions at the node.
+
+    Returns
+    -------
+    str
+        ``"#rrggbb"``.
+    """
+    shares = np.asarray(value, dtype=float).ravel()
+    shares = shares / shares.sum()
+    top = np.sort(shares)[::-1]
+    second = top[1] if top.size > 1 else 0.0
+    alpha = 1.0 if second >= 1.0 else float((top[0] - second) / (1.0 - second))
+    k = int(np.argmax(shares))
+    base = CLASS_COLOURS[k] if k < len(CLASS_COLOURS) else "#7F7F7F"
+    rgb = [int(base[j:j + 2], 16) for j in (1, 3, 5)]
+    mixed = [round(alpha * c + (1.0 - alpha) * 255) for c in rgb]
+    return "#" + "".join(f"{c:02x}" for c in mixed)
+
+
+def _preorder(tree: Tree) -> list[int]:
+    """Node ids in the order scikit-learn's ``plot_tree`` draws them (node, left subtree, right)."""
+    order, stack = [], [0]
+    while stack:
+        node = stack.pop()
+        order.append(node)
+        if tree.children_left[node] != -1:
+            stack.extend((tree.children_right[node], tree.children_left[node]))
+    return order
+
+
+def _course_colours_dot(dot: str, tree: Tree) -> str:
+    """Replace export_graphviz's fill colours (orange/blue) by :func:`node_fill`'s."""
+    lines = []
+    for line in dot.splitlines():
+        head = line.split(" ", 1)[0]
+        if head.isdigit() and "fillcolor=" in line:
+            start = line.index('fillcolor="') + len('fillcolor="')
+            end = line.index('"', start)
+            line = line[:start] + node_fill(tree.value[int(head)][0]) + line[end:]
+        lines.append(line)
+    return "\n".join(lines) + "\n"
+
+
 def draw_tree(model, path, *, class_names=("no disease", "disease"),
               fmt: str | None = None, verbose: bool = True) -> Path:
     """Draw a tree to ``path`` (PNG or SVG, from the suffix or ``fmt``).
 
     Uses graphviz's ``dot`` through pydotplus for a crisp layout.  When the
     ``dot`` program is absent it falls back to :func:`sklearn.tree.plot_tree`
-    (matplotlib) and says so in one line.
+    (matplotlib) and says so in one line (not when ``verbose=False``).  Both
+    show, per node, the question, the training records that reached it and
+    their classes (``value = [no disease, disease]``), and fill it with
+    :func:`node_fill`: the course's colour of its majority class (orange for
+    disease, blue for no disease), paler the less pure it is.  The fallback's
+    figure grows with the number of leaves so that boxes never overlap.
     """
     from sklearn.tree import export_graphviz
 
@@ -369,22 +513,33 @@ def draw_tree(model, path, *, class_names=("no disease", "disease"),
 
         dot = export_graphviz(model, feature_names=names, class_names=list(class_names),
                               filled=True, rounded=True, impurity=False, proportion=False)
-        dot = dot.replace("{", "{\ngraph [dpi=110] ;", 1)
+        dot = _course_colours_dot(dot, model.tree_).replace("{", "{\ngraph [dpi=110] ;", 1)
         graph = pydotplus.graph_from_dot_data(dot)
         graph.del_node('"\\n"')  # pydotplus parses the last line break as a stray node
-        data = graph.create(format=fmt)
-        path.write_bytes(data)
+        path.write_bytes(graph.create(format=fmt))
         return path
     if verbose:
         print("graphviz 'dot' not found: drawing with sklearn.tree.plot_tree (matplotlib) instead")
-    import matplotlib.pyplot as plt
+    _draw_tree_matplotlib(model, path, fmt, names, list(class_names))
+    return path
+
+
+def _draw_tree_matplotlib(model: DecisionTreeClassifier, path: Path, fmt: str,
+                          names: list[str] | None, class_names: list[str]) -> None:
+    """The fallback drawing: about 1.7 inches per leaf and per level, 9-point text."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
     from sklearn.tree import plot_tree
 
-    fig, ax = plt.subplots(figsize=(16, 7))
+    leaves, depth = model.get_n_leaves(), model.get_depth()
+    fig = Figure(figsize=(max(8.0, 1.75 * leaves), max(3.0, 1.5 * (depth + 1))))
+    FigureCanvasAgg(fig)  # plot_tree measures its text with the canvas's renderer
+    ax = fig.subplots()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        plot_tree(model, feature_names=names, class_names=list(class_names), filled=True,
-                  rounded=True, impurity=False, ax=ax, fontsize=7)
-    fig.savefig(path, format=fmt, bbox_inches="tight", dpi=110)
-    plt.close(fig)
-    return path
+        boxes = plot_tree(model, feature_names=names, class_names=class_names, filled=True,
+                          rounded=True, impurity=False, ax=ax, fontsize=9)
+    patches = [p for p in (box.get_bbox_patch() for box in boxes) if p is not None]  # not True/False
+    for node, patch in zip(_preorder(model.tree_), patches, strict=True):
+        patch.set_facecolor(node_fill(model.tree_.value[node][0]))
+    fig.savefig(path, format=fmt, bbox_inches="tight", dpi=100)
