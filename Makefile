@@ -2,9 +2,12 @@
 #   make course   install, execute every notebook headless in order, regenerate figures/, the course
 #                 book and the evaluation report (figures/evaluation_report.md)
 #   make test     install, run the unit tests and re-execute the notebooks with nbval
+#   make fuzz     the wire-message fuzz suite with many more examples (FUZZ_EXAMPLES per case; a few
+#                 minutes): see tests/test_fuzz_messages.py
 PYTHON ?= python3
+FUZZ_EXAMPLES ?= 300
 
-.PHONY: install course test bench data lint students
+.PHONY: install course test bench data lint students fuzz
 
 install:
 	$(PYTHON) -m pip install -q -r requirements.txt
@@ -16,6 +19,10 @@ course: install
 
 test: install
 	$(PYTHON) -m pytest
+
+fuzz:
+	ENCMED_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(PYTHON) -m pytest -p no:cacheprovider -q -s -o addopts="" \
+		--hypothesis-show-statistics tests/test_fuzz_messages.py
 
 bench: install
 	$(PYTHON) -m encmed_lib.bench

@@ -27,16 +27,22 @@ class DataFormatError(EncmedError, ValueError):
         What the loader expected to find.
     found : str, optional
         What it found instead.
+    row : int, optional
+        The line of the file at fault (1 = the first line), when there is one.
     """
 
-    def __init__(self, path, column, expected: str, found: str | None = None):
+    def __init__(self, path, column, expected: str, found: str | None = None, *,
+                 row: int | None = None):
         self.path = None if path is None else str(path)
         self.column = column
         self.expected = expected
         self.found = found
+        self.row = row
         where = f"{self.path}" if self.path else "input"
         if column is not None:
             where += f", column {column!r}"
+        if row is not None:
+            where += f", line {row}"
         msg = f"{where}: expected {expected}"
         if found is not None:
             msg += f"; found {found}"
@@ -97,3 +103,45 @@ class InvalidProofError(ProtocolError):
 
 class InvalidKeyError(ProtocolError):
     """A public key is malformed or its certificate does not verify."""
+
+
+class PartyError(EncmedError, RuntimeError):
+    """A party of a multi-process (MPyC) training run was misconfigured, failed or lost a peer.
+
+    The message names the party, the field or the peer (host:port) and the
+    level of the tree at which the run stopped.
+    """
+
+
+class PartyConfigError(PartyError, ValueError):
+    """Bad arguments for a multi-process run (parties, index, back-end, data file...)."""
+
+
+# ----------------------------------------------------- models, data warnings, batches
+class UnsupportedModelError(EncmedError, ValueError):
+    """A fitted model is of a kind encmed_lib cannot use (an ensemble, a regressor, multi-output)."""
+
+
+class DataWarning(UserWarning):
+    """A loader changed the data it read (dropped or filled rows); the message gives the counts."""
+
+
+class ArgumentError(EncmedError, ValueError):
+    """A function argument is of the wrong type or outside its documented range."""
+
+
+class IncompleteBatchError(EncmedError, RuntimeError):
+    """Some records of a batch could not be scored (a worker process died twice).
+
+    Attributes
+    ----------
+    labels : list
+        One entry per record, in order: the label, or ``None`` where not scored.
+    missing : list of int
+        Positions (0-based rows of ``X``) of the records that were not scored.
+    """
+
+    def __init__(self, message: str, labels: list, missing: list[int]):
+        super().__init__(message)
+        self.labels = labels
+        self.missing = missing

@@ -28,10 +28,17 @@ hospital-side batch where both sides are simulated.
 
 from __future__ import annotations
 
+import numbers
+
 import numpy as np
 import pandas as pd
 from joblib import Parallel, delayed
 from tqdm.auto import tqdm
+
+from .errors import ArgumentError, DataFormatError, IncompleteBatchError
+
+MAX_JOBS = 1024
+"""More worker processes than this is taken for a mistake."""
 
 
 def _score_chunk(client, server, rows: list[dict]) -> list:
@@ -43,11 +50,49 @@ def _score_chunk(client, server, rows: list[dict]) -> list:
     return labels
 
 
+def _score_numbered(client, server, index: int, rows: list[dict]) -> tuple[int, list]:
+    return index, _score_chunk(client, server, rows)
+
+
 ENGINES = ("joblib", "dask")
 
 
-def predict_encrypted(client, server, X: pd.DataFrame, *, n_jobs: int = 1, chunk_size: int | None = None,
-                      progress: bool = True, engine: str = "joblib", scheduler=None) -> np.ndarray:
+def _check_int(name: str, value, low: int, high: int | None = None) -> int:
+    """``value`` as an int in ``[low, high]``, or an :class:`ArgumentError` saying what was expected."""
+    ok = isinstance(value, numbers.Integral) and not isinstance(value, bool)
+    if ok and value >= low and (high is None or value <= high):
+        return int(value)
+    span = f"at least {low}" + ("" if high is None else f" and at most {high}")
+    raise ArgumentError(f"{name} must be {span} (an integer), got {value!r}")
+
+
+def _records(X, feature_names) -> list[dict]:
+    """The rows of ``X`` as dicts feature -> value (a DataFrame, or a 2-D array with ``feature_names``)."""
+    if isinstance(X, pd.DataFrame):
+        if feature_names is not None and list(feature_names) != [str(c) for c in X.columns]:
+            raise DataFormatError(None, "feature_names", f"the columns of X {list(X.columns)}",
+                                  f"{list(feature_names)}")
+        if X.columns.duplicated().any():
+            raise DataFormatError(None, "X", "distinct column names",
+                                  f"{X.columns[X.columns.duplicated()][0]!r} twice")
+        return X.to_dict(orient="records")
+    array = np.asarray(X) if isinstance(X, np.ndarray | list | tuple) else None
+    if array is None or array.ndim != 2:
+        raise DataFormatError(None, "X", "a pandas DataFrame, or a 2-D array with feature_names=[...]",
+                              type(X).__name__ if array is None else f"an array of shape {array.shape}")
+    if feature_names is None:
+        raise DataFormatError(None, "X", "a pandas DataFrame (a NumPy array has no feature names: "
+                              "pass feature_names=[...], one per column)", f"an array of shape {array.shape}")
+    names = [str(n) for n in feature_names]
+    if len(names) != array.shape[1] or len(set(names)) != len(names):
+        raise DataFormatError(None, "feature_names", f"{array.shape[1]} distinct names, one per column of X",
+                              f"{len(names)} names ({len(set(names))} distinct)")
+    return [dict(zip(names, row, strict=True)) for row in array.tolist()]
+
+
+def predict_encrypted(client, server, X, *, n_jobs: int = 1, chunk_size: int | None = None,
+                      progress: bool = True, engine: str = "joblib", scheduler=None,
+                      feature_names: list[str] | None = None) -> np.ndarray:
     """Encrypted predictions for every row of ``X``.
 
     Parameters
@@ -56,12 +101,13 @@ def predict_encrypted(client, server, X: pd.DataFrame, *, n_jobs: int = 1, chunk
         Holds the key pair (copied to each worker process).
     server : TreeServer
         Holds the tree.
-    X : pandas.DataFrame
-        One record per row.
+    X : pandas.DataFrame or 2-D array
+        One record per row.  A NumPy array needs ``feature_names``.
     n_jobs : int
-        Worker processes (``1`` runs in this process).
+        Worker processes, 1 to :data:`MAX_JOBS` (``1`` runs in this process).
     chunk_size : int, optional
-        Records per task; default splits the rows into about ``4 * n_jobs`` chunks.
+        Records per task (at least 1); default splits the rows into about
+        ``4 * n_jobs`` chunks.
     progress : bool
         Show a tqdm progress bar (patients scored).
     engine : {"joblib", "dask"}
@@ -70,37 +116,106 @@ def predict_encrypted(client, server, X: pd.DataFrame, *, n_jobs: int = 1, chunk
         With ``engine="dask"``: a scheduler address or a connected client (the
         chunks then run on ``n_jobs`` of its workers); default a temporary
         ``LocalCluster`` of ``n_jobs`` workers.
+    feature_names : list of str, optional
+        The name of each column when ``X`` is an array.
 
     Returns
     -------
     numpy.ndarray
         The decrypted labels, in the order of ``X``'s rows.
+
+    Raises
+    ------
+    ArgumentError
+        For an ``engine``, ``n_jobs``, ``chunk_size`` or ``progress`` of the
+        wrong type or range (before any work starts).
+    DataFormatError
+        For an ``X`` that is not a DataFrame or a 2-D array with names.
+    IncompleteBatchError
+        With ``engine="joblib"``, when a worker process dies: the chunks it
+        lost are retried once on fresh workers; if some die again, the error
+        carries every label that was computed (``labels``) and the rows that
+        were not scored (``missing``).  No finished chunk is ever lost.
     """
     if engine not in ENGINES:
-        raise ValueError(f"engine must be one of {ENGINES}, got {engine!r}")
-    if n_jobs < 1:
-        raise ValueError(f"n_jobs must be at least 1, got {n_jobs}")
-    rows = X.to_dict(orient="records")
+        raise ArgumentError(f"engine must be one of {ENGINES}, got {engine!r}")
+    n_jobs = _check_int("n_jobs", n_jobs, 1, MAX_JOBS)
+    if chunk_size is not None:
+        chunk_size = _check_int("chunk_size", chunk_size, 1)
+    if not isinstance(progress, bool | np.bool_):
+        raise ArgumentError(f"progress must be True or False, got {progress!r}")
+    rows = _records(X, feature_names)
     if not rows:
         return np.array([])
-    chunk_size = chunk_size or max(1, -(-len(rows) // (4 * max(1, n_jobs))))
+    chunk_size = chunk_size or max(1, -(-len(rows) // (4 * n_jobs)))
     chunks = [rows[i:i + chunk_size] for i in range(0, len(rows), chunk_size)]
     bar = tqdm(total=len(rows), unit="patient", disable=not progress, desc="encrypted scoring")
-    labels: list = []
-    if engine == "dask":
-        labels = _run_dask(client, server, chunks, bar, n_jobs, scheduler)
-    elif n_jobs == 1:
-        for chunk in chunks:
-            labels.extend(_score_chunk(client, server, chunk))
-            bar.update(len(chunk))
-    else:
-        parallel = Parallel(n_jobs=n_jobs, backend="loky", return_as="generator")
-        for chunk, result in zip(chunks, parallel(delayed(_score_chunk)(client, server, c)
-                                                  for c in chunks), strict=True):
-            labels.extend(result)
-            bar.update(len(chunk))
-    bar.close()
+    try:
+        if engine == "dask":
+            labels = _run_dask(client, server, chunks, bar, n_jobs, scheduler)
+        elif n_jobs == 1:
+            labels = []
+            for chunk in chunks:
+                labels.extend(_score_chunk(client, server, chunk))
+                bar.update(len(chunk))
+        else:
+            labels = _run_joblib(client, server, chunks, bar, n_jobs, chunk_size)
+    finally:
+        bar.close()
     return np.array(labels)
+
+
+def _worker_died(exc: BaseException) -> bool:
+    from concurrent.futures.process import BrokenProcessPool
+
+    from joblib.externals.loky.process_executor import BrokenProcessPool as LokyBroken
+    from joblib.externals.loky.process_executor import TerminatedWorkerError
+
+    return isinstance(exc, TerminatedWorkerError | LokyBroken | BrokenProcessPool)
+
+
+def _run_joblib(client, server, chunks: list, bar, n_jobs: int, chunk_size: int) -> list:
+    """Run the chunks on loky workers; retry once the chunks of a worker that died."""
+    results: list = [None] * len(chunks)
+    pending = list(range(len(chunks)))
+    for attempt in (1, 2):
+        parallel = Parallel(n_jobs=min(n_jobs, len(pending)), backend="loky",
+                            return_as="generator_unordered")
+        tasks = (delayed(_score_numbered)(client, server, i, chunks[i]) for i in pending)
+        try:
+            for i, labels in parallel(tasks):
+                results[i] = labels
+                bar.update(len(chunks[i]))
+        except Exception as exc:
+            if not _worker_died(exc):
+                raise
+            if attempt == 2:
+                break
+        pending = [i for i in pending if results[i] is None]
+        if not pending:
+            break
+    lost = [i for i in range(len(chunks)) if results[i] is None]
+    if lost:
+        missing = [i * chunk_size + k for i in lost for k in range(len(chunks[i]))]
+        labels = [label for i, chunk in enumerate(chunks)
+                  for label in (results[i] if results[i] is not None else [None] * len(chunk))]
+        raise IncompleteBatchError(
+            f"{len(missing)} of {len(labels)} records were not scored: a worker process died while "
+            f"scoring them, twice (rows {_ranges(missing)}); the other labels are in .labels, the "
+            "rows in .missing", labels, missing)
+    return [label for chunk in results for label in chunk]
+
+
+def _ranges(rows: list[int]) -> str:
+    """``[0, 1, 2, 7]`` as ``"0-2, 7"``."""
+    parts, start = [], None
+    for k, r in enumerate(rows):
+        if start is None:
+            start = r
+        if k + 1 == len(rows) or rows[k + 1] != r + 1:
+            parts.append(f"{start}" if start == r else f"{start}-{r}")
+            start = None
+    return ", ".join(parts)
 
 
 def _run_dask(client, server, chunks: list, bar, n_jobs: int, scheduler) -> list:

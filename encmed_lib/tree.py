@@ -32,8 +32,10 @@ from sklearn.tree import DecisionTreeClassifier
 from sklearn.tree._tree import Tree
 from sklearn.utils.validation import check_is_fitted
 
-from .colours import CLASS_COLOURS
-from .errors import DataFormatError, ModelNotFittedError
+from .errors import ModelNotFittedError, UnsupportedModelError
+from .models.drawing import course_colours_dot, node_fill, preorder
+from .models.gini import gini_impurity, split_gini  # noqa: F401  (re-exported: notebook 02 imports them here)
+from .models.tree_json import bad, check_header, check_node, is_int, is_number, parse_json
 
 FORMAT = "encmed-tree"
 FORMAT_VERSION = 1
@@ -66,88 +68,6 @@ def train_tree(X: pd.DataFrame, y: pd.Series, *, max_depth: int | None = 4,
     """
     return DecisionTreeClassifier(max_depth=max_depth, random_state=random_state,
                                   **params).fit(X, y)
-
-
-def gini_impurity(counts) -> float:
-    r"""Gini impurity of a node from its class counts.
-
-    .. math::
-
-        G = 1 - \sum_k p_k^2, \qquad p_k = \frac{n_k}{\sum_j n_j},
-
-    the probability that two records drawn at random (with replacement) from
-    the node belong to different classes: 0 for a pure node, :math:`1 - 1/K`
-    for :math:`K` equally frequent classes (0.5 for two).  Computed as
-    scikit-learn does, in float64: ``1 - sum(n_k**2) / n**2``.
-
-    Parameters
-    ----------
-    counts : sequence of non-negative numbers
-        Records of each class at the node (or weights); not all zero.
-
-    Returns
-    -------
-    float
-        The impurity, in ``[0, 1 - 1/K]``.
-
-    Raises
-    ------
-    DataFormatError
-        ``counts`` is empty, holds a negative or non-finite number, or sums to 0.
-
-    Examples
-    --------
-    >>> gini_impurity([3, 1])        # 1 - (3/4)**2 - (1/4)**2
-    0.375
-    """
-    n_k = np.asarray(counts, dtype=float).ravel()
-    if n_k.size == 0 or not np.all(np.isfinite(n_k)) or np.any(n_k < 0) or n_k.sum() <= 0:
-        raise DataFormatError(None, "counts", "a non-empty sequence of non-negative class counts, "
-                              "not all zero", repr(list(np.asarray(counts).ravel())))
-    n = float(n_k.sum())
-    return float(1.0 - float(np.sum(n_k * n_k)) / (n * n))
-
-
-def split_gini(left_counts, right_counts) -> float:
-    r"""Weighted Gini impurity of the two children of a split (lower is better).
-
-    .. math::
-
-        G_{\text{split}} = \frac{n_L}{n} G(L) + \frac{n_R}{n} G(R),
-
-    where :math:`n_L, n_R` are the records sent left and right and
-    :math:`n = n_L + n_R`.  A tree (scikit-learn's, and the federated trainer's)
-    picks, at each node, the feature and threshold with the lowest
-    :math:`G_{\text{split}}`, i.e. the largest decrease from the parent's
-    impurity.
-
-    Parameters
-    ----------
-    left_counts, right_counts : sequence of non-negative numbers
-        Class counts of the records each side receives (same classes, same order).
-
-    Returns
-    -------
-    float
-
-    Raises
-    ------
-    DataFormatError
-        The two sides have different numbers of classes, or one side is empty.
-
-    Examples
-    --------
-    >>> split_gini([3, 1], [0, 4])   # 4/8 * 0.375 + 4/8 * 0
-    0.1875
-    """
-    left = np.asarray(left_counts, dtype=float).ravel()
-    right = np.asarray(right_counts, dtype=float).ravel()
-    if left.size != right.size:
-        raise DataFormatError(None, "counts", "the same number of classes on both sides",
-                              f"{left.size} left, {right.size} right")
-    g_left, g_right = gini_impurity(left), gini_impurity(right)
-    n_left, n_right = float(left.sum()), float(right.sum())
-    return (n_left * g_left + n_right * g_right) / (n_left + n_right)
 
 
 @dataclass(frozen=True)
@@ -235,16 +155,22 @@ class PortableTree:
     @classmethod
     def from_sklearn(cls, model: DecisionTreeClassifier,
                      feature_names: list[str] | None = None) -> PortableTree:
-        """Read a fitted :class:`~sklearn.tree.DecisionTreeClassifier`."""
+        """Read a fitted :class:`~sklearn.tree.DecisionTreeClassifier`.
+
+        Raises
+        ------
+        ModelNotFittedError
+            If the tree is not fitted.
+        UnsupportedModelError
+            For any other model (an ensemble, a regressor) or a multi-output tree.
+        """
         ensure_fitted(model)
-        if model.n_outputs_ != 1:
-            raise ValueError("only single-output trees are supported")
         if feature_names is None:
             names = getattr(model, "feature_names_in_", None)
             feature_names = ([str(n) for n in names] if names is not None
                              else [f"x{i}" for i in range(model.n_features_in_)])
         if len(feature_names) != model.n_features_in_:
-            raise ValueError(f"{len(feature_names)} feature names for a tree fitted on "
+            raise UnsupportedModelError(f"{len(feature_names)} feature names for a tree fitted on "
                              f"{model.n_features_in_} features")
         t = model.tree_
         nodes = []
@@ -309,24 +235,26 @@ class PortableTree:
 
     @classmethod
     def from_dict(cls, data: dict) -> PortableTree:
-        """Build from :meth:`to_dict` output, checking the structure."""
-        if not isinstance(data, dict) or data.get("format") != FORMAT:
-            raise ValueError(f"not a portable tree: expected a JSON object with format {FORMAT!r}")
-        if data.get("version") != FORMAT_VERSION:
-            raise ValueError(f"portable tree version {data.get('version')!r} is not supported "
-                             f"(expected {FORMAT_VERSION})")
-        try:
-            nodes = [Node(**n) for n in data["nodes"]]
-            tree = cls(list(data["feature_names"]), list(data["classes"]), nodes,
-                       dict(data.get("meta", {})))
-        except (KeyError, TypeError) as exc:
-            raise ValueError(f"malformed portable tree: {exc}") from exc
+        """Build from :meth:`to_dict` output, checking every field.
+
+        Raises
+        ------
+        DataFormatError
+            Naming the field (``nodes[3].threshold``...) for anything but the
+            documented types: ``threshold`` a finite number (not the text
+            ``"0.5"``), children ``int`` ids, ``value`` a list of finite numbers
+            per class, and so on; then the structure (:meth:`validate`).
+        """
+        check_header(data, FORMAT, FORMAT_VERSION)
+        nodes = [Node(**check_node(n, j)) for j, n in enumerate(data["nodes"])]
+        tree = cls(list(data["feature_names"]), list(data["classes"]), nodes, dict(data.get("meta", {})))
         tree.validate()
         return tree
 
     @classmethod
-    def from_json(cls, text: str) -> PortableTree:
-        return cls.from_dict(json.loads(text))
+    def from_json(cls, text: str | bytes) -> PortableTree:
+        """Parse :meth:`to_json` text (``str`` or UTF-8 ``bytes``) and check it (:meth:`from_dict`)."""
+        return cls.from_dict(parse_json(text))
 
     def save(self, path) -> Path:
         path = Path(path)
@@ -335,33 +263,46 @@ class PortableTree:
 
     @classmethod
     def load(cls, path) -> PortableTree:
-        return cls.from_json(Path(path).read_text())
+        return cls.from_json(Path(path).read_bytes())  # bytes: a non-UTF-8 file is a DataFormatError
 
     def validate(self) -> None:
-        """Check ids, children, features and value lengths; raise ``ValueError`` otherwise."""
+        """Check ids, children, features and value lengths.
+
+        Children must have larger ids than their parent and be nobody else's
+        child, which rules out cycles, negative or out-of-range ids and shared
+        subtrees; every node but the root must be reached.
+
+        Raises
+        ------
+        DataFormatError
+            (a ``ValueError``) naming the node and what was expected.
+        """
         n = len(self.nodes)
         if n == 0:
-            raise ValueError("a portable tree needs at least one node")
+            raise bad("nodes", "a portable tree with at least one node", "no node")
         if len(set(self.feature_names)) != len(self.feature_names):
-            raise ValueError("feature names must be distinct")
+            raise bad("feature_names", "distinct feature names", "a name twice")
         seen_child = set()
         for j, node in enumerate(self.nodes):
             if node.id != j:
-                raise ValueError(f"node at position {j} has id {node.id}: ids must be 0..{n - 1}")
+                raise bad(f"nodes[{j}].id", f"node at position {j} has id {node.id}: ids must be 0..{n - 1}")
             if len(node.value) != len(self.classes):
-                raise ValueError(f"node {j}: {len(node.value)} values for {len(self.classes)} classes")
+                raise bad(f"nodes[{j}].value",
+                           f"node {j}: {len(node.value)} values for {len(self.classes)} classes")
             if node.is_leaf:
                 continue
             if node.feature not in self.feature_names:
-                raise ValueError(f"node {j}: unknown feature {node.feature!r}")
-            if node.threshold is None or not np.isfinite(node.threshold):
-                raise ValueError(f"node {j}: threshold must be a finite number")
+                raise bad(f"nodes[{j}].feature", f"node {j}: unknown feature {node.feature!r}")
+            if not is_number(node.threshold) or not np.isfinite(node.threshold):
+                raise bad(f"nodes[{j}].threshold", f"node {j}: threshold must be a finite number",
+                           repr(node.threshold))
             for child in (node.left, node.right):
-                if not isinstance(child, int) or not j < child < n or child in seen_child:
-                    raise ValueError(f"node {j}: child {child!r} must be a new node id in ({j}, {n})")
+                if not is_int(child) or not j < child < n or child in seen_child:
+                    raise bad(f"nodes[{j}]",
+                               f"node {j}: child {child!r} must be a new node id in ({j}, {n})")
                 seen_child.add(child)
         if len(seen_child) != n - 1:
-            raise ValueError("every node but the root must be the child of exactly one node")
+            raise bad("nodes", "every node but the root must be the child of exactly one node")
 
     # -- reading the model -------------------------------------------------
     @property
@@ -408,22 +349,63 @@ class PortableTree:
 
 
 def as_portable(model) -> PortableTree:
-    """Return ``model`` as a :class:`PortableTree` (accepts a fitted sklearn tree or a portable one)."""
+    """Return ``model`` as a :class:`PortableTree` (accepts a fitted sklearn tree or a portable one).
+
+    Raises
+    ------
+    ModelNotFittedError
+        For an unfitted ``DecisionTreeClassifier``.
+    UnsupportedModelError
+        For any other estimator (an ensemble, a regressor, a linear model) or a multi-output tree.
+    TypeError
+        For something that is not a model at all.
+    """
     if isinstance(model, PortableTree):
         return model
     if isinstance(model, DecisionTreeClassifier):
         return PortableTree.from_sklearn(model)
+    if hasattr(model, "fit") or hasattr(model, "predict"):
+        raise UnsupportedModelError(_unsupported(model))
     raise TypeError(f"expected a DecisionTreeClassifier or a PortableTree, got {type(model).__name__}")
 
 
 def ensure_fitted(model: DecisionTreeClassifier) -> None:
-    """Raise :class:`~encmed_lib.errors.ModelNotFittedError` if ``model`` is not fitted."""
+    """Check that ``model`` is a fitted, single-output :class:`~sklearn.tree.DecisionTreeClassifier`.
+
+    Raises
+    ------
+    UnsupportedModelError
+        For another kind of model, fitted or not (an ensemble such as a
+        random forest, a regressor), or a tree fitted on several outputs.
+    ModelNotFittedError
+        For a ``DecisionTreeClassifier`` that is not fitted yet.
+    """
+    if not isinstance(model, DecisionTreeClassifier):
+        raise UnsupportedModelError(_unsupported(model))
     try:
         check_is_fitted(model, "tree_")
     except NotFittedError as exc:
         raise ModelNotFittedError(
             f"this {type(model).__name__} is not fitted yet: call fit(X, y) or "
             "encmed_lib.train_tree(X, y) before using it") from exc
+    if getattr(model, "n_outputs_", 1) != 1:
+        raise UnsupportedModelError(
+            f"only single-output trees are supported: this tree was fitted on {model.n_outputs_} outputs "
+            "(a 2-D y); fit one DecisionTreeClassifier per output")
+
+
+def _unsupported(model) -> str:
+    """Why ``model`` cannot be used, and what can."""
+    name = type(model).__name__
+    what = f"a {name}"
+    if hasattr(model, "estimators_") or hasattr(model, "n_estimators"):
+        n = len(getattr(model, "estimators_", []) or []) or getattr(model, "n_estimators", "?")
+        what += f", an ensemble of {n} models: encrypted evaluation works on one tree (pass one of its " \
+                "estimators_, or train a single tree with encmed_lib.train_tree)"
+    elif getattr(model, "_estimator_type", None) == "regressor" or "Regressor" in name:
+        what += ", a regressor: its leaves hold numbers, not classes (train a DecisionTreeClassifier)"
+    return ("expected a DecisionTreeClassifier or a PortableTree (a single-output classification tree); "
+            f"got {what}")
 
 
 def _plain(value):
@@ -431,62 +413,6 @@ def _plain(value):
 
 
 # ----------------------------------------------------------------- drawing
-def node_fill(value) -> str:
-    r"""Fill colour of a drawn node: its majority class's course colour, paler the less pure.
-
-    The class colours are :data:`encmed_lib.colours.CLASS_COLOURS` (class 0,
-    no disease; class 1, disease), as in every figure of the course.  With
-    :math:`p_1 \ge p_2` the two largest class shares, the colour is mixed
-    with white in the proportion :math:`\alpha = (p_1 - p_2) / (1 - p_2)`
-    (scikit-learn's rule): a pure node is drawn in the full colour, a 50/50
-    node in white.
-
-    Parameters
-    ----------
-    value : sequence of float
-        Class counts or fractions at the node.
-
-    Returns
-    -------
-    str
-        ``"#rrggbb"``.
-    """
-    shares = np.asarray(value, dtype=float).ravel()
-    shares = shares / shares.sum()
-    top = np.sort(shares)[::-1]
-    second = top[1] if top.size > 1 else 0.0
-    alpha = 1.0 if second >= 1.0 else float((top[0] - second) / (1.0 - second))
-    k = int(np.argmax(shares))
-    base = CLASS_COLOURS[k] if k < len(CLASS_COLOURS) else "#7F7F7F"
-    rgb = [int(base[j:j + 2], 16) for j in (1, 3, 5)]
-    mixed = [round(alpha * c + (1.0 - alpha) * 255) for c in rgb]
-    return "#" + "".join(f"{c:02x}" for c in mixed)
-
-
-def _preorder(tree: Tree) -> list[int]:
-    """Node ids in the order scikit-learn's ``plot_tree`` draws them (node, left subtree, right)."""
-    order, stack = [], [0]
-    while stack:
-        node = stack.pop()
-        order.append(node)
-        if tree.children_left[node] != -1:
-            stack.extend((tree.children_right[node], tree.children_left[node]))
-    return order
-
-
-def _course_colours_dot(dot: str, tree: Tree) -> str:
-    """Replace export_graphviz's fill colours (orange/blue) by :func:`node_fill`'s."""
-    lines = []
-    for line in dot.splitlines():
-        head = line.split(" ", 1)[0]
-        if head.isdigit() and "fillcolor=" in line:
-            start = line.index('fillcolor="') + len('fillcolor="')
-            end = line.index('"', start)
-            line = line[:start] + node_fill(tree.value[int(head)][0]) + line[end:]
-        lines.append(line)
-    return "\n".join(lines) + "\n"
-
-
 def draw_tree(model, path, *, class_names=("no disease", "disease"),
               fmt: str | None = None, verbose: bool = True) -> Path:
     """Draw a tree to ``path`` (PNG or SVG, from the suffix or ``fmt``).
@@ -513,7 +439,7 @@ def draw_tree(model, path, *, class_names=("no disease", "disease"),
 
         dot = export_graphviz(model, feature_names=names, class_names=list(class_names),
                               filled=True, rounded=True, impurity=False, proportion=False)
-        dot = _course_colours_dot(dot, model.tree_).replace("{", "{\ngraph [dpi=110] ;", 1)
+        dot = course_colours_dot(dot, model.tree_).replace("{", "{\ngraph [dpi=110] ;", 1)
         graph = pydotplus.graph_from_dot_data(dot)
         graph.del_node('"\\n"')  # pydotplus parses the last line break as a stray node
         path.write_bytes(graph.create(format=fmt))
@@ -540,6 +466,6 @@ def _draw_tree_matplotlib(model: DecisionTreeClassifier, path: Path, fmt: str,
         boxes = plot_tree(model, feature_names=names, class_names=class_names, filled=True,
                           rounded=True, impurity=False, ax=ax, fontsize=9)
     patches = [p for p in (box.get_bbox_patch() for box in boxes) if p is not None]  # not True/False
-    for node, patch in zip(_preorder(model.tree_), patches, strict=True):
+    for node, patch in zip(preorder(model.tree_), patches, strict=True):
         patch.set_facecolor(node_fill(model.tree_.value[node][0]))
     fig.savefig(path, format=fmt, bbox_inches="tight", dpi=100)

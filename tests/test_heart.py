@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import re
 import tempfile
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -19,9 +20,9 @@ from hypothesis import strategies as st
 
 from encmed_lib import load_heart
 from encmed_lib.data import samples
-from encmed_lib.data.heart import CATEGORICAL, CODES, DEFAULT_FILE, FEATURES, default_heart_path
+from encmed_lib.data.heart import CATEGORICAL, CODES, DEFAULT_FILE, FEATURES, LIMITS, default_heart_path
 from encmed_lib.data.samples import HEART_SEED, make_heart_sample, write_heart_sample
-from encmed_lib.errors import DataFormatError, EncmedError
+from encmed_lib.errors import DataFormatError, DataWarning, EncmedError
 from encmed_lib.tree import split_data, train_tree
 
 # --------------------------------------------------------------- small files
@@ -555,3 +556,191 @@ def test_row_with_an_extra_cell_is_a_data_format_error(tmp_path, layout):
         path = kaggle_file(tmp_path, rows=rows)
     with pytest.raises(DataFormatError, match=names(path)):
         load_heart(path)
+
+
+# ------------------------------------------- hostile and real-world files (issue 12)
+def _expect_format_error(path: Path, *fragments: str) -> DataFormatError:
+    with pytest.raises(DataFormatError) as info:
+        load_heart(path)
+    message = str(info.value)
+    assert str(path) in message
+    for fragment in fragments:
+        assert fragment in message, message
+    return info.value
+
+
+def test_xlsx_saved_as_heart_csv_is_a_data_format_error(tmp_path):
+    path = tmp_path / "heart.csv"
+    path.write_bytes(b"PK\x03\x04\x14\x00\x06\x00\x08\x00\x00\x00!\x00" + bytes(range(256)))
+    _expect_format_error(path, "UTF-8 text", "zip archive", "xlsx")
+
+
+def test_gzip_file_is_a_data_format_error(tmp_path):
+    import gzip
+
+    path = tmp_path / "heart.csv"
+    path.write_bytes(gzip.compress(("\n".join(UCI_ROWS) + "\n").encode()))
+    _expect_format_error(path, "gzip-compressed")
+
+
+def test_utf16_file_is_a_data_format_error(tmp_path):
+    path = tmp_path / "heart.csv"
+    path.write_text(",".join(KAGGLE_HEADER) + "\n", encoding="utf-16")  # with its BOM
+    _expect_format_error(path, "UTF-16")
+
+
+def test_utf16_without_bom_is_a_data_format_error(tmp_path):
+    path = tmp_path / "heart.csv"
+    path.write_bytes("\n".join(UCI_ROWS).encode("utf-16-le"))
+    _expect_format_error(path, "NUL byte")
+
+
+def test_latin1_byte_names_its_line(tmp_path):
+    path = tmp_path / "heart.csv"
+    path.write_bytes(("\n".join(UCI_ROWS[:2]) + "\n").encode() + "63.0,1.0,1.0,145.0,233.0,1.0,2.0,150.0,"
+                     "0.0,2.3,3.0,0.0,6.0,0 # é\n".encode("latin-1"))
+    err = _expect_format_error(path, "not UTF-8", "0xe9")
+    assert err.row == 3
+
+
+def test_raw_76_attribute_cleveland_data_is_refused(tmp_path):
+    # UCI's raw cleveland.data: space-separated, ten lines per record, "name" at the end
+    raw = ["1 0 63 1 -9 -9 -9", "-9 1 145 1 233 -9 50 20 1 0 1 2 2", "3 1 0 0 0 0 150 11 0 -9 -9",
+           "-9 -9 -9 -9 -9 -9 -9 -9 name"]
+    path = write_lines(tmp_path / "cleveland.data", raw)
+    _expect_format_error(path, "raw 76-attribute", "processed.cleveland.data")
+
+
+def test_raw_cleveland_data_with_non_utf8_bytes_is_refused(tmp_path):
+    path = tmp_path / "cleveland.data"
+    path.write_bytes(b"1 0 63 1 -9 -9 -9\n-9 1 145 name\n\xff\xfd\x80 garbage\n")
+    _expect_format_error(path, "not UTF-8")
+
+
+def test_bom_only_file_is_an_empty_file(tmp_path):
+    path = tmp_path / "heart.csv"
+    path.write_bytes(b"\xef\xbb\xbf")
+    _expect_format_error(path, "empty file")
+
+
+def test_bom_before_a_kaggle_header_is_ignored(tmp_path):
+    path = kaggle_file(tmp_path)
+    path.write_bytes(b"\xef\xbb\xbf" + path.read_bytes())
+    X, y = load_heart(path)
+    assert X.attrs["layout"] == "kaggle" and len(X) == len(KAGGLE_ROWS)
+
+
+def test_numeric_first_row_with_an_exponent_is_uci_data(tmp_path):
+    rows = [with_cell(UCI_ROWS[0], "age", "6.5e1")] + UCI_ROWS[1:4]
+    X, _ = load_heart(uci_file(tmp_path, rows))
+    assert X.attrs["layout"] == "uci"
+    assert X["age"].tolist()[:2] == [65.0, 67.0]
+
+
+def test_numeric_first_row_with_a_missing_cell_is_uci_data(tmp_path):
+    X, _ = load_heart(uci_file(tmp_path, [UCI_ROWS[4]] + UCI_ROWS[:4]), missing="impute")
+    assert X.attrs["layout"] == "uci" and len(X) == 5
+
+
+def _hungarian_like(tmp_path: Path) -> Path:
+    # processed.hungarian.data: the same 14 columns, but most rows miss slope, ca and thal
+    rows = [
+        "28,1,2,130,132,0,2,185,0,0,?,?,?,0",
+        "29,1,2,120,243,0,0,160,0,0,?,?,?,0",
+        "30,0,1,170,237,0,1,170,0,0,?,?,6,0",
+        "31,0,2,100,219,0,1,150,0,0,?,?,?,0",
+        "54,1,4,150,365,0,1,134,0,1,2,0,7,1",
+    ]
+    return uci_file(tmp_path, rows, name="processed.hungarian.data")
+
+
+def test_hungarian_layout_drop_warns_with_the_counts(tmp_path):
+    path = _hungarian_like(tmp_path)
+    with pytest.warns(DataWarning, match=r"dropped 4 of 5 rows .*slope 4, ca 4, thal 3"):
+        X, y = load_heart(path)
+    assert len(X) == 1 and y.tolist() == [1]
+    assert X.attrs["n_missing_rows"] == 4
+
+
+def test_hungarian_layout_impute_warns_and_keeps_every_row(tmp_path):
+    with pytest.warns(DataWarning, match=r"filled 11 missing values in 4 rows"):
+        X, _ = load_heart(_hungarian_like(tmp_path), missing="impute")
+    assert len(X) == 5 and not X.isna().any().any()
+    assert X["thal"].tolist() == [6.0, 6.0, 6.0, 6.0, 7.0]  # most frequent, first on ties
+
+
+def test_drop_that_leaves_no_row_is_a_data_format_error(tmp_path):
+    rows = [with_cell(r, "ca", "?") for r in UCI_ROWS[:4]]
+    path = uci_file(tmp_path, rows, name="processed.va.data")
+    err = _expect_format_error(path, "at least one complete row", "all 4 rows miss a value", "ca 4",
+                               "missing='impute'")
+    assert err.column is None
+
+
+def test_switzerland_zero_cholesterol_is_read_as_missing(tmp_path):
+    rows = [with_cell(r, "chol", "0") for r in UCI_ROWS[:3]] + [UCI_ROWS[3]]
+    path = uci_file(tmp_path, rows, name="processed.switzerland.data")
+    with pytest.warns(DataWarning, match="chol 3"):
+        X, _ = load_heart(path, missing="impute")
+    assert X["chol"].tolist() == [250.0] * 4  # the one measured value, never 0
+    assert X.attrs["n_zero_as_missing"] == 3
+
+
+def test_switzerland_every_cholesterol_zero_cannot_be_imputed(tmp_path):
+    rows = [with_cell(r, "chol", "0") for r in UCI_ROWS[:4]]
+    path = uci_file(tmp_path, rows, name="processed.switzerland.data")
+    with pytest.raises(DataFormatError, match=names(path, "chol") + ".*no value at all in 4 rows"):
+        load_heart(path, missing="impute")
+    with pytest.raises(DataFormatError, match="all 4 rows miss a value"):
+        load_heart(path, missing="drop")
+
+
+def test_va_zero_blood_pressure_is_read_as_missing(tmp_path):
+    rows = [with_cell(UCI_ROWS[0], "trestbps", "0")] + UCI_ROWS[1:4]
+    with pytest.warns(DataWarning, match="dropped 1 of 4 rows.*trestbps 1"):
+        X, _ = load_heart(uci_file(tmp_path, rows))
+    assert len(X) == 3 and X["trestbps"].min() > 0
+
+
+@pytest.mark.parametrize(("column", "value"), [
+    ("age", "300"), ("age", "-4"), ("chol", "-200"), ("trestbps", "2000"), ("thalach", "5"),
+    ("oldpeak", "62"),
+])
+def test_impossible_value_names_column_and_line(tmp_path, column, value):
+    rows = UCI_ROWS[:1] + [with_cell(UCI_ROWS[1], column, value)] + UCI_ROWS[2:4]
+    path = uci_file(tmp_path, rows)
+    with pytest.raises(DataFormatError, match=names(path, column) + r", line 2: .*between") as info:
+        load_heart(path)
+    assert info.value.row == 2
+
+
+def test_non_numeric_value_gives_the_file_line_after_blank_lines(tmp_path):
+    path = write_lines(tmp_path / "p.data", [UCI_ROWS[0], "", with_cell(UCI_ROWS[1], "chol", "abc")])
+    with pytest.raises(DataFormatError, match=r"line 3: .*'abc' on data row 2"):
+        load_heart(path)
+
+
+def test_bundled_sample_loads_without_a_warning(bundled):
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        X, _ = load_heart()
+        X_imputed, _ = load_heart(missing="impute")
+    assert X.attrs["n_missing_rows"] > 0 and len(X_imputed) > len(X)
+
+
+def test_data_warning_is_a_user_warning():
+    assert issubclass(DataWarning, UserWarning)
+
+
+def test_kaggle_rows_with_one_more_cell_than_the_header_are_refused(tmp_path):
+    # pandas would silently take the first cell of each row as an index and shift every column
+    path = kaggle_file(tmp_path, rows=[[7] + r for r in KAGGLE_ROWS])
+    _expect_format_error(path, "as many cells on every row as names in the header")
+
+
+def test_limits_lie_inside_the_public_schema_ranges():
+    from encmed_lib.data.schema import HEART
+
+    for col, (low, high) in LIMITS.items():
+        spec = HEART.feature(col)
+        assert spec.lo <= low < high <= spec.hi, col

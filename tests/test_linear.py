@@ -380,3 +380,82 @@ def test_extraction_arguments():
     with pytest.raises(ValueError, match="client"):
         extraction_curve((np.ones(3), 0.0), np.zeros((5, 3)), [10], encrypted=True)
     assert fixed_point_score([2, -3], [5, 7], 1) == -10
+
+
+# --------------------------------------------------- hostile messages (issue 12)
+@pytest.mark.parametrize("value", [10 ** 400, 1e400, float("nan"), "abc", None, True, -0.1, 0, 2 ** 21])
+def test_linear_server_refuses_noise_scale_nonsense_with_a_named_error(value):
+    with pytest.raises(em.DomainError, match="noise_scale"):
+        LinearServer((np.ones(3), 0.0), output="noisy", noise_scale=value)
+
+
+@pytest.mark.parametrize("literal", ["1" + "0" * 400, "1e400", "NaN", '"abc"', "null", "true", "-1", "0",
+                                     "10000000"])
+def test_linear_reply_refuses_noise_scale_nonsense(client, heart, literal):
+    X, _ = heart
+    server = LinearServer((np.ones(13) * 0.01, 0.0), list(X.columns), output="noisy")
+    data = server.evaluate(encrypt_float64(client, X.iloc[0])).to_dict()
+    text = json.dumps(data).replace(f'"noise_scale": {data["noise_scale"]}', f'"noise_scale": {literal}')
+    assert literal in text
+    with pytest.raises(em.MalformedMessageError, match="noise_scale|number"):
+        decrypt_score(client, text)
+
+
+@pytest.mark.parametrize("field, value", [
+    ("key_bits", "1024"), ("key_bits", 10 ** 70), ("key_bits", 3), ("scale_bits", True), ("scale_bits", None),
+    ("decimals", True), ("classes", [0, [1]]), ("classes", [1, 1]), ("ciphertext", "A" * 5000),
+    ("query_id", 5), ("key_id", ["x"]),
+])
+def test_linear_reply_fields_are_checked(client, heart, heart_server, field, value):
+    X, _ = heart
+    data = heart_server.evaluate(encrypt_float64(client, X.iloc[0])).to_dict()
+    data[field] = value
+    if field == "decimals":
+        data["output"] = "rounded"
+    with pytest.raises(em.MalformedMessageError, match=field):
+        LinearReply.from_json(data)
+
+
+@pytest.mark.parametrize("n", ["0", "1", "-5", "abc", "9" * 10_000, 77])
+def test_linear_query_bad_modulus_is_malformed(client, heart, heart_server, n):
+    X, _ = heart
+    data = json.loads(encrypt_float64(client, X.iloc[0]).to_json())
+    data["public_key"] = {"n": n}
+    with pytest.raises(em.MalformedMessageError, match="public_key.n"):
+        heart_server.evaluate(data)
+
+
+def test_linear_query_scale_bits_must_be_an_int_not_a_bool(client, heart, heart_server):
+    X, _ = heart
+    data = json.loads(encrypt_float64(client, X.iloc[0]).to_json())
+    data["scale_bits"] = True
+    with pytest.raises(em.MalformedMessageError, match="scale_bits"):
+        heart_server.evaluate(data)
+    assert LinearQuery.from_json(encrypt_float64(client, X.iloc[0]).to_json()).scale_bits == INPUT_FRAC_BITS
+
+
+def test_linear_rejected_query_leaves_the_key_cache_unchanged(heart, heart_pipe):
+    X, _ = heart
+    server, stranger = LinearServer(heart_pipe), make_client()
+    bad = encrypt_float64(stranger, X.iloc[0])
+    bad.ciphertexts[0] = int(stranger.public_key.nsquare) + 5
+    with pytest.raises(em.CiphertextRangeError):
+        server.evaluate(bad.to_json())
+    missing = encrypt_float64(stranger, X.iloc[0].drop("age"))
+    with pytest.raises(em.MissingFeatureError):
+        server.evaluate(missing)
+    assert server.client_keys._keys == {}
+    score, _ = score_encrypted(stranger, server, X.iloc[0])
+    assert list(server.client_keys._keys) == [str(int(stranger.public_key.n))]
+    assert abs(score - server.plaintext_score(X.iloc[0].to_numpy())) <= TOL
+
+
+def test_linear_reply_object_built_in_python_is_validated(client, heart, heart_server):
+    X, _ = heart
+    reply = heart_server.evaluate(encrypt_float64(client, X.iloc[0]))
+    reply.output, reply.decimals = "rounded", None
+    with pytest.raises(em.MalformedMessageError, match="decimals"):
+        decrypt_score(client, reply)
+    reply.output, reply.ciphertext = "exact", "not an int"
+    with pytest.raises(em.MalformedMessageError, match="ciphertext"):
+        decrypt_score(client, reply)

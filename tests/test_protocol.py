@@ -645,3 +645,207 @@ def test_message_sizes_at_2048_bits(heart):
     unpacked = em.TreeServer(tree, packing=False).evaluate(q)
     assert len(unpacked.packs) == n_internal
     assert big.decrypt(unpacked) == tree.predict(X.iloc[[0]])[0]
+
+
+# --------------------------------------------------- hostile messages (issue 12)
+def fresh_reply(heart, server4, client) -> dict:
+    X, _ = heart
+    return json.loads(server4.evaluate(client.encrypt(X.iloc[3])).to_json())
+
+
+def internal_child(reply: dict) -> int:
+    """An internal node whose parent is the root (the heart trees of depth 4 have one)."""
+    nodes = reply["tree"]["nodes"]
+    return next(c for c in (nodes[0]["left"], nodes[0]["right"]) if "slot" in nodes[c])
+
+
+def internal_grandchild(reply: dict) -> int:
+    nodes = reply["tree"]["nodes"]
+    child = nodes[internal_child(reply)]
+    return next(c for c in (child["left"], child["right"]) if "slot" in nodes[c])
+
+
+def first_leaf(reply: dict) -> int:
+    return next(j for j, node in enumerate(reply["tree"]["nodes"]) if "label" in node)
+
+
+REPLY_MUTATIONS = {
+    "negative child": lambda r: r["tree"]["nodes"][0].update(left=-1),
+    "child out of range": lambda r: r["tree"]["nodes"][0].update(right=len(r["tree"]["nodes"])),
+    "child is the root (cycle)": lambda r: r["tree"]["nodes"][internal_child(r)].update(left=0),
+    "back edge (cycle)": lambda r: r["tree"]["nodes"][internal_grandchild(r)].update(left=internal_child(r)),
+    "negative slot": lambda r: r["tree"]["nodes"][0].update(slot=-1),
+    "slot out of range": lambda r: r["tree"]["nodes"][0].update(slot=r["n_values"]),
+    "duplicate slot": lambda r: r["tree"]["nodes"][0].update(
+        slot=r["tree"]["nodes"][internal_child(r)]["slot"]),
+    "slot is a string": lambda r: r["tree"]["nodes"][0].update(slot="0"),
+    "leaf without label": lambda r: r["tree"]["nodes"][first_leaf(r)].pop("label"),
+    "label not a class": lambda r: r["tree"]["nodes"][first_leaf(r)].update(label=99),
+    "node is a list": lambda r: r["tree"]["nodes"].__setitem__(0, [1, 2]),
+    "nodes missing": lambda r: r["tree"].pop("nodes"),
+    "tree is a list": lambda r: r.update(tree=[]),
+    "one pack too many": lambda r: r["packs"].append(r["packs"][0]),
+    "no packs": lambda r: r.update(packs=[]),
+    "n_values one more": lambda r: r.update(n_values=r["n_values"] + 1),
+    "n_values 'abc'": lambda r: r.update(n_values="abc"),
+    "n_values null": lambda r: r.update(n_values=None),
+    "n_values negative": lambda r: r.update(n_values=-3),
+    "n_values huge": lambda r: r.update(n_values=10 ** 30),
+    "n_values 7.0": lambda r: r.update(n_values=float(r["n_values"])),
+    "n_values true": lambda r: r.update(n_values=True),
+    "packed 1": lambda r: r.update(packed=1),
+    "slot_bits 0": lambda r: r.update(slot_bits=0),
+    "slot_bits huge": lambda r: r.update(slot_bits=10 ** 40),
+    "key_bits text": lambda r: r.update(key_bits="1024"),
+    "key_bits 0": lambda r: r.update(key_bits=0),
+    "key_bits true": lambda r: r.update(key_bits=True),
+    "key_bits 10**60": lambda r: r.update(key_bits=10 ** 60),
+    "pack too long": lambda r: r["packs"].__setitem__(0, r["packs"][0] * 3),
+    "pack not a string": lambda r: r["packs"].__setitem__(0, 5),
+    "query_id a number": lambda r: r.update(query_id=5),
+    "blinding unknown": lambda r: r.update(blinding="some"),
+    "features wrong count": lambda r: r.update(features=["age"]),
+    "distribution too short": lambda r: r["tree"]["nodes"][first_leaf(r)].update(distribution=[1.0]),
+}
+
+
+@pytest.mark.parametrize("mutation", list(REPLY_MUTATIONS))
+def test_malformed_reply_is_a_named_error_not_a_crash(heart, server4, client, mutation):
+    reply = fresh_reply(heart, server4, client)
+    REPLY_MUTATIONS[mutation](reply)
+    for form in (reply, json.dumps(reply), json.dumps(reply).encode()):
+        with pytest.raises(em.MalformedMessageError):
+            client.decrypt(form)
+    with pytest.raises(em.MalformedMessageError):
+        em.Reply.from_json(reply)
+
+
+def test_malformed_reply_object_is_refused_too(heart, server4, client):
+    X, _ = heart
+    reply = server4.evaluate(client.encrypt(X.iloc[0]))
+    reply.tree["nodes"][0]["left"] = -1
+    with pytest.raises(em.MalformedMessageError, match=r"tree.nodes\[0\].left"):
+        client.decrypt(reply)
+    with pytest.raises(em.MalformedMessageError, match=r"tree.nodes\[0\].left"):
+        client.decrypt_values(reply)
+
+
+def test_reply_claiming_another_key_size_is_a_key_mismatch(heart, server4, client):
+    reply = fresh_reply(heart, server4, client)
+    reply["key_bits"] = 1100  # still 2 packs of 15 values, each fits 2*1100 bits
+    with pytest.raises(em.KeyMismatchError, match="1100-bit key"):
+        client.decrypt(reply)
+
+
+def test_valid_reply_decrypts_from_text_bytes_dict_and_compact_sorted_json(heart, tree4, server4, client):
+    X, _ = heart
+    reply = server4.evaluate(client.encrypt(X.iloc[5]))
+    expected = tree4.predict(X.iloc[[5]])[0]
+    text = reply.to_json()
+    forms = [reply, text, text.encode(), json.loads(text),
+             json.dumps(json.loads(text), separators=(",", ":"), sort_keys=True)]
+    assert [client.decrypt(form) for form in forms] == [expected] * len(forms)
+
+
+def test_label_only_reply_is_recognised_by_its_parsed_type(heart, client):
+    X, y = heart
+    tree = em.train_tree(X, y, max_depth=2, random_state=0)
+    server = em.TreeServer(tree, mode="label-only")
+    reply = server.finish(client.answer(server.evaluate(client.encrypt_label_only(X.iloc[7], server.schema))))
+    text = reply.to_json()
+    forms = [reply, text, text.encode(), json.loads(text), " \n" + text,
+             json.dumps(json.loads(text), separators=(",", ":"), sort_keys=True),
+             json.dumps({"pad": "x" * 500, **json.loads(text)})]  # "type" far from the start
+    expected = tree.predict(X.iloc[[7]])[0]
+    assert [client.decrypt(form) for form in forms] == [expected] * len(forms)
+
+
+def test_text_mentioning_label_reply_is_not_taken_for_one(heart, server4, client):
+    reply = fresh_reply(heart, server4, client)
+    reply["note"] = '"type": "label-reply"'
+    assert client.decrypt(json.dumps(reply)) in (0, 1)  # decrypted as the basic reply it is
+
+
+@pytest.mark.parametrize("n", ["12ab", "9" * 10_000, "0", "1", "-7", "2" + "0" * 400, "007", 12345, None,
+                               [1], True], ids=lambda n: f"{type(n).__name__}-{str(n)[:12]}")
+def test_bad_key_fields_are_malformed(server4, query_dict, n):
+    query_dict["public_key"] = {"n": n}
+    with pytest.raises(em.MalformedMessageError, match="public_key.n"):
+        server4.evaluate(json.dumps(query_dict))
+    with pytest.raises(em.MalformedMessageError, match="public_key.n"):
+        server4.evaluate(query_dict)
+
+
+def test_oversized_integers_and_deep_nesting_in_a_query(server4, query_dict):
+    text = json.dumps(query_dict)
+    with pytest.raises(em.MalformedMessageError, match="number of 5000 characters"):
+        server4.evaluate(text[:-1] + ', "x": ' + "7" * 5000 + "}")
+    with pytest.raises(em.MalformedMessageError, match="levels deep"):
+        server4.evaluate(text[:-1] + ', "x": ' + "[" * 50_000 + "]" * 50_000 + "}")
+    query_dict["scale_bits"] = True
+    with pytest.raises(em.MalformedMessageError, match="scale_bits"):
+        server4.evaluate(query_dict)
+
+
+def test_query_object_built_in_python_is_validated(heart, server4, client):
+    X, _ = heart
+    q = client.encrypt(X.iloc[0])
+    q.ciphertexts = q.ciphertexts[:-1]
+    with pytest.raises(em.MalformedMessageError, match="13 features but carries 12"):
+        server4.evaluate(q)
+    q = client.encrypt(X.iloc[0])
+    q.ciphertexts[0] = "abc"
+    with pytest.raises(em.MalformedMessageError, match=r"ciphertexts\[0\]"):
+        server4.evaluate(q)
+
+
+def test_rejected_query_leaves_the_server_key_cache_unchanged(heart, tree4):
+    X, _ = heart
+    server, stranger = em.TreeServer(tree4), em.Client(key_bits=1024)
+    before = dict(server.client_keys._keys)
+    bad_range = stranger.encrypt(X.iloc[0])
+    bad_range.ciphertexts[bad_range.features.index(server.required_features[0])] = 0
+    missing = stranger.encrypt(X.iloc[0].drop(server.required_features[0]))
+    bad_json = json.loads(stranger.encrypt(X.iloc[0]).to_json())
+    bad_json["ciphertexts"][-1] = "@@"
+    for query, error in [(bad_range, em.CiphertextRangeError), (missing, em.MissingFeatureError),
+                         (bad_json, em.MalformedMessageError)]:
+        with pytest.raises(error):
+            server.evaluate(query)
+        assert server.client_keys._keys == before
+    server.evaluate(stranger.encrypt(X.iloc[0]))
+    assert set(server.client_keys._keys) == set(before) | {str(int(stranger.public_key.n))}
+
+
+def test_rejected_reply_leaves_the_client_state_unchanged(heart, server4, client):
+    reply = fresh_reply(heart, server4, client)
+    issued, pooled = set(client._issued), len(client.pool)
+    for mutation in ("negative child", "n_values 'abc'", "pack too long"):
+        bad = json.loads(json.dumps(reply))
+        REPLY_MUTATIONS[mutation](bad)
+        with pytest.raises(em.MalformedMessageError):
+            client.decrypt(bad)
+    assert client._issued == issued and len(client.pool) == pooled
+    assert client.decrypt(reply) in (0, 1)
+
+
+@pytest.mark.parametrize("query_id", ["../escape", "", "a b", "x" * 129, 7])
+def test_encrypt_refuses_a_query_id_that_cannot_name_a_file(heart, client, query_id):
+    X, _ = heart
+    issued = set(client._issued)
+    with pytest.raises(em.MalformedMessageError, match="query_id"):
+        client.encrypt(X.iloc[0], query_id=query_id)
+    assert client._issued == issued
+
+
+def test_server_key_cache_takes_every_form_of_a_client_key(client):
+    keys = server_module.ClientKeys()
+    n = client.public_key.n
+    for source in (client.public_key, n, int(n), str(int(n)), {"n": str(int(n)), "hs": None}):
+        assert keys.key(source).key_id == client.public_key.key_id
+    assert len(keys._keys) == 1
+    with pytest.raises(em.MalformedMessageError, match="modulus"):
+        keys.key("not a number")
+    with pytest.raises(em.MalformedMessageError, match="odd"):
+        keys.key(int(n) * 2)
+    assert len(keys._keys) == 1

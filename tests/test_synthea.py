@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -15,7 +16,7 @@ from encmed_lib.data.synthea import (
     load_synthea,
     write_synthea_export,
 )
-from encmed_lib.errors import DataFormatError
+from encmed_lib.errors import DataFormatError, DataWarning
 
 FILES = ("patients.csv", "encounters.csv", "observations.csv", "conditions.csv",
          "organizations.csv")
@@ -365,3 +366,160 @@ def test_a_small_tree_learns_the_risk_model(tmp_path):
     majority = max(y_test.mean(), 1 - y_test.mean())
     assert tree.score(X_test, y_test) >= majority + 0.04
     assert roc_auc_score(y_test, tree.predict_proba(X_test)[:, 1]) > 0.75
+
+
+# ------------------------------------------- hostile and real-world exports (issue 12)
+@pytest.mark.parametrize("code", ["414545008", "401303003", "401314000", "4557003"])
+def test_each_recent_synthea_label_code_counts(tmp_path, code):
+    X, y, _ = load_synthea(write_tiny(tmp_path, **edit(
+        "conditions.csv", "p2,e5,36971009", f"p2,e5,{code}")))
+    assert y["p2"] == 1
+
+
+def test_recent_export_with_fips_and_income_codes_chd_as_ischemic_heart_disease(tmp_path):
+    patients = ("Id,BIRTHDATE,DEATHDATE,FIRST,GENDER,COUNTY,FIPS,ZIP,INCOME\n"
+                "p2,1940-06-15,2010-06-15,Patient2,F,Essex County,25009,01915,52000\n"
+                "p1,1950-01-01,,Patient1,M,Essex County,25009,01915,61000\n"
+                "p3,1960-03-03,,Patient3,M,,,,\n"
+                "p4,1970-04-04,,Patient4,F,,,,\n")
+    conditions = TINY["conditions.csv"].replace("22298006,Myocardial Infarction",
+                                                "414545008,Ischemic heart disease (disorder)")
+    _, y, _ = load_synthea(write_tiny(tmp_path, **{"patients.csv": patients,
+                                                   "conditions.csv": conditions}))
+    assert y.to_dict() == {"p1": 1, "p2": 0}
+
+
+def test_cardiac_arrest_alone_is_not_chd(tmp_path):
+    _, y, _ = load_synthea(write_tiny(tmp_path, **edit(
+        "conditions.csv", "p2,e5,36971009", "p2,e5,410429000")))
+    assert y["p2"] == 0
+
+
+def test_tiny_export_warns_which_patients_were_left_out(tmp_path):
+    with pytest.warns(DataWarning, match="left out 2 of 4 patients: 1 without any encounter, "
+                      "1 without any vital sign"):
+        X, _, _ = load_synthea(write_tiny(tmp_path))
+    assert X.attrs == {"n_patients": 4, "n_no_encounter": 1, "n_no_vital_sign": 1,
+                       "n_dropped_missing": 0}
+
+
+def test_export_with_no_vital_signs_is_a_data_format_error(tmp_path):
+    kept = [line for line in TINY["observations.csv"].splitlines(keepends=True)
+            if not any(code in line for code in ("39156-5", "8480-6", "8462-4"))]
+    write_tiny(tmp_path, **{"observations.csv": "".join(kept)})
+    with pytest.raises(DataFormatError, match=re.escape(str(tmp_path)) + ": expected at least one patient "
+                       "with an encounter and a vital sign.*none of the 4 patients: 1 without any "
+                       "encounter, 3 without any vital sign"):
+        load_synthea(tmp_path)
+
+
+def test_missing_drop_that_leaves_nobody_is_a_data_format_error(tmp_path):
+    write_tiny(tmp_path, **edit("observations.csv", "p1,e2,2571-8,Triglycerides,201", "p1,e2,1234-5,X,201"))
+    with pytest.raises(DataFormatError, match="every one of the 2 patients misses one.*triglycerides 2"):
+        load_synthea(tmp_path, missing="drop")
+
+
+def test_missing_drop_warns_with_the_counts(tmp_path):
+    with pytest.warns(DataWarning, match=r"dropped 1 with a missing value \(missing='drop'\): "
+                      "systolic_bp 1, diastolic_bp 1, total_cholesterol 1"):
+        X, _, _ = load_synthea(write_tiny(tmp_path), missing="drop")
+    assert list(X.index) == ["p1"] and X.attrs["n_dropped_missing"] == 1
+
+
+def test_median_of_a_feature_nobody_has_is_a_data_format_error(tmp_path):
+    write_tiny(tmp_path, **edit("observations.csv", "p1,e2,2571-8,Triglycerides,201", "p1,e2,1234-5,X,201"))
+    with pytest.raises(DataFormatError, match=r"column 'triglycerides'.*missing='median'"):
+        load_synthea(tmp_path, missing="median")
+
+
+def test_birth_date_in_the_future_is_a_data_format_error(tmp_path):
+    write_tiny(tmp_path, **edit("patients.csv", "p1,1950-01-01", "p1,2031-01-01"))
+    with pytest.raises(DataFormatError, match=where("patients.csv", "BIRTHDATE")
+                       + ", line 3: .*2022-03-02.*a birth in the future") as info:
+        load_synthea(tmp_path)
+    assert info.value.row == 3
+
+
+def test_death_before_birth_is_a_data_format_error(tmp_path):
+    write_tiny(tmp_path, **edit("patients.csv", "p2,1940-06-15,2010-06-15", "p2,1940-06-15,1930-01-01"))
+    with pytest.raises(DataFormatError, match=where("patients.csv", "DEATHDATE")
+                       + ", line 2: .*a death before the birth"):
+        load_synthea(tmp_path)
+
+
+def test_no_age_is_ever_negative(tmp_path):
+    X, _, _ = load_synthea(write_synthea_export(tmp_path / "e", n_patients=80, seed=3))
+    assert (X["age"] >= 0).all()
+
+
+@pytest.mark.parametrize(("content", "fragment"), [
+    (b"\x1f\x8b\x08\x00" + bytes(40), "gzip-compressed"),
+    (b"PK\x03\x04" + bytes(40), "zip archive"),
+    ("Id,BIRTHDATE,DEATHDATE,GENDER\n".encode("utf-16"), "UTF-16"),
+])
+def test_compressed_or_utf16_patients_csv_is_a_data_format_error(tmp_path, content, fragment):
+    (write_tiny(tmp_path) / "patients.csv").write_bytes(content)
+    with pytest.raises(DataFormatError, match=where("patients.csv") + ".*" + fragment):
+        load_synthea(tmp_path)
+
+
+def test_latin1_observations_csv_names_its_line(tmp_path):
+    text = TINY["observations.csv"].replace("Pain severity", "Douleur s\u00e9v\u00e8re")
+    write_tiny(tmp_path)
+    (tmp_path / "observations.csv").write_bytes(text.encode("latin-1"))
+    with pytest.raises(DataFormatError, match=where("observations.csv") + r", line 16: .*not UTF-8") as info:
+        load_synthea(tmp_path)
+    assert info.value.row == 16
+
+
+def test_bom_only_conditions_csv_is_an_empty_file(tmp_path):
+    (write_tiny(tmp_path) / "conditions.csv").write_bytes(b"\xef\xbb\xbf")
+    with pytest.raises(DataFormatError, match=where("conditions.csv") + ".*an empty file"):
+        load_synthea(tmp_path)
+
+
+def test_bom_before_the_header_is_ignored(tmp_path):
+    write_tiny(tmp_path)
+    path = tmp_path / "patients.csv"
+    path.write_bytes(b"\xef\xbb\xbf" + path.read_bytes())
+    with pytest.warns(DataWarning):
+        X, _, _ = load_synthea(tmp_path)
+    assert list(X.index) == ["p1", "p2"]
+
+
+def test_bundled_sample_loads_without_a_warning():
+    from encmed_lib.data.paths import data_dir
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        X, _, _ = load_synthea(data_dir() / "synthea_sample")
+    assert X.attrs["n_no_vital_sign"] > 0
+
+
+def test_rows_with_more_cells_than_the_header_are_refused(tmp_path):
+    # pandas would silently take the first cell of each row as an index and shift every column
+    text = "".join(line + (",x\n" if k else "\n")
+                   for k, line in enumerate(TINY["organizations.csv"].splitlines()))
+    write_tiny(tmp_path, **{"organizations.csv": text})
+    with pytest.raises(DataFormatError, match=where("organizations.csv") + ".*as many cells on every row"):
+        load_synthea(tmp_path)
+
+
+def test_negative_measurement_is_a_data_format_error(tmp_path):
+    write_tiny(tmp_path, **edit("observations.csv", "Pressure,141,", "Pressure,-141,"))
+    with pytest.raises(DataFormatError, match=where("observations.csv", "VALUE")
+                       + r", line 5: .*0 or more for LOINC 8480-6; found -141"):
+        load_synthea(tmp_path)
+
+
+def test_non_utf8_byte_is_found_past_a_character_cut_by_a_read_block(tmp_path):
+    from encmed_lib.data.textfile import decoding_error
+
+    head = b"a\n" * ((1 << 19) - 1) + b"x"  # the 2-byte "é" then straddles the 1 MiB block boundary
+    data = head + "\u00e9".encode() + b"\n" + b"ok\n" * 10 + b"\xff\n"
+    path = tmp_path / "big.csv"
+    path.write_bytes(data)
+    err = decoding_error(path)
+    bad = data.index(b"\xff")
+    assert err.row == data.count(b"\n", 0, bad) + 1
+    assert f"byte offset {bad}," in str(err)

@@ -17,7 +17,8 @@ from sklearn.utils.validation import check_is_fitted
 
 from encmed_lib import tree as tree_module
 from encmed_lib.data.heart import FEATURES, load_heart
-from encmed_lib.errors import DataFormatError, ModelNotFittedError
+from encmed_lib.errors import DataFormatError, ModelNotFittedError, UnsupportedModelError
+from encmed_lib.models.drawing import course_colours_dot
 from encmed_lib.tree import (
     FORMAT,
     FORMAT_VERSION,
@@ -433,7 +434,11 @@ def test_as_portable(heart):
     portable = as_portable(model)
     assert isinstance(portable, PortableTree)
     assert as_portable(portable) is portable
-    for other in (LogisticRegression(), DecisionTreeRegressor(), "tree", None, portable.to_dict()):
+    for other in (LogisticRegression(), DecisionTreeRegressor()):  # models of another kind
+        with pytest.raises(UnsupportedModelError,
+                           match="expected a DecisionTreeClassifier or a PortableTree"):
+            as_portable(other)
+    for other in ("tree", None, portable.to_dict()):  # not models at all
         with pytest.raises(TypeError, match="expected a DecisionTreeClassifier or a PortableTree"):
             as_portable(other)
 
@@ -603,8 +608,157 @@ def test_dot_source_gets_the_course_colours(small_tree):
     from sklearn.tree import export_graphviz
 
     dot = export_graphviz(small_tree, filled=True, rounded=True, impurity=False)
-    recoloured = tree_module._course_colours_dot(dot, small_tree.tree_)
+    recoloured = course_colours_dot(dot, small_tree.tree_)
     fills = dict(re.findall(r'^(\d+) \[.*fillcolor="(#[0-9a-f]+)"', recoloured, flags=re.M))
     t = small_tree.tree_
     assert fills == {str(n): node_fill(t.value[n][0]) for n in range(t.node_count)}
     assert recoloured.replace(" ", "").count("->") == dot.replace(" ", "").count("->")  # edges kept
+
+
+# ----------------------------------------------- models and JSON of every kind (issue 12)
+def test_fitted_random_forest_is_unsupported_not_unfitted(heart):
+    from sklearn.ensemble import RandomForestClassifier
+
+    X, y = heart
+    forest = RandomForestClassifier(n_estimators=3, max_depth=2, random_state=0).fit(X, y)
+    for call in (lambda: as_portable(forest), lambda: ensure_fitted(forest),
+                 lambda: PortableTree.from_sklearn(forest)):
+        with pytest.raises(UnsupportedModelError, match="RandomForestClassifier, an ensemble of 3 models.*"
+                           "estimators_") as info:
+            call()
+        assert not isinstance(info.value, ModelNotFittedError)
+
+
+def test_encrypted_server_refuses_a_fitted_random_forest_by_name(heart):
+    from sklearn.ensemble import RandomForestClassifier
+
+    from encmed_lib.protocol.server import TreeServer
+
+    X, y = heart
+    forest = RandomForestClassifier(n_estimators=2, max_depth=2, random_state=0).fit(X, y)
+    with pytest.raises(UnsupportedModelError, match="an ensemble"):
+        TreeServer(forest)
+
+
+def test_fitted_regressor_is_unsupported(heart):
+    X, y = heart
+    regressor = DecisionTreeRegressor(max_depth=2).fit(X, y.astype(float))
+    with pytest.raises(UnsupportedModelError, match="DecisionTreeRegressor, a regressor"):
+        as_portable(regressor)
+    with pytest.raises(UnsupportedModelError, match="a regressor"):
+        ensure_fitted(regressor)
+
+
+def test_multi_output_tree_is_an_unsupported_model(heart):
+    X, y = heart
+    model = DecisionTreeClassifier(max_depth=2).fit(X, np.column_stack([y, 1 - y]))
+    with pytest.raises(UnsupportedModelError, match="fitted on 2 outputs"):
+        as_portable(model)
+
+
+def test_unfitted_tree_is_still_model_not_fitted():
+    with pytest.raises(ModelNotFittedError):
+        as_portable(DecisionTreeClassifier())
+    assert issubclass(UnsupportedModelError, ValueError)
+
+
+def _json_with(tree_dict, **node_changes) -> str:
+    data = copy.deepcopy(tree_dict)
+    data["nodes"][_second_internal(data)].update(node_changes)
+    return json.dumps(data)
+
+
+def test_threshold_as_a_string_is_a_data_format_error(tree_dict):
+    j = _second_internal(tree_dict)
+    with pytest.raises(DataFormatError, match=re.escape(f"column 'nodes[{j}].threshold'")
+                       + ".*not text.*found '0.5'"):
+        PortableTree.from_json(_json_with(tree_dict, threshold="0.5"))
+
+
+@pytest.mark.parametrize("value", ["NaN", "Infinity", "-Infinity"])
+def test_nan_or_infinite_threshold_is_a_data_format_error(tree_dict, value):
+    text = _json_with(tree_dict, threshold=123.25).replace("123.25", value)
+    with pytest.raises(DataFormatError, match="threshold must be a finite number"):
+        PortableTree.from_json(text)
+
+
+@pytest.mark.parametrize("child", [-1, -7, 10_000, 1.0, "2", True])
+def test_negative_or_out_of_range_child_is_a_data_format_error(tree_dict, child):
+    with pytest.raises(DataFormatError, match=r"nodes\[\d+\]"):
+        PortableTree.from_json(_json_with(tree_dict, left=child))
+
+
+def test_cycle_back_to_the_root_is_a_data_format_error(tree_dict):
+    with pytest.raises(DataFormatError, match="child 0 must be a new node id"):
+        PortableTree.from_json(_json_with(tree_dict, right=0))
+
+
+def test_self_loop_is_a_data_format_error(tree_dict):
+    j = _second_internal(tree_dict)
+    with pytest.raises(DataFormatError, match=f"child {j} must be a new node id"):
+        PortableTree.from_json(_json_with(tree_dict, left=j))
+
+
+@pytest.mark.parametrize(("field", "value", "fragment"), [
+    ("value", [0.5, "0.5"], "finite numbers"),
+    ("value", [float("nan"), 1.0], "finite numbers"),
+    ("n_samples", 3.5, "an integer"),
+    ("weighted_n_samples", None, "a finite number"),
+    ("impurity", "low", "a finite number"),
+    ("missing_go_to_left", 0, "true or false"),
+    ("feature", 3, "a feature name"),
+    ("id", "1", "an integer id"),
+])
+def test_every_node_field_is_type_checked(tree_dict, field, value, fragment):
+    with pytest.raises(DataFormatError, match=re.escape(f".{field}'") + ".*" + re.escape(fragment)):
+        PortableTree.from_json(_json_with(tree_dict, **{field: value}))
+
+
+@pytest.mark.parametrize(("change", "field"), [
+    ({"classes": []}, "classes"), ({"classes": [0, 0]}, "classes"), ({"classes": [[0], 1]}, "classes"),
+    ({"feature_names": "age"}, "feature_names"), ({"feature_names": [1, 2]}, "feature_names"),
+    ({"nodes": {"0": {}}}, "nodes"), ({"meta": []}, "meta"), ({"nodes": [3]}, "nodes[0]"),
+])
+def test_every_top_level_field_is_type_checked(tree_dict, change, field):
+    data = {**copy.deepcopy(tree_dict), **change}
+    with pytest.raises(DataFormatError, match=re.escape(f"column {field!r}")):
+        PortableTree.from_dict(data)
+
+
+@pytest.mark.parametrize("text", ["", "{", "[" * 100_000, '{"format": 1' + "0" * 5000 + "}",
+                                  b"\xff\xfe{}", 42])
+def test_unparsable_json_is_a_data_format_error(text):
+    with pytest.raises(DataFormatError):
+        PortableTree.from_json(text)
+
+
+def test_from_json_accepts_bytes_and_integer_thresholds(tree_dict):
+    data = copy.deepcopy(tree_dict)
+    data["nodes"][0]["threshold"] = 130  # JSON has no int/float distinction
+    tree = PortableTree.from_json(json.dumps(data).encode())
+    assert tree.nodes[0].threshold == 130.0 and isinstance(tree.nodes[0].threshold, float)
+
+
+def test_single_leaf_tree_round_trips_and_predicts(heart):
+    X, y = heart
+    stump = train_tree(X, np.zeros(len(y), dtype=int))  # one class: the tree is a single leaf
+    portable = as_portable(stump)
+    assert len(portable.nodes) == 1 and portable.depth == 0 and portable.used_features == []
+    again = PortableTree.from_json(portable.to_json())
+    assert again.to_dict() == portable.to_dict()
+    assert (again.to_sklearn().predict(X.iloc[:5]) == 0).all()
+    assert (again.predict(X.iloc[:5]) == 0).all()
+
+
+def test_node_fields_of_the_schema_match_the_dataclass():
+    from encmed_lib.models.tree_json import NODE_FIELDS
+    from encmed_lib.tree import Node
+
+    assert NODE_FIELDS == set(Node.__dataclass_fields__)
+
+
+def test_load_of_a_binary_file_is_a_data_format_error(tmp_path):
+    path = tmp_path / "tree.json"
+    path.write_bytes(b"\xff\xfe\x00{")
+    with pytest.raises(DataFormatError, match="UTF-8"):
+        PortableTree.load(path)

@@ -59,16 +59,25 @@ layout, so that tests and notebooks never depend on a downloaded data set.
 
 from __future__ import annotations
 
-import csv
 import os
-import shutil
-import uuid
+import warnings
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from encmed_lib.errors import DataFormatError
+from ..errors import ArgumentError, DataFormatError, DataWarning
+from .paths import data_dir
+from .synthea_codes import (
+    CHD_CODES,
+    DIABETES_CODE,
+    OBSERVATION_CODES,
+    SMOKING_CODE,
+    SMOKING_STATUS,
+    VITAL_SIGNS,
+)
+from .synthea_writer import write_synthea_export
+from .textfile import decoding_error, sniff
 
 __all__ = [
     "CHD_CODES",
@@ -80,56 +89,6 @@ __all__ = [
     "load_synthea",
     "write_synthea_export",
 ]
-
-#: LOINC code of each numeric feature taken from ``observations.csv``.
-OBSERVATION_CODES: dict[str, str] = {
-    "bmi": "39156-5",  # Body mass index, kg/m2
-    "systolic_bp": "8480-6",  # Systolic blood pressure, mm[Hg]
-    "diastolic_bp": "8462-4",  # Diastolic blood pressure, mm[Hg]
-    "total_cholesterol": "2093-3",  # Cholesterol in serum, mg/dL
-    "ldl": "18262-6",  # LDL cholesterol, mg/dL
-    "hdl": "2085-9",  # HDL cholesterol, mg/dL
-    "triglycerides": "2571-8",  # Triglycerides, mg/dL
-}
-VITAL_SIGNS = ("bmi", "systolic_bp", "diastolic_bp")
-
-#: LOINC code of the "tobacco smoking status" survey question (a text answer).
-SMOKING_CODE = "72166-2"
-
-#: Every smoking-status text we know, mapped to 0 = never, 1 = former,
-#: 2 = current smoker; ``None`` (the answer says "unknown") becomes NaN.
-#: Synthea replaces commas in values by spaces, hence both spellings of
-#: "Smoker, current status unknown".
-SMOKING_STATUS: dict[str, int | None] = {
-    "Never smoker": 0,
-    "Never smoked tobacco": 0,
-    "Never smoked tobacco (finding)": 0,
-    "Former smoker": 1,
-    "Ex-smoker": 1,
-    "Ex-smoker (finding)": 1,
-    "Current every day smoker": 2,
-    "Current some day smoker": 2,
-    "Smoker, current status unknown": 2,
-    "Smoker  current status unknown": 2,
-    "Light tobacco smoker": 2,
-    "Light tobacco smoker (finding)": 2,
-    "Heavy tobacco smoker": 2,
-    "Heavy tobacco smoker (finding)": 2,
-    "Smokes tobacco daily (finding)": 2,
-    "Occasional tobacco smoker (finding)": 2,
-    "Smoker (finding)": 2,
-    "Unknown if ever smoked": None,
-}
-
-#: SNOMED CT code of diabetes mellitus.
-DIABETES_CODE = "44054006"
-
-#: SNOMED CT codes that make the label ``chd`` equal to 1.
-CHD_CODES: dict[str, str] = {
-    "53741008": "Coronary Heart Disease",
-    "22298006": "Myocardial Infarction",
-    "399211009": "History of myocardial infarction (situation)",
-}
 
 #: Columns of ``X``, in order.
 FEATURES: tuple[str, ...] = (
@@ -155,8 +114,9 @@ def _read_table(folder: Path, name: str) -> tuple[Path, pd.DataFrame]:
     columns = _NEEDED[name]
     if not path.is_file():
         raise DataFormatError(path, None, f"the Synthea file {name}", found="no such file")
+    sniff(path)
     try:
-        header = pd.read_csv(path, nrows=0).columns
+        header = pd.read_csv(path, nrows=0, encoding="utf-8-sig").columns
         missing = [c for c in columns if c not in header]
         if missing:
             raise DataFormatError(
@@ -164,14 +124,19 @@ def _read_table(folder: Path, name: str) -> tuple[Path, pd.DataFrame]:
                 found="columns " + ", ".join(header),
             )
         # Only empty cells are missing: a value such as "NA" stays a string.
-        table = pd.read_csv(path, usecols=columns, dtype=str,
+        table = pd.read_csv(path, usecols=columns, dtype=str, encoding="utf-8-sig",
                             keep_default_na=False, na_values=[""])
+    except UnicodeDecodeError:
+        raise decoding_error(path) from None
     except pd.errors.EmptyDataError:
         raise DataFormatError(path, None, "a CSV table with a header and rows",
                               found="an empty file") from None
     except pd.errors.ParserError as exc:
         raise DataFormatError(path, None, "a well-formed CSV table",
                               found=str(exc).strip()) from None
+    if not isinstance(table.index, pd.RangeIndex):  # pandas took extra leading cells for an index
+        raise DataFormatError(path, None, "as many cells on every row as names in the header",
+                              found="more cells on the data rows than in the header")
     if table.empty:
         raise DataFormatError(path, None, "at least one data row",
                               found="only the header")
@@ -184,7 +149,7 @@ def _required(table: pd.DataFrame, path: Path, column: str) -> pd.Series:
     if values.isna().any():
         row = int(np.flatnonzero(values.isna())[0]) + 2  # +1 header, +1 from 1
         raise DataFormatError(path, column, "a value in every row",
-                              found=f"an empty cell on line {row}")
+                              found=f"an empty cell on line {row}", row=row)
     return values
 
 
@@ -201,7 +166,7 @@ def _dates(table: pd.DataFrame, path: Path, column: str, *,
     bad = parsed.isna() & raw.notna()
     if bad.any():
         raise DataFormatError(path, column, "an ISO 8601 date such as 2022-06-30",
-                              found=repr(raw[bad].iloc[0]))
+                              found=repr(raw[bad].iloc[0]), row=int(np.flatnonzero(bad)[0]) + 2)
     return parsed.dt.tz_convert(None)
 
 
@@ -243,14 +208,25 @@ def load_synthea(
     Raises
     ------
     DataFormatError
-        If the folder or a file is missing or empty, a needed column is
-        absent, or a value cannot be read (date, number, sex, smoking text,
-        unknown organization).  The message names the file and the column.
-    ValueError
-        If ``missing`` is not one of the allowed rules.
+        If the folder or a file is missing, empty or not UTF-8 text, a needed
+        column is absent, a value cannot be read (date, number, sex, smoking
+        text, unknown organization) or is impossible (a negative measurement,
+        a birth after the export's last date, a death before the birth), or
+        no patient is left (none with an encounter and a vital sign, or
+        ``missing="drop"`` drops them all).  The message names the file, the
+        column and the line.
+    ArgumentError
+        (a ``ValueError``) If ``missing`` is not one of the allowed rules.
+
+    Warns
+    -----
+    DataWarning
+        How many patients were left out, and why (no encounter, no vital
+        sign, a missing value with ``missing="drop"``); not for the bundled
+        sample, whose drops are documented.  ``X.attrs`` has the counts.
     """
     if missing not in MISSING_RULES:
-        raise ValueError(f"missing must be one of {', '.join(map(repr, MISSING_RULES))}; "
+        raise ArgumentError(f"missing must be one of {', '.join(map(repr, MISSING_RULES))}; "
                          f"got {missing!r}")
     folder = Path(folder)
     if not folder.is_dir():
@@ -282,6 +258,7 @@ def load_synthea(
     latest = pd.Series([enc_start.max(), enc_stop.max(), obs_date.max(),
                         cond_start.max()]).max()
     end = death.fillna(latest).dt.normalize()
+    _check_lifespan(p_path, birth, death, latest)
     X = pd.DataFrame({
         "age": ((end - birth.dt.normalize()).dt.days / 365.25).to_numpy(),
         "sex": (gender == "M").astype("int64").to_numpy(),
@@ -300,6 +277,13 @@ def load_synthea(
             o_path, "VALUE", f"a number for LOINC {row['CODE']}",
             found=_describe(row["VALUE"]),
         )
+    negative = values.to_numpy(dtype=float) < 0
+    if negative.any():
+        k = int(np.flatnonzero(negative)[0])
+        code = numeric["CODE"].iloc[k]
+        raise DataFormatError(o_path, "VALUE", f"a measurement of 0 or more for LOINC {code}",
+                              found=f"{values.iloc[k]:g} (an impossible value)",
+                              row=int(np.flatnonzero(obs_code.isin(OBSERVATION_CODES.values()))[k]) + 2)
     latest_values = (numeric.assign(VALUE=values)
                      .sort_values("DATE", kind="stable")
                      .drop_duplicates(["PATIENT", "CODE"], keep="last")
@@ -344,301 +328,70 @@ def load_synthea(
                            ascending=[True, False, True]))
     organization = counts.drop_duplicates("patient").set_index("patient")["organization"]
 
-    # -- which patients are kept
-    keep = X.index.isin(organization.index) & X[list(VITAL_SIGNS)].notna().any(axis=1)
-    X = X[keep]
-    if missing == "drop":
-        X = X.dropna()
-    elif missing == "median":
-        X = X.fillna(X.median())
+    X = _keep(X, organization, folder, missing)
     y = y.reindex(X.index)
     organization = organization.reindex(X.index).rename("organization")
     return X, y, organization
 
 
-# -------------------------------------------------------------------- generating
-_HEADERS = {
-    "patients.csv": (
-        "Id,BIRTHDATE,DEATHDATE,SSN,DRIVERS,PASSPORT,PREFIX,FIRST,LAST,SUFFIX,MAIDEN,"
-        "MARITAL,RACE,ETHNICITY,GENDER,BIRTHPLACE,ADDRESS,CITY,STATE,COUNTY,ZIP,LAT,"
-        "LON,HEALTHCARE_EXPENSES,HEALTHCARE_COVERAGE"),
-    "encounters.csv": (
-        "Id,START,STOP,PATIENT,ORGANIZATION,PROVIDER,PAYER,ENCOUNTERCLASS,CODE,"
-        "DESCRIPTION,BASE_ENCOUNTER_COST,TOTAL_CLAIM_COST,PAYER_COVERAGE,REASONCODE,"
-        "REASONDESCRIPTION"),
-    "observations.csv": "DATE,PATIENT,ENCOUNTER,CATEGORY,CODE,DESCRIPTION,VALUE,UNITS,TYPE",
-    "conditions.csv": "START,STOP,PATIENT,ENCOUNTER,CODE,DESCRIPTION",
-    "organizations.csv": "Id,NAME,ADDRESS,CITY,STATE,ZIP,LAT,LON,PHONE,REVENUE,UTILIZATION",
-}
-_ORGANIZATION_NAMES = (
-    "Riverside General Hospital", "Lakeview Medical Center",
-    "Hillcrest Community Clinic", "Maple Valley Family Practice",
-    "Northgate Health Center", "Harborview Regional Hospital",
-)
-_CITIES = ("Riverside", "Lakeview", "Hillcrest", "Maple Valley", "Northgate", "Harborview")
-_ENCOUNTER_TYPES = (  # class, SNOMED code, description, base cost, probability
-    ("wellness", "162673000", "General examination of patient (procedure)", 146.76, 0.40),
-    ("ambulatory", "185345009", "Encounter for symptom (procedure)", 82.02, 0.30),
-    ("outpatient", "185349003", "Encounter for check up (procedure)", 82.02, 0.18),
-    ("urgentcare", "702927004", "Urgent care clinic (environment)", 136.70, 0.07),
-    ("emergency", "50849002", "Emergency room admission (procedure)", 166.97, 0.05),
-)
-_VITALS = (  # LOINC, description, units
-    ("8302-2", "Body Height", "cm"),
-    ("29463-7", "Body Weight", "kg"),
-    ("39156-5", "Body Mass Index", "kg/m2"),
-    ("8462-4", "Diastolic Blood Pressure", "mm[Hg]"),
-    ("8480-6", "Systolic Blood Pressure", "mm[Hg]"),
-    ("8867-4", "Heart rate", "/min"),
-    ("72514-3", "Pain severity - 0-10 verbal numeric rating [Score] - Reported", "{score}"),
-)
-_LIPIDS = (
-    ("2093-3", "Cholesterol [Mass/volume] in Serum or Plasma"),
-    ("2571-8", "Triglycerides"),
-    ("18262-6", "Low Density Lipoprotein Cholesterol"),
-    ("2085-9", "Cholesterol in HDL [Mass/volume] in Serum or Plasma"),
-)
-_OTHER_CONDITIONS = (  # SNOMED, description, lasts (days) or 0 for chronic
-    ("36971009", "Sinusitis (disorder)", 60),
-    ("444814009", "Viral sinusitis (disorder)", 14),
-    ("195662009", "Acute viral pharyngitis (disorder)", 10),
-    ("10509002", "Acute bronchitis (disorder)", 20),
-    ("160903007", "Full-time employment (finding)", 0),
-)
+def _check_lifespan(path: Path, birth: pd.Series, death: pd.Series, latest) -> None:
+    """Refuse a birth after the export's last date or a death before the birth (a negative age)."""
+    checks = (
+        (death.notna() & (death.dt.normalize() < birth.dt.normalize()), "DEATHDATE",
+         "a death on or after the birth date", "a death before the birth"),
+        (death.isna() & (birth.dt.normalize() > latest), "BIRTHDATE",
+         "a birth on or before the latest date recorded in the export "
+         f"({pd.Timestamp(latest):%Y-%m-%d})", "a birth in the future"),
+    )
+    for bad, column, expected, what in checks:
+        if bad.any():
+            k = int(np.flatnonzero(bad.to_numpy())[0])
+            raise DataFormatError(path, column, expected,
+                                  f"{what} ({birth.iloc[k]:%Y-%m-%d} -> "
+                                  f"{'alive' if pd.isna(death.iloc[k]) else f'{death.iloc[k]:%Y-%m-%d}'})",
+                                  row=k + 2)
 
 
-def _uuid(rng: np.random.Generator) -> str:
-    h = rng.bytes(16).hex()
-    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
+def _keep(X: pd.DataFrame, organization: pd.Series, folder: Path, missing: str) -> pd.DataFrame:
+    """Keep the patients with an encounter and a vital sign, then apply the missing-value rule.
 
-
-def _stamp(t: pd.Timestamp) -> str:
-    return t.strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def _day(t: pd.Timestamp) -> str:
-    return t.strftime("%Y-%m-%d")
-
-
-def _generate(n_patients: int, n_organizations: int, seed: int,
-              export_date: pd.Timestamp) -> dict[str, list[list[str]]]:
-    """Draw every row of a made-up export (see :func:`write_synthea_export`)."""
-    rng = np.random.default_rng(seed)
-    rows: dict[str, list[list[str]]] = {name: [] for name in _HEADERS}
-
-    # Organizations of clearly different sizes (weights 1, 0.6, 0.36...).
-    weights = 0.6 ** np.arange(n_organizations)
-    weights /= weights.sum()
-    org_ids = [_uuid(rng) for _ in range(n_organizations)]
-    providers = [[_uuid(rng) for _ in range(2)] for _ in org_ids]
-    payers = [_uuid(rng) for _ in range(3)]
-    age_shift = rng.normal(0.0, 4.0, n_organizations)  # hospitals differ a little
-    utilization = [0] * n_organizations
-
-    enc_p = np.array([t[4] for t in _ENCOUNTER_TYPES])
-    for i in range(n_patients):
-        # -- who the patient is, and their true (hidden) risk factors
-        pid = _uuid(rng)
-        home = int(rng.choice(n_organizations, p=weights))
-        male = bool(rng.random() < 0.5)
-        age = float(np.clip(rng.normal(56.0 + age_shift[home], 15.0), 20.0, 92.0))
-        bmi = float(np.clip(rng.normal(27.5, 5.0), 16.0, 50.0))
-        height = rng.normal(176.0 if male else 163.0, 7.0)
-        sbp = 100.0 + 0.45 * age + 0.5 * (bmi - 27.5) + 5.0 * male + rng.normal(0, 11)
-        dbp = 0.45 * sbp + 22.0 + rng.normal(0, 6)
-        hdl = float(np.clip(rng.normal(46.0 if male else 57.0, 12.0), 22.0, 110.0))
-        trig = float(np.clip(rng.lognormal(np.log(125.0), 0.4), 40.0, 600.0))
-        ldl = float(np.clip(rng.normal(118.0 + 0.3 * (age - 55), 30.0), 40.0, 260.0))
-        chol = ldl + hdl + trig / 5.0
-        smoking = int(rng.choice(3, p=[0.55, 0.27, 0.18]))  # never, former, current
-        p_diab = 1 / (1 + np.exp(-(-2.3 + 0.04 * (age - 55) + 0.12 * (bmi - 27.5))))
-        diabetes = bool(rng.random() < p_diab)
-        # Deliberately strong effects, so that a small tree finds them.
-        logit = (-5.3 + 0.2 * (age - 55) + 1.8 * male + 0.05 * (sbp - 130)
-                 + 0.04 * (ldl - 120) - 0.08 * (hdl - 50)
-                 + (0.0, 1.0, 2.0)[smoking] + 2.0 * diabetes)
-        chd = bool(rng.random() < 1 / (1 + np.exp(-logit)))
-        dead = bool(rng.random() < 0.02 + 0.08 * chd)
-        end = export_date - pd.Timedelta(days=int(rng.integers(30, 1500)) if dead else 0)
-        birth = (end - pd.Timedelta(days=int(age * 365.25))).normalize()
-        no_vitals = bool(rng.random() < 0.02)
-        has_lipids = bool(rng.random() < 0.75)
-        asked_smoking = bool(rng.random() < 0.93)
-        ever_current = smoking == 2 or (smoking == 1 and rng.random() < 0.5)
-
-        rows["patients.csv"].append([
-            pid, _day(birth), _day(end) if dead else "",
-            f"999-{rng.integers(10, 100)}-{rng.integers(1000, 10000)}",
-            f"S999{rng.integers(10000, 100000)}", "", "Mr." if male else "Ms.",
-            f"Patient{i}", f"Family{rng.integers(1, 1000)}", "", "",
-            str(rng.choice(["M", "S", "D", "W"])),
-            str(rng.choice(["white", "black", "asian", "other"], p=[0.7, 0.12, 0.1, 0.08])),
-            str(rng.choice(["nonhispanic", "hispanic"], p=[0.85, 0.15])),
-            "M" if male else "F", f"{_CITIES[home % len(_CITIES)]}  Massachusetts  US",
-            f"{rng.integers(1, 999)} Elm Street", _CITIES[home % len(_CITIES)],
-            "Massachusetts", "Essex County", f"0{rng.integers(1000, 2800)}",
-            f"{42.5 + rng.normal(0, 0.1):.6f}", f"{-71.0 + rng.normal(0, 0.1):.6f}",
-            f"{rng.uniform(1e4, 9e5):.2f}", f"{rng.uniform(1e3, 5e4):.2f}",
-        ])
-
-        # -- visits over the last years, mostly at the home organization
-        n_enc = 3 + int(rng.poisson(4))
-        span = int(rng.integers(365, 8 * 365))
-        offsets = np.sort(rng.choice(span, size=n_enc, replace=False))[::-1]
-        hour = int(rng.integers(0, 24 * 3600))
-        lipid_visits = set(rng.choice(n_enc, size=min(n_enc, 2), replace=False).tolist())
-        quit_at = int(rng.integers(1, n_enc)) if smoking == 1 and ever_current else 0
-        events: list[tuple[str, pd.Timestamp]] = []
-        for k, back in enumerate(offsets):
-            start = end.normalize() - pd.Timedelta(days=int(back), seconds=-hour)
-            stop = start + pd.Timedelta(minutes=15 * int(rng.integers(1, 5)))
-            if start > export_date:
-                start, stop = start - pd.Timedelta(days=1), stop - pd.Timedelta(days=1)
-            org = home if rng.random() < 0.85 else int(rng.integers(n_organizations))
-            utilization[org] += 1
-            kind, code, text, cost, _ = _ENCOUNTER_TYPES[rng.choice(len(enc_p), p=enc_p)]
-            eid = _uuid(rng)
-            events.append((eid, start))
-            total = cost * rng.uniform(1.0, 8.0)
-            rows["encounters.csv"].append([
-                eid, _stamp(start), _stamp(stop), pid, org_ids[org],
-                providers[org][int(rng.integers(2))], payers[int(rng.integers(3))],
-                kind, code, text, f"{cost:.2f}", f"{total:.2f}",
-                f"{total * rng.uniform(0.5, 1.0):.2f}", "", "",
-            ])
-            when = _stamp(start)
-            if not no_vitals and kind in ("wellness", "ambulatory", "outpatient") \
-                    and rng.random() < 0.9:
-                b = bmi + rng.normal(0, 0.6)
-                h = height + rng.normal(0, 0.3)
-                values = (h, b * (h / 100) ** 2, b, dbp + rng.normal(0, 6),
-                          sbp + rng.normal(0, 8), rng.normal(75, 9), rng.integers(0, 5))
-                for (loinc, desc, units), v in zip(_VITALS, values, strict=True):
-                    rows["observations.csv"].append([
-                        when, pid, eid, "vital-signs", loinc, desc,
-                        f"{float(v):.1f}", units, "numeric"])
-            if has_lipids and k in lipid_visits:
-                t = trig * rng.uniform(0.85, 1.15)
-                lab = (chol + rng.normal(0, 6), t, ldl + rng.normal(0, 5), hdl + rng.normal(0, 3))
-                for (loinc, desc), v in zip(_LIPIDS, lab, strict=True):
-                    rows["observations.csv"].append([
-                        when, pid, eid, "laboratory", loinc, desc,
-                        f"{v:.1f}", "mg/dL", "numeric"])
-            if asked_smoking and kind == "wellness":
-                status = smoking if k >= quit_at else 2
-                answer = ("Never smoker", "Former smoker",
-                          "Current every day smoker" if rng.random() < 0.8
-                          else "Current some day smoker")[status]
-                rows["observations.csv"].append([
-                    when, pid, eid, "survey", SMOKING_CODE,
-                    "Tobacco smoking status NHIS", answer, "", "text"])
-
-        # -- diagnoses: (SNOMED code, description, days it lasts or 0, visit)
-        diagnoses = []
-        if diabetes:
-            diagnoses.append((DIABETES_CODE, "Diabetes", 0, int(rng.integers(n_enc))))
-        if chd:
-            k = int(rng.integers(n_enc // 2, n_enc))
-            if rng.random() < 0.7:
-                diagnoses.append(("53741008", CHD_CODES["53741008"], 0, k))
-            else:
-                diagnoses.append(("22298006", CHD_CODES["22298006"], 30, k))
-                diagnoses.append(("399211009", CHD_CODES["399211009"], 0, k))
-        for code, text, days in _OTHER_CONDITIONS:
-            if rng.random() < 0.25:
-                diagnoses.append((code, text, days, int(rng.integers(n_enc))))
-        for code, text, days, k in diagnoses:
-            eid, start = events[k]
-            stop = _day(start + pd.Timedelta(days=days)) if days else ""
-            rows["conditions.csv"].append([_day(start), stop, pid, eid, code, text])
-
-    for k, oid in enumerate(org_ids):
-        name = _ORGANIZATION_NAMES[k % len(_ORGANIZATION_NAMES)]
-        if k >= len(_ORGANIZATION_NAMES):
-            name += f" {k // len(_ORGANIZATION_NAMES) + 1}"
-        rows["organizations.csv"].append([
-            oid, name, f"{100 + 17 * k} Main Street", _CITIES[k % len(_CITIES)], "MA",
-            f"0{rng.integers(1000, 2800)}", f"{42.5 + rng.normal(0, 0.1):.6f}",
-            f"{-71.0 + rng.normal(0, 0.1):.6f}", f"555{rng.integers(1000000, 9999999)}",
-            "0.0", str(utilization[k]),
-        ])
-    return rows
-
-
-def write_synthea_export(
-    folder: str | os.PathLike,
-    n_patients: int = 300,
-    n_organizations: int = 4,
-    seed: int = 0,
-    export_date: str = "2022-06-30",
-) -> Path:
-    """Write a small, made-up export in Synthea's v3 CSV layout.
-
-    Every value is drawn from ``numpy.random.default_rng(seed)``; only the
-    column layout comes from Synthea.  Each patient visits a "home"
-    organization most of the time (organizations have clearly different
-    sizes), gets vital signs at most visits, a lipid panel for about 3 in 4,
-    smoking questions at wellness visits, and irrelevant observations and
-    diagnoses that a loader must filter out.  About 2 % have no vital sign at
-    all.  Coronary heart disease is drawn from a logistic risk model in age,
-    male sex, systolic blood pressure, LDL, low HDL, smoking and diabetes
-    (about 20 % prevalence), so a small decision tree can learn it.
-
-    Parameters
-    ----------
-    folder : str or path-like
-        Folder to create.  If it exists and holds nothing but ``.csv`` files
-        (a previous export) it is replaced.
-    n_patients : int, default 300
-        Number of patients.
-    n_organizations : int, default 4
-        Number of organizations (hospitals, practices).
-    seed : int, default 0
-        Seed: the same arguments always give byte-identical files.
-    export_date : str, default "2022-06-30"
-        Date of the export; no record is later than this.
-
-    Returns
-    -------
-    pathlib.Path
-        The folder written.
-
-    Raises
-    ------
-    ValueError
-        If ``n_patients`` or ``n_organizations`` is smaller than 1.
-    FileExistsError
-        If ``folder`` exists and is not a folder of ``.csv`` files.
+    Says what it dropped (a :class:`~encmed_lib.errors.DataWarning`, except for
+    the bundled sample, whose drops are documented) and refuses an empty result.
+    Records ``n_patients``, ``n_no_encounter``, ``n_no_vital_sign`` and
+    ``n_dropped_missing`` in ``X.attrs``.
     """
-    if n_patients < 1 or n_organizations < 1:
-        raise ValueError("n_patients and n_organizations must be at least 1; "
-                         f"got {n_patients} and {n_organizations}")
-    folder = Path(folder)
-    if folder.exists() and not (
-            folder.is_dir() and all(f.suffix == ".csv" for f in folder.iterdir())):
-        raise FileExistsError(f"{folder} exists and is not a Synthea export; "
-                              "refusing to replace it")
-    rows = _generate(n_patients, n_organizations, seed, pd.Timestamp(export_date))
-
-    # Write into a hidden sibling folder, then rename it into place, so that a
-    # failure never leaves a half-written export behind.
-    folder.parent.mkdir(parents=True, exist_ok=True)
-    tmp = folder.parent / f".{folder.name}.tmp-{uuid.uuid4().hex}"
-    tmp.mkdir()
-    try:
-        for name, header in _HEADERS.items():
-            with open(tmp / name, "w", newline="", encoding="utf-8") as f:
-                writer = csv.writer(f, lineterminator="\n")
-                writer.writerow(header.split(","))
-                writer.writerows(rows[name])
-        if folder.exists():
-            old = folder.parent / f".{folder.name}.old-{uuid.uuid4().hex}"
-            folder.rename(old)
-            tmp.rename(folder)
-            shutil.rmtree(old)
-        else:
-            tmp.rename(folder)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    return folder
+    n_patients = len(X)
+    seen = X.index.isin(organization.index)
+    vitals = X[list(VITAL_SIGNS)].notna().any(axis=1).to_numpy()
+    counts = {"n_patients": n_patients, "n_no_encounter": int((~seen).sum()),
+              "n_no_vital_sign": int((seen & ~vitals).sum())}
+    why = (f"{counts['n_no_encounter']} without any encounter, {counts['n_no_vital_sign']} without any "
+           f"vital sign (LOINC {', '.join(OBSERVATION_CODES[v] for v in VITAL_SIGNS)})")
+    X = X[seen & vitals]
+    if X.empty:
+        raise DataFormatError(folder, None, "at least one patient with an encounter and a vital sign "
+                              "(BMI or blood pressure) in observations.csv",
+                              f"none of the {n_patients} patients: {why}")
+    notes = [f"left out {n_patients - len(X)} of {n_patients} patients: {why}"] if len(X) < n_patients else []
+    never = [c for c in X.columns if X[c].isna().all()]
+    if missing == "median" and never:
+        raise DataFormatError(folder, never[0], "at least one measured value to take the median of "
+                              "(missing='median')", f"no patient has one ({len(X)} patients)")
+    n_before = len(X)
+    if missing == "drop":
+        per_column = ", ".join(f"{c} {int(v)}" for c, v in X.isna().sum().items() if v)
+        X = X.dropna()
+        if X.empty:
+            raise DataFormatError(folder, None, "at least one patient with every feature measured "
+                                  "(missing='drop'; try missing='median' or 'keep')",
+                                  f"every one of the {n_before} patients misses one ({per_column})")
+        if len(X) < n_before:
+            notes.append(f"dropped {n_before - len(X)} with a missing value (missing='drop'): {per_column}")
+    elif missing == "median":
+        X = X.fillna(X.median())
+    counts["n_dropped_missing"] = n_before - len(X)
+    X.attrs.update(counts)
+    bundled = folder.resolve() == (data_dir() / "synthea_sample").resolve()
+    if notes and not bundled:
+        warnings.warn(f"{folder}: " + "; ".join(notes), DataWarning, stacklevel=3)
+    return X

@@ -554,12 +554,12 @@ class SplitRecord:
 
 
 @dataclass
-class _Draft:
+class Draft:
     key: int
     depth: int
     counts: np.ndarray | None = None
     split: tuple | None = None  # (feature index, lo, hi, k)
-    children: tuple[_Draft, _Draft] | None = None
+    children: tuple[Draft, Draft] | None = None
     record: dict = field(default_factory=dict)
 
 
@@ -677,7 +677,7 @@ class FederatedTreeTrainer:
 
         announce_bounds(providers, self.aggregator, transcript)
         F, C = len(self.binning.feature_names), len(self.classes_)
-        root = _Draft(0, 0)
+        root = Draft(0, 0)
         keys = 1
         open_nodes = [root]
         self.n_rounds_ = 0
@@ -706,7 +706,7 @@ class FederatedTreeTrainer:
             for d, T in zip(query, totals, strict=True):
                 if d.counts is None:  # the root: its class counts come from any feature's bins
                     d.counts = T[0].sum(axis=0)
-                    self._n_root = _number(d.counts.sum())
+                    self._n_root = plain_number(d.counts.sum())
                     if self._n_root == 0:
                         raise ValueError("the providers hold no records at all")
                     if self._leaf_by_counts(d):
@@ -715,7 +715,7 @@ class FederatedTreeTrainer:
                 if best is None:
                     continue
                 f, lo, hi, k, left_counts, right_counts, record = best
-                left, right = _Draft(keys, d.depth + 1, left_counts), _Draft(keys + 1, d.depth + 1,
+                left, right = Draft(keys, d.depth + 1, left_counts), Draft(keys + 1, d.depth + 1,
                                                                             right_counts)
                 keys += 2
                 d.split, d.children, d.record = (f, lo, hi, k), (left, right), record
@@ -741,8 +741,8 @@ class FederatedTreeTrainer:
         return self.tree_
 
     # -- choosing splits ---------------------------------------------------------------
-    def _leaf_by_counts(self, d: _Draft) -> bool:
-        n = _number(d.counts.sum())
+    def _leaf_by_counts(self, d: Draft) -> bool:
+        n = plain_number(d.counts.sum())
         return ((self.max_depth is not None and d.depth >= self.max_depth)
                 or n < self.min_samples_split or n < 2 * self.min_samples_leaf
                 or _gini(d.counts) <= EPSILON)
@@ -793,10 +793,10 @@ class FederatedTreeTrainer:
         return f, lo, hi, k, left_counts, right_counts, record
 
     # -- the result ----------------------------------------------------------------------
-    def _build(self, root: _Draft, n_providers: int):
-        order: list[_Draft] = []
+    def _build(self, root: Draft, n_providers: int):
+        order: list[Draft] = []
 
-        def visit(d: _Draft) -> None:  # scikit-learn's depth-first numbering, left first
+        def visit(d: Draft) -> None:  # scikit-learn's depth-first numbering, left first
             order.append(d)
             if d.children:
                 visit(d.children[0])
@@ -807,7 +807,7 @@ class FederatedTreeTrainer:
         self.node_ids_ = dict(ids)
         raw, binned, records = [], [], []
         for j, d in enumerate(order):
-            n = _number(d.counts.sum())
+            n = plain_number(d.counts.sum())
             value = [float(c) / float(n) for c in d.counts]
             common = dict(value=value, n_samples=int(round(n)), weighted_n_samples=float(n),
                           impurity=_gini(d.counts))
@@ -888,7 +888,7 @@ def _exact(v) -> Fraction | int:
     return Fraction(float(v))
 
 
-def _number(v):
+def plain_number(v):
     return int(v) if isinstance(v, (int, np.integer)) else float(v)
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from string import ascii_uppercase
 
 import numpy as np
 import pandas as pd
@@ -44,16 +43,7 @@ def is_categorical(values: pd.Series, max_codes: int = 6) -> bool:
     return distinct.size <= max_codes and bool(np.all(distinct == np.round(distinct)))
 
 
-def letters(k: int) -> str:
-    """0 -> A, 25 -> Z, 26 -> AA, ... (spreadsheet column names)."""
-    name = ""
-    k += 1
-    while k:
-        k, rest = divmod(k - 1, 26)
-        name = ascii_uppercase[rest] + name
-    return name
-
-
+from ..data.providers import letters  # noqa: E402, F401 (re-exported)
 
 
 def tidy_grid(ax, axis: str = "y") -> None:

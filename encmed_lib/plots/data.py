@@ -17,7 +17,6 @@ from .common import (
     class_name,
     colour,
     is_categorical,
-    letters,
     tidy_grid,
 )
 
@@ -58,6 +57,8 @@ def feature_units(columns: Sequence[str]) -> dict[str, str]:
         if set(columns) <= set(schema.names):
             return {name: schema.feature(name).unit for name in columns if schema.feature(name).unit}
     return {}
+
+from ..data.providers import provider_labels  # noqa: E402 (re-exported: names, not a plot)
 
 
 def plot_class_balance(y, title: str = "How many patients have the disease?",
@@ -262,26 +263,6 @@ def plot_correlation_with_target(X: pd.DataFrame, y,
     ax.set_title(title)
     tidy_grid(ax, "x")
     return fig
-
-
-def provider_labels(organization) -> dict[str, str]:
-    """Short names for organization ids: ``"provider A"`` for the largest, then B, C...
-
-    Ties in size are broken by the id, so the names are reproducible.
-
-    Parameters
-    ----------
-    organization : array-like
-        The organization of each patient (e.g. from :func:`encmed_lib.load_synthea`).
-
-    Returns
-    -------
-    dict
-        Organization id -> ``"provider A"``, ``"provider B"``..., largest first.
-    """
-    counts = pd.Series(as_array(organization)).value_counts()
-    order = sorted(counts.index, key=lambda org: (-int(counts[org]), str(org)))
-    return {org: f"provider {letters(k)}" for k, org in enumerate(order)}
 
 
 def plot_providers(organization, y, *, positive_name: str = "disease"

@@ -20,27 +20,11 @@ import numpy as np
 from ..crypto.encoding import encode_value
 from ..crypto.paillier import DEFAULT_KEY_BITS, Keypair, RandomiserPool, generate_keypair
 from ..data.records import record_items  # noqa: F401 (re-exported: the one record reader)
-from ..errors import KeyMismatchError, MalformedMessageError, QueryMismatchError
+from ..errors import KeyMismatchError, MalformedMessageError, ProtocolError, QueryMismatchError
+from .label_only.messages import LabelReply
 from .messages import SLOT_BITS, Query, Reply, slots_per_pack
-
-
-def _is_label_reply(message) -> bool:
-    """Whether ``message`` is a label-only reply (an object, or JSON whose ``type`` is ``lo-reply``)."""
-    from .label_only.messages import LabelReply
-
-    if isinstance(message, LabelReply):
-        return True
-    if isinstance(message, dict):
-        return message.get("type") == LabelReply.kind
-    if isinstance(message, (str, bytes)):
-        import json
-
-        try:
-            data = json.loads(message)
-        except (ValueError, TypeError, RecursionError):
-            return False
-        return isinstance(data, dict) and data.get("type") == LabelReply.kind
-    return False
+from .schema import check_query_id
+from .wire import parse_message
 
 
 def unpack_values(private_key, packs: list, n_values: int, slot_bits: int) -> list[int]:
@@ -113,9 +97,13 @@ class Client:
         DomainError
             A value is missing, not a number, or outside the encodable domain
             (nothing is encrypted then).
+        MalformedMessageError
+            ``query_id`` is not 1 to 128 characters of ``A-Z a-z 0-9 . _ -``.
         """
         items = record_items(record)
         encoded = [(name, encode_value(value, name)) for name, value in items]  # validate all first
+        if query_id is not None:
+            check_query_id(query_id)
         pk = self.public_key
         cts = [int(pk.raw_encrypt(x, self.pool.take())) for _, x in encoded]
         query_id = query_id or secrets.token_hex(16)
@@ -139,12 +127,44 @@ class Client:
         return self.decrypt(text, return_distribution=return_distribution)
 
     # -- step 3 --------------------------------------------------------------
-    def check_reply(self, reply: Reply | str) -> Reply:
-        """Parse ``reply`` and check it is for this client's key and one of its queries."""
-        if not isinstance(reply, Reply):
+    def check_reply(self, reply: Reply | str | bytes | dict) -> Reply:
+        """Parse ``reply`` (or check a :class:`Reply` object) and check it is for this client.
+
+        Raises
+        ------
+        MalformedMessageError
+            A field, the number of packs or the tree is malformed (:meth:`Reply.validate`).
+        KeyMismatchError, QueryMismatchError
+            Another key (or key size), or a query this client did not send.
+        """
+        if isinstance(reply, Reply):
+            reply.validate()
+        else:
             reply = Reply.from_json(reply)
+        return self._accept(reply)
+
+    def _accept(self, reply: Reply) -> Reply:
+        """The checks of a validated reply against this client: ids, key size, slots, ciphertexts."""
         self.check_ids(reply.query_id, reply.key_id)
+        if reply.key_bits != self.key_bits:
+            raise KeyMismatchError(f"the reply claims a {reply.key_bits}-bit key; this client's has "
+                                   f"{self.key_bits} bits")
+        if reply.packed and reply.slot_bits != SLOT_BITS:
+            raise MalformedMessageError(f"reply slot_bits {reply.slot_bits} != {SLOT_BITS}")
+        for c in reply.packs:
+            self.public_key.check_ciphertext(c, "a reply ciphertext")
         return reply
+
+    @staticmethod
+    def parse_reply(reply) -> Reply | LabelReply:
+        """A basic :class:`Reply` or a label-only :class:`LabelReply`, told apart by the parsed ``type``."""
+        if isinstance(reply, LabelReply):
+            return reply
+        if isinstance(reply, Reply):
+            reply.validate()
+            return reply
+        data = parse_message(reply, kind=("reply", LabelReply.kind), max_bytes=LabelReply.max_bytes)
+        return LabelReply.from_json(data) if data["type"] == LabelReply.kind else Reply.from_data(data)
 
     def check_ids(self, query_id: str, key_id: str) -> None:
         """Refuse a message for another key or for a query this client did not send."""
@@ -174,15 +194,13 @@ class Client:
 
     def decrypt_values(self, reply: Reply | str) -> list[int]:
         """The blinded comparison values ``v_j``, one per internal node (slot order)."""
-        reply = self.check_reply(reply)
+        return self._values(self.check_reply(reply))
+
+    def _values(self, reply: Reply) -> list[int]:
         sk = self.private_key
-        for c in reply.packs:
-            self.public_key.check_ciphertext(c, "a reply ciphertext")
         if not reply.packed:
             values = [sk.decrypt_signed(c) for c in reply.packs]
         else:
-            if reply.slot_bits != SLOT_BITS:
-                raise MalformedMessageError(f"reply slot_bits {reply.slot_bits} != {SLOT_BITS}")
             values = unpack_values(sk, reply.packs, reply.n_values, SLOT_BITS)
         if len(values) != reply.n_values:
             raise MalformedMessageError(f"the reply carries {len(values)} values for "
@@ -190,7 +208,13 @@ class Client:
         return values
 
     def walk(self, reply: Reply, values: list[int]) -> int:
-        """Follow the signs from the root; returns the leaf's node index."""
+        """Follow the signs from the root; returns the leaf's node index.
+
+        ``reply`` has passed :meth:`Reply.validate` (a tree, slots in range), and
+        ``values`` holds one value per slot.
+        """
+        if len(values) != reply.n_values:
+            raise MalformedMessageError(f"{len(values)} values for a tree of {reply.n_values} slots")
         nodes = reply.tree["nodes"]
         j = 0
         for _ in range(len(nodes)):
@@ -200,22 +224,29 @@ class Client:
             j = node["left"] if values[node["slot"]] >= 0 else node["right"]
         raise MalformedMessageError("the reply's tree has a cycle")
 
-    def decrypt(self, reply: Reply | str, *, return_distribution: bool = False):
+    def decrypt(self, reply: Reply | LabelReply | str | bytes | dict, *, return_distribution: bool = False):
         """Decrypt a reply and return the predicted label (and the leaf's class shares).
+
+        ``reply`` is a basic-mode :class:`Reply` or a label-only
+        :class:`LabelReply` (an object, JSON text, UTF-8 bytes or a dict): the
+        parsed ``type`` field tells them apart.
 
         Raises
         ------
+        MalformedMessageError, ProtocolVersionError
+            The reply is malformed (nothing is decrypted then).
         KeyMismatchError, QueryMismatchError
             The reply is for another key or another query.
         """
-        if _is_label_reply(reply):
+        reply = self.parse_reply(reply)
+        if isinstance(reply, LabelReply):
             if return_distribution:
-                raise ValueError("label-only mode reveals the label only, not a class distribution")
+                raise ProtocolError("label-only mode reveals the label only, not a class distribution")
             from .label_only.client import decrypt_label
 
             return decrypt_label(self, reply)
-        reply = self.check_reply(reply)
-        leaf = reply.tree["nodes"][self.walk(reply, self.decrypt_values(reply))]
+        reply = self._accept(reply)
+        leaf = reply.tree["nodes"][self.walk(reply, self._values(reply))]
         label = leaf["label"]
         if isinstance(label, float) and label.is_integer():
             label = int(label)

@@ -175,8 +175,11 @@ from ..errors import (
     ModelNotFittedError,
 )
 from .client import Client, record_items
-from .messages import PROTOCOL, PROTOCOL_VERSION, Query, _field, _load, b64_to_int, int_to_b64
+from .messages import MAX_KEY_BITS, PROTOCOL, PROTOCOL_VERSION, Query, check_classes, int_to_b64
+from .schema import KEY_ID_PATTERN, check_ints, check_query_id, present
 from .server import ClientKeys, ciphertexts_by_feature
+from .wire import b64_int, describe, int_field, list_field, number_field, parse_message, str_field
+from .wire import field as _field
 
 if TYPE_CHECKING:  # matplotlib is imported on use, by plot_extraction_curve
     from matplotlib.figure import Figure
@@ -212,6 +215,9 @@ SCORE_TOLERANCE = 1e-9
 
 NOISE_TERMS = 12
 """The noise is a sum of 12 uniforms (Irwin-Hall): variance ``width**2``, support ``±6 width``."""
+
+MAX_NOISE_SCALE = 2 ** VALUE_BITS
+"""The largest ``noise_scale`` (score units) a server accepts or a reply may claim."""
 
 LINEAR_REPLY = "linear-reply"
 
@@ -376,18 +382,20 @@ def linear_parameters(model) -> tuple[np.ndarray, float, list[str] | None, list]
                     f"pipeline or a (coef, intercept) pair, got {type(model).__name__}")
 
 
+def _noise_scale(value) -> float:
+    """``noise_scale`` as a float in ``(0, 2**20]``, compared before converting (``10**400`` is refused)."""
+    if isinstance(value, bool) or not isinstance(value, int | float | np.integer | np.floating):
+        raise DomainError(f"noise_scale must be a number in (0, 2**{VALUE_BITS}], got {describe(value)}")
+    if not (0 < value <= MAX_NOISE_SCALE):  # False for NaN; exact for huge ints
+        raise DomainError(f"noise_scale must be in (0, 2**{VALUE_BITS}], got {describe(value)}")
+    return float(value)
+
+
 def _plain(value):
     return value.item() if isinstance(value, np.generic) else value
 
 
 # ------------------------------------------------------------------ messages
-def _int(data: dict, name: str, kind: str) -> int:
-    value = _field(data, name, kind, int)
-    if isinstance(value, bool):
-        raise MalformedMessageError(f"the {kind}'s {name!r} field must be an integer, not a boolean")
-    return value
-
-
 @dataclass
 class LinearQuery(Query):
     """A :class:`Query` whose ciphertexts encrypt ``round(x * 2**64)`` (float64 fixed point).
@@ -407,20 +415,24 @@ class LinearQuery(Query):
     @classmethod
     def from_json(cls, text: str | bytes | dict) -> LinearQuery:
         """Parse a query and check its encoding; raises :class:`MalformedMessageError`."""
-        data = _load(text, "query")
-        base = super().from_json(data)
+        return cls.from_data(parse_message(text, kind="query"))
+
+    @classmethod
+    def _scale(cls, data: dict) -> dict:
+        """``scale_bits`` is required and must be :data:`INPUT_FRAC_BITS` (64)."""
         if "scale_bits" not in data:
             raise MalformedMessageError(
                 "this query has no 'scale_bits' field: it was encoded for the tree protocol "
                 "(float32 x 2**40, Client.encrypt); encrypt the record with "
                 "encmed_lib.protocol.linear.encrypt_float64 for a LinearServer")
-        scale = _int(data, "scale_bits", "query")
+        scale = int_field(data, "scale_bits", kind="query")
         if scale != INPUT_FRAC_BITS:
             hint = (" (a tree query, Client.encrypt: encrypt the record with "
                     "encmed_lib.protocol.linear.encrypt_float64 instead)" if scale == SCALE_BITS else "")
-            raise MalformedMessageError(f"the query's inputs are scaled by 2**{scale}{hint}; a LinearServer "
-                                        f"needs float64 inputs as round(x * 2**{INPUT_FRAC_BITS})")
-        return cls(base.query_id, base.public_key, base.features, base.ciphertexts, scale)
+            raise MalformedMessageError(f"the query's inputs are scaled by 2**{describe(scale)}{hint}; a "
+                                        "LinearServer needs float64 inputs as "
+                                        f"round(x * 2**{INPUT_FRAC_BITS})")
+        return {"scale_bits": scale}
 
 
 @dataclass
@@ -463,27 +475,38 @@ class LinearReply:
     def from_json(cls, text: str | bytes | dict) -> LinearReply:
         """Parse a reply; raises :class:`MalformedMessageError` / :class:`ProtocolVersionError`."""
         kind = LINEAR_REPLY
-        data = _load(text, kind)
-        classes = _field(data, "classes", kind, list)
-        if len(classes) != 2:
-            raise MalformedMessageError(f"the {kind} must name two classes, got {classes!r}")
-        output = _field(data, "output", kind, str)
-        if output not in OUTPUTS:
-            raise MalformedMessageError(f"the {kind}'s output must be one of {OUTPUTS}, got {output!r}")
-        decimals = _int(data, "decimals", kind) if output == "rounded" else None
-        if decimals is not None and not 0 <= decimals <= 15:
-            raise MalformedMessageError(f"the {kind}'s decimals must be in [0, 15], got {decimals}")
-        noise = None
+        data = parse_message(text, kind=kind)
+        key_bits = int_field(data, "key_bits", kind=kind, min=MIN_KEY_BITS, max=MAX_KEY_BITS)
+        output = str_field(data, "output", kind=kind, choices=OUTPUTS)
+        reply = cls(query_id=present(data, "query_id", kind), key_id=present(data, "key_id", kind),
+                    key_bits=key_bits,
+                    ciphertext=b64_int(_field(data, "ciphertext", str, kind=kind), (2 * key_bits + 7) // 8,
+                                       what=f"the {kind} ciphertext"),
+                    classes=present(data, "classes", kind), scale_bits=present(data, "scale_bits", kind),
+                    output=output, decimals=present(data, "decimals", kind) if output == "rounded" else None,
+                    noise_scale=present(data, "noise_scale", kind) if output == "noisy" else None)
+        reply.validate()
+        if reply.noise_scale is not None:
+            reply.noise_scale = float(reply.noise_scale)
+        return reply
+
+    def validate(self) -> None:
+        """Check every field of a parsed reply, or of one built in Python (:class:`MalformedMessageError`)."""
+        kind, fields = LINEAR_REPLY, vars(self)
+        check_query_id(self.query_id, kind)
+        str_field(fields, "key_id", kind=kind, max_len=64, pattern=KEY_ID_PATTERN)
+        key_bits = int_field(fields, "key_bits", kind=kind, min=MIN_KEY_BITS, max=MAX_KEY_BITS)
+        check_ints([self.ciphertext], kind, "ciphertext", 2 * key_bits)
+        check_classes(list_field(fields, "classes", kind=kind, min_len=2, max_len=2), kind)
+        int_field(fields, "scale_bits", kind=kind, min=0, max=4096)
+        output = str_field(fields, "output", kind=kind, choices=OUTPUTS)
+        if output == "rounded":
+            int_field(fields, "decimals", kind=kind, min=0, max=15)
         if output == "noisy":
-            noise = _field(data, "noise_scale", kind, (int, float))
-            if isinstance(noise, bool) or not math.isfinite(noise):
-                raise MalformedMessageError(f"the {kind}'s noise_scale must be a finite number")
-        return cls(query_id=_field(data, "query_id", kind, str),
-                   key_id=_field(data, "key_id", kind, str),
-                   key_bits=_int(data, "key_bits", kind),
-                   ciphertext=b64_to_int(_field(data, "ciphertext", kind, str), f"the {kind} ciphertext"),
-                   classes=classes, scale_bits=_int(data, "scale_bits", kind), output=output,
-                   decimals=decimals, noise_scale=None if noise is None else float(noise))
+            noise = number_field(fields, "noise_scale", kind=kind, min=0, max=MAX_NOISE_SCALE)
+            if noise <= 0:
+                raise MalformedMessageError(f"the {kind}'s 'noise_scale' field must be positive, "
+                                            f"got {noise!r}")
 
     def __len__(self) -> int:
         return len(self.to_json())
@@ -549,9 +572,7 @@ class LinearServer:
         if isinstance(decimals, bool) or not isinstance(decimals, int | np.integer) \
                 or not 0 <= decimals <= 15:
             raise ValueError(f"decimals must be an integer in [0, 15], got {decimals!r}")
-        noise_scale = float(noise_scale)
-        if not (math.isfinite(noise_scale) and 0 < noise_scale <= 2.0 ** VALUE_BITS):
-            raise ValueError(f"noise_scale must be in (0, 2**{VALUE_BITS}], got {noise_scale!r}")
+        noise_scale = _noise_scale(noise_scale)
         self.coef, self.intercept = coef, intercept
         self.feature_names = names
         self.classes = [_plain(c) for c in classes]
@@ -625,23 +646,26 @@ class LinearServer:
             A key under 1024 bits, or a ciphertext not in :math:`\\mathbb{Z}_{n^2}^*`.
         """
         if isinstance(query, LinearQuery):
+            query.validate()
             if query.scale_bits != INPUT_FRAC_BITS:
-                raise MalformedMessageError(f"the query's inputs are scaled by 2**{query.scale_bits}, "
-                                            f"not 2**{INPUT_FRAC_BITS}")
+                raise MalformedMessageError(f"the query's inputs are scaled by "
+                                            f"2**{describe(query.scale_bits)}, not 2**{INPUT_FRAC_BITS}")
         elif isinstance(query, Query):
             raise MalformedMessageError("this is a tree query (float32 x 2**40, Client.encrypt); "
                                         "a LinearServer needs encrypt_float64(client, record)")
         else:
             query = LinearQuery.from_json(query)
-        key = self._public_key(query)
+        key = self.client_keys.lookup(query)  # cached only once every check has passed
         given = ciphertexts_by_feature(query, self.required_features)
+        for f in self.required_features:
+            key.check_ciphertext(given[f], f"the ciphertext of feature {f!r}")
+        key = self.client_keys.remember(key)
         n2 = key.nsquare
         positive, negative = gmpy2.mpz(1), gmpy2.mpz(1)
         for f, W in zip(self.feature_names, self._W, strict=True):
             if W == 0:
                 continue
             c = given[f]
-            key.check_ciphertext(c, f"the ciphertext of feature {f!r}")
             if W > 0:
                 positive = positive * gmpy2.powmod(c, W, n2) % n2
             else:
@@ -674,6 +698,8 @@ def encrypt_float64(client: Client, record, *, query_id: str | None = None) -> L
     if len(set(names)) != len(names):
         raise DomainError(f"the record names some features twice: {names}")
     encoded = [encode_float64(value, name) for name, value in items]  # validate all first
+    if query_id is not None:
+        check_query_id(query_id)
     pk = client.public_key
     cts = [int(pk.raw_encrypt(X, client.pool.take())) for X in encoded]
     query_id = query_id or secrets.token_hex(16)
@@ -682,7 +708,9 @@ def encrypt_float64(client: Client, record, *, query_id: str | None = None) -> L
 
 
 def _check_reply(client: Client, reply: LinearReply | str | bytes | dict) -> LinearReply:
-    if not isinstance(reply, LinearReply):
+    if isinstance(reply, LinearReply):
+        reply.validate()
+    else:
         reply = LinearReply.from_json(reply)
     client.check_ids(reply.query_id, reply.key_id)
     if reply.key_bits != client.key_bits:

@@ -54,6 +54,22 @@ field              content                                                  what
 
 Comparison semantics: with ``d_j = T_j - X_f``, a record goes left at node
 ``j`` exactly when ``v_j >= 0``.
+
+Validation
+==========
+
+Every message is parsed by :func:`.wire.parse_message` (size, depth and
+number limits, then ``protocol``, ``version`` and ``type``) and every field is
+checked before use: :class:`~encmed_lib.errors.MalformedMessageError` names the
+field and what was expected.  ``public_key.n`` is a canonical decimal string of
+an odd integer of at most :data:`MAX_KEY_BITS` bits (a shorter key than
+:data:`~encmed_lib.crypto.paillier.MIN_KEY_BITS` is a
+:class:`~encmed_lib.errors.KeyTooSmallError`); it may carry a ``proof``, a list
+of at most :data:`MAX_PROOF_ITEMS` decimal strings none longer than ``n``'s
+(kept, not yet used).  Ciphertexts are at most ``2·bits/8`` bytes.  The tree of
+a reply must be a tree: node 0 is the root, every other node has exactly one
+parent and is reached from it, internal nodes carry distinct slots
+``0..n_values-1`` and leaves a label among ``classes``.
 """
 
 from __future__ import annotations
@@ -63,10 +79,40 @@ import json
 from dataclasses import dataclass, field
 
 from ..crypto.encoding import D_BITS, SCALE_BITS
-from ..errors import MalformedMessageError, ProtocolVersionError
+from ..crypto.paillier import MIN_KEY_BITS
+from ..errors import MalformedMessageError
+from .schema import (
+    BLINDINGS,
+    KEY_ID_PATTERN,
+    MAX_CIPHERTEXTS,
+    MAX_FEATURES,
+    MAX_KEY_BITS,
+    MAX_TREE_NODES,
+    REPLY_MODES,
+    check_classes,
+    check_features,
+    check_ints,
+    check_query_id,
+    check_tree,
+    parse_modulus,
+    parse_public_key,
+    present,
+)
+from .wire import (
+    PROTOCOL,
+    PROTOCOL_VERSION,
+    b64_int,
+    bool_field,
+    describe,
+    int_field,
+    list_field,
+    parse_message,
+    str_field,
+)
 
-PROTOCOL = "encmed-tree"
-PROTOCOL_VERSION = 1
+__all__ = ["PROTOCOL", "PROTOCOL_VERSION", "BLIND_BITS", "SLOT_BITS", "LABEL_SLOT_BITS", "MAX_KEY_BITS",
+           "Query", "Reply", "Comparisons", "Bits", "LabelReply", "parse_modulus", "parse_public_key",
+           "check_tree", "int_to_b64", "b64_to_int", "ciphertext_length", "slots_per_pack"]
 
 BLIND_BITS = 40
 """kappa: the multiplicative blind r is uniform in ``[1, 2**BLIND_BITS)``."""
@@ -80,44 +126,17 @@ def int_to_b64(value: int, length: int) -> str:
     return base64.b64encode(int(value).to_bytes(length, "big")).decode("ascii")
 
 
-def b64_to_int(text: str, what: str = "ciphertext") -> int:
-    try:
-        return int.from_bytes(base64.b64decode(text.encode("ascii"), validate=True), "big")
-    except (ValueError, AttributeError, TypeError) as exc:
-        raise MalformedMessageError(f"{what} is not valid base64: {exc}") from exc
+def b64_to_int(text: str, what: str = "ciphertext", max_bytes: int = 2 * MAX_KEY_BITS // 8) -> int:
+    """The integer in base64 ``text`` (at most ``max_bytes``); see :func:`.wire.b64_int`."""
+    return b64_int(text, max_bytes, what=what)
 
 
-def _load(text: str | bytes | dict, kind: str) -> dict:
-    if isinstance(text, dict):
-        data = text
-    else:
-        try:
-            data = json.loads(text)
-        except (json.JSONDecodeError, TypeError, UnicodeDecodeError) as exc:
-            raise MalformedMessageError(f"a {kind} must be a JSON object; could not parse it: {exc}") from exc
-    if not isinstance(data, dict):
-        raise MalformedMessageError(f"a {kind} must be a JSON object, got {type(data).__name__}")
-    if data.get("protocol") != PROTOCOL:
-        raise MalformedMessageError(f"not an {PROTOCOL} message (protocol={data.get('protocol')!r})")
-    if data.get("version") != PROTOCOL_VERSION:
-        raise ProtocolVersionError(
-            f"this {kind} uses protocol version {data.get('version')!r}; this library speaks version "
-            f"{PROTOCOL_VERSION}: upgrade the party that wrote it, or encmed_lib")
-    if data.get("type") != kind:
-        raise MalformedMessageError(f"expected a {kind}, got type={data.get('type')!r}")
-    return data
+def ciphertext_bytes(key_bits: int) -> int:
+    """Bytes of one ciphertext, an element of :math:`\\mathbb{Z}_{n^2}`, for a ``key_bits``-bit ``n``."""
+    return (2 * key_bits + 7) // 8
 
 
-def _field(data: dict, name: str, kind: str, types):
-    if name not in data:
-        raise MalformedMessageError(f"the {kind} has no {name!r} field")
-    value = data[name]
-    if not isinstance(value, types):
-        raise MalformedMessageError(f"the {kind}'s {name!r} field has the wrong type "
-                                    f"({type(value).__name__})")
-    return value
-
-
+# ------------------------------------------------------------------ query
 @dataclass
 class Query:
     """The client's encrypted record.
@@ -142,29 +161,46 @@ class Query:
         return json.dumps(self.to_dict())
 
     @classmethod
+    def _scale(cls, data: dict) -> dict:
+        """Check ``scale_bits`` (optional, the tree's 2**40); returns extra constructor arguments."""
+        scale = int_field(data, "scale_bits", kind="query", required=False, default=SCALE_BITS)
+        if scale != SCALE_BITS:
+            raise MalformedMessageError(
+                f"this query's values are scaled by 2**{describe(scale)}, not the tree "
+                f"protocol's 2**{SCALE_BITS}: it was encrypted for another model (e.g. a linear one)")
+        return {}
+
+    @classmethod
     def from_json(cls, text: str | bytes | dict) -> Query:
         """Parse a query; raises :class:`MalformedMessageError` / :class:`ProtocolVersionError`."""
-        data = _load(text, "query")
-        if cls is Query and data.get("scale_bits", SCALE_BITS) != SCALE_BITS:
-            raise MalformedMessageError(
-                f"this query's values are scaled by 2**{data.get('scale_bits')!r}, not the tree "
-                f"protocol's 2**{SCALE_BITS}: it was encrypted for another model (e.g. a linear one)")
-        query_id = _field(data, "query_id", "query", str)
-        key = _field(data, "public_key", "query", dict)
-        n = key.get("n")
-        if not isinstance(n, str) or not (n.isascii() and n.isdigit()):
-            raise MalformedMessageError("the query's public_key.n must be a decimal string")
-        features = _field(data, "features", "query", list)
-        texts = _field(data, "ciphertexts", "query", list)
+        return cls.from_data(parse_message(text, kind="query"))
+
+    @classmethod
+    def from_data(cls, data: dict) -> Query:
+        """Build a query from a decoded message (:func:`.wire.parse_message`), checking every field."""
+        extra = cls._scale(data)
+        query_id = check_query_id(present(data, "query_id", "query"))
+        public_key, n = parse_public_key(present(data, "public_key", "query"))
+        features = present(data, "features", "query")
+        texts = list_field(data, "ciphertexts", kind="query", max_len=MAX_FEATURES)
+        check_features(features, "query")
         if len(features) != len(texts):
             raise MalformedMessageError(f"the query names {len(features)} features but carries "
                                         f"{len(texts)} ciphertexts")
-        if not all(isinstance(f, str) for f in features) or len(set(features)) != len(features):
-            raise MalformedMessageError("the query's features must be distinct strings")
-        if not all(isinstance(t, str) for t in texts):
-            raise MalformedMessageError("the query's ciphertexts must be base64 strings")
-        cts = [b64_to_int(t, f"ciphertext of {f!r}") for f, t in zip(features, texts, strict=True)]
-        return cls(query_id, {"n": n}, list(features), cts)
+        length = ciphertext_bytes(n.bit_length())
+        cts = [b64_int(t, length, what=f"ciphertext of {f!r}") for f, t in zip(features, texts, strict=True)]
+        return cls(query_id, public_key, list(features), cts, **extra)
+
+    def validate(self) -> int:
+        """Check a query built in Python as :meth:`from_data` checks a parsed one; returns ``n``."""
+        check_query_id(self.query_id)
+        _, n = parse_public_key(self.public_key)
+        check_features(self.features, "query")
+        check_ints(self.ciphertexts, "query", "ciphertexts", 2 * n.bit_length())
+        if len(self.features) != len(self.ciphertexts):
+            raise MalformedMessageError(f"the query names {len(self.features)} features but carries "
+                                        f"{len(self.ciphertexts)} ciphertexts")
+        return n
 
     def __len__(self) -> int:
         return len(self.to_json())
@@ -187,6 +223,9 @@ class Reply:
     features: list[str] | None = None
     extra: dict = field(default_factory=dict)
 
+    _KNOWN = frozenset({"protocol", "version", "type", "query_id", "key_id", "key_bits", "mode",
+                        "blinding", "packed", "slot_bits", "n_values", "packs", "tree", "features"})
+
     def to_dict(self) -> dict:
         length = (2 * self.key_bits + 7) // 8
         data = {"protocol": PROTOCOL, "version": PROTOCOL_VERSION, "type": "reply",
@@ -204,32 +243,58 @@ class Reply:
 
     @classmethod
     def from_json(cls, text: str | bytes | dict) -> Reply:
-        data = _load(text, "reply")
-        known = {"protocol", "version", "type", "query_id", "key_id", "key_bits", "mode",
-                 "blinding", "packed", "slot_bits", "n_values", "packs", "tree", "features"}
-        tree = _field(data, "tree", "reply", dict)
-        if not isinstance(tree.get("nodes"), list) or not isinstance(tree.get("classes"), list):
-            raise MalformedMessageError("the reply's tree needs 'nodes' and 'classes' lists")
-        packs = _field(data, "packs", "reply", list)
-        if not all(isinstance(t, str) for t in packs):
-            raise MalformedMessageError("the reply's packs must be base64 strings")
-        features = data.get("features")
-        if features is not None and not isinstance(features, list):
-            raise MalformedMessageError("the reply's features must be a list")
-        return cls(
-            query_id=_field(data, "query_id", "reply", str),
-            key_id=_field(data, "key_id", "reply", str),
-            packs=[b64_to_int(t, "pack") for t in packs],
-            n_values=_field(data, "n_values", "reply", int),
-            tree=tree,
-            key_bits=_field(data, "key_bits", "reply", int),
-            mode=_field(data, "mode", "reply", str),
-            blinding=_field(data, "blinding", "reply", str),
-            packed=_field(data, "packed", "reply", bool),
-            slot_bits=_field(data, "slot_bits", "reply", int),
-            features=features,
-            extra={k: v for k, v in data.items() if k not in known},
-        )
+        """Parse a reply; raises :class:`MalformedMessageError` / :class:`ProtocolVersionError`."""
+        return cls.from_data(parse_message(text, kind="reply"))
+
+    @classmethod
+    def from_data(cls, data: dict) -> Reply:
+        """Build a reply from a decoded message, checking every field and the tree (:meth:`validate`)."""
+        key_bits = int_field(data, "key_bits", kind="reply", min=MIN_KEY_BITS, max=MAX_KEY_BITS)
+        texts = list_field(data, "packs", kind="reply", max_len=MAX_TREE_NODES)
+        reply = cls(query_id=present(data, "query_id", "reply"), key_id=present(data, "key_id", "reply"),
+                    packs=[b64_int(t, ciphertext_bytes(key_bits), what="pack") for t in texts],
+                    n_values=present(data, "n_values", "reply"), tree=present(data, "tree", "reply"),
+                    key_bits=key_bits, mode=present(data, "mode", "reply"),
+                    blinding=present(data, "blinding", "reply"), packed=present(data, "packed", "reply"),
+                    slot_bits=present(data, "slot_bits", "reply"), features=data.get("features"),
+                    extra={k: v for k, v in data.items() if k not in cls._KNOWN})
+        reply.validate()
+        return reply
+
+    def validate(self) -> None:
+        """Check every field, the number of packs and the tree (:func:`check_tree`).
+
+        Raises
+        ------
+        MalformedMessageError
+            Naming the first field at fault.
+        """
+        kind, fields = "reply", vars(self)
+        check_query_id(self.query_id, kind)
+        str_field(fields, "key_id", kind=kind, max_len=64, pattern=KEY_ID_PATTERN)
+        key_bits = int_field(fields, "key_bits", kind=kind, min=MIN_KEY_BITS, max=MAX_KEY_BITS)
+        n_values = int_field(fields, "n_values", kind=kind, min=0, max=MAX_TREE_NODES)
+        str_field(fields, "mode", kind=kind, choices=REPLY_MODES)
+        str_field(fields, "blinding", kind=kind, choices=BLINDINGS)
+        packed = bool_field(fields, "packed", kind=kind)
+        slot_bits = int_field(fields, "slot_bits", kind=kind, min=1, max=key_bits)
+        check_ints(self.packs, kind, "packs", 2 * key_bits)
+        if packed:
+            per = slots_per_pack(key_bits, slot_bits)
+            if per < 1:
+                raise MalformedMessageError(f"the reply's {slot_bits}-bit slots do not fit a "
+                                            f"{key_bits}-bit key")
+            expected = -(-n_values // per)
+        else:
+            expected = n_values
+        if len(self.packs) != expected:
+            raise MalformedMessageError(f"the reply carries {len(self.packs)} packs for {n_values} values "
+                                        f"(expected {expected})")
+        if not isinstance(self.extra, dict):
+            raise MalformedMessageError("a reply's extra fields must be a dict")
+        check_tree(self.tree, n_values)
+        if self.features is not None:
+            check_features(self.features, kind, count=n_values)
 
     def __len__(self) -> int:
         return len(self.to_json())
@@ -237,7 +302,7 @@ class Reply:
 
 def ciphertext_length(public_key: dict) -> int:
     """Bytes of one ciphertext under a key given as ``{"n": ...}``."""
-    return (2 * int(public_key["n"]).bit_length() + 7) // 8
+    return ciphertext_bytes(int(public_key["n"]).bit_length())
 
 
 def slots_per_pack(key_bits: int, slot_bits: int = SLOT_BITS) -> int:
@@ -250,6 +315,22 @@ def slots_per_pack(key_bits: int, slot_bits: int = SLOT_BITS) -> int:
 # ---------------------------------------------------------------------------
 LABEL_SLOT_BITS = SLOT_BITS + 1
 """Slot width of label-only comparisons ``sigma·(2(r·d + s) + 1)``: one bit more than basic mode."""
+
+_META_INTS = {"n_values": (1, MAX_CIPHERTEXTS), "depth": (0, 64), "slot_bits": (1, MAX_KEY_BITS),
+              "n_leaves": (0, MAX_CIPHERTEXTS)}
+"""Known ``meta`` fields of the label-only messages, checked when present."""
+
+
+def _check_meta(meta: dict, kind: str) -> None:
+    for name, (low, high) in _META_INTS.items():
+        if name in meta:
+            int_field(meta, name, kind=kind, min=low, max=high)
+    if "classes" in meta:
+        check_classes(meta["classes"], kind)
+    if "compact" in meta:
+        bool_field(meta, "compact", kind=kind)
+    if "mode" in meta:
+        str_field(meta, "mode", kind=kind, max_len=64)
 
 
 @dataclass
@@ -277,16 +358,33 @@ class _CipherList:
 
     @classmethod
     def from_json(cls, text: str | bytes | dict):
-        data = _load(text, cls.kind)
-        texts = _field(data, "ciphertexts", cls.kind, list)
-        if not all(isinstance(t, str) for t in texts):
-            raise MalformedMessageError(f"the {cls.kind}'s ciphertexts must be base64 strings")
+        """Parse one message of this kind; raises :class:`MalformedMessageError` naming the field."""
+        return cls.from_data(parse_message(text, kind=cls.kind))
+
+    @classmethod
+    def from_data(cls, data: dict):
+        """Build the message from a decoded object, checking every field (:meth:`validate`)."""
+        key_bits = int_field(data, "key_bits", kind=cls.kind, min=MIN_KEY_BITS, max=MAX_KEY_BITS)
+        texts = list_field(data, "ciphertexts", kind=cls.kind, max_len=MAX_CIPHERTEXTS)
         base = {"protocol", "version", "type", "query_id", "key_id", "key_bits", "ciphertexts"}
-        return cls(query_id=_field(data, "query_id", cls.kind, str),
-                   key_id=_field(data, "key_id", cls.kind, str),
-                   key_bits=_field(data, "key_bits", cls.kind, int),
-                   ciphertexts=[b64_to_int(t, f"a {cls.kind} ciphertext") for t in texts],
-                   meta={k: v for k, v in data.items() if k not in base})
+        message = cls(query_id=present(data, "query_id", cls.kind),
+                      key_id=present(data, "key_id", cls.kind), key_bits=key_bits,
+                      ciphertexts=[b64_int(t, ciphertext_bytes(key_bits), what=f"a {cls.kind} ciphertext")
+                                   for t in texts],
+                      meta={k: v for k, v in data.items() if k not in base})
+        message.validate()
+        return message
+
+    def validate(self) -> None:
+        """Check the ids, the key size, the ciphertexts and the known ``meta`` fields."""
+        fields = vars(self)
+        check_query_id(self.query_id, self.kind)
+        str_field(fields, "key_id", kind=self.kind, max_len=64, pattern=KEY_ID_PATTERN)
+        key_bits = int_field(fields, "key_bits", kind=self.kind, min=MIN_KEY_BITS, max=MAX_KEY_BITS)
+        check_ints(self.ciphertexts, self.kind, "ciphertexts", 2 * key_bits)
+        if not isinstance(self.meta, dict):
+            raise MalformedMessageError(f"a {self.kind}'s meta fields must be a dict")
+        _check_meta(self.meta, self.kind)
 
     def __len__(self) -> int:
         return len(self.to_json())

@@ -39,10 +39,19 @@ import secrets
 import gmpy2
 
 from ..crypto.encoding import encode_threshold
-from ..crypto.paillier import MIN_KEY_BITS, PublicKey, RandomiserPool
-from ..errors import KeyTooSmallError, MissingFeatureError
+from ..crypto.paillier import PublicKey, RandomiserPool
+from ..errors import KeyTooSmallError, MalformedMessageError, MissingFeatureError
 from ..tree import PortableTree, as_portable, ensure_fitted
-from .messages import BLIND_BITS, SLOT_BITS, Query, Reply, slots_per_pack
+from .messages import (
+    BLIND_BITS,
+    BLINDINGS,
+    SLOT_BITS,
+    Query,
+    Reply,
+    parse_modulus,
+    parse_public_key,
+    slots_per_pack,
+)
 
 
 class ClientKeys:
@@ -60,26 +69,47 @@ class ClientKeys:
         self._keys: dict[str, PublicKey] = {}
         self._pools: dict[str, RandomiserPool] = {}
 
-    def key(self, source) -> PublicKey:
-        """The key of a :class:`~.messages.Query`, a ``{"n": ...}`` dict or a modulus (checked, cached)."""
+    def lookup(self, source) -> PublicKey:
+        """The checked key of a :class:`~.messages.Query`, a ``{"n": ...}`` dict, a key or ``n``, not cached.
+
+        The cached key (with its randomisers) when the server knows it, else a
+        new :class:`PublicKey`: :meth:`remember` caches it once the message has
+        passed every check, so a rejected message leaves the cache as it was.
+
+        Raises
+        ------
+        MalformedMessageError
+            ``n`` is not a canonical decimal string of an odd integer of at most
+            :data:`~.messages.MAX_KEY_BITS` bits.
+        KeyTooSmallError
+            ``n`` has fewer than :data:`~encmed_lib.crypto.paillier.MIN_KEY_BITS` bits.
+        """
         if isinstance(source, Query):
-            n_text = source.public_key["n"]
-        elif isinstance(source, dict):
-            n_text = str(source["n"])
+            source = source.public_key
+        if isinstance(source, PublicKey):
+            source = source.n
+        if isinstance(source, dict):
+            _, n = parse_public_key(source)
         else:
-            n_text = str(source)
-        key = self._keys.get(n_text)
-        if key is None:
-            key = PublicKey(int(n_text))
-            if key.bits < MIN_KEY_BITS:
-                raise KeyTooSmallError(f"the query's key has {key.bits} bits; this server accepts "
-                                       f"{MIN_KEY_BITS} bits or more (2048 recommended)")
+            n = parse_modulus(int(source) if isinstance(source, type(gmpy2.mpz(0))) else source,
+                              "the client's modulus")
+        key = self._keys.get(str(n))
+        return key if key is not None else PublicKey(n)
+
+    def remember(self, key: PublicKey) -> PublicKey:
+        """Cache ``key`` with a randomiser pool of the server's own (evicting all when full)."""
+        n_text = str(int(key.n))
+        if n_text not in self._keys:
             if len(self._keys) >= self.limit:
                 self._keys.clear()
                 self._pools.clear()
             self._keys[n_text] = key
             self._pools[n_text] = RandomiserPool(key)
-        return key
+        return self._keys[n_text]
+
+    def key(self, source) -> PublicKey:
+        """The key of a :class:`~.messages.Query`, a ``{"n": ...}`` dict or a modulus (checked, cached)."""
+        return self.remember(self.lookup(source))
 
     def pool(self, key: PublicKey) -> RandomiserPool:
         """The server's own randomisers for a client key (uniform :math:`r^n`)."""
@@ -92,6 +122,9 @@ class ClientKeys:
 
 def ciphertexts_by_feature(query: Query, required: list[str]) -> dict:
     """``{feature: ciphertext}`` of a query; :class:`MissingFeatureError` names any required one missing."""
+    if len(query.features) != len(query.ciphertexts):
+        raise MalformedMessageError(f"the query names {len(query.features)} features but carries "
+                                    f"{len(query.ciphertexts)} ciphertexts")
     given = dict(zip(query.features, query.ciphertexts, strict=True))
     missing = [f for f in required if f not in given]
     if missing:
@@ -101,7 +134,6 @@ def ciphertexts_by_feature(query: Query, required: list[str]) -> dict:
     return given
 
 
-BLINDINGS = ("full", "multiplicative", "none")
 MODES = ("basic", "label-only")
 
 
@@ -205,16 +237,22 @@ class TreeServer:
         """
         self.client_keys.precompute(public_key, count)
 
-    def encrypted_inputs(self, query: Query | str) -> tuple[PublicKey, dict]:
-        """Check a query and return its key and ``{feature: E(-X_f)}`` for the features used."""
-        if not isinstance(query, Query):
+    def encrypted_inputs(self, query: Query | str | bytes | dict) -> tuple[PublicKey, dict]:
+        """Check a query and return its key and ``{feature: E(-X_f)}`` for the features used.
+
+        Every check (fields, key, features, ciphertext ranges) runs before any
+        arithmetic and before the key is cached: a rejected query changes nothing.
+        """
+        if isinstance(query, Query):
+            query.validate()
+        else:
             query = Query.from_json(query)
-        key = self._public_key(query)
+        key = self.client_keys.lookup(query)
         given = ciphertexts_by_feature(query, self.required_features)
-        negated = {}
         for f in self.required_features:
             key.check_ciphertext(given[f], f"the ciphertext of feature {f!r}")
-            negated[f] = gmpy2.invert(given[f], key.nsquare)  # E(-X_f)
+        key = self.client_keys.remember(key)
+        negated = {f: gmpy2.invert(given[f], key.nsquare) for f in self.required_features}  # E(-X_f)
         return key, negated
 
     def blinded_values(self, key: PublicKey, negated: dict, *, offset: int = 0) -> list:
@@ -244,8 +282,17 @@ class TreeServer:
             answered.append(query_id)
         return answered
 
-    def evaluate(self, query: Query | str) -> Reply:
-        """Compute the reply to one query (a :class:`Query` or its JSON)."""
+    def evaluate(self, query: Query | str | bytes | dict) -> Reply:
+        """Compute the reply to one query (a :class:`Query` or its JSON).
+
+        Raises
+        ------
+        MalformedMessageError, ProtocolVersionError
+            The query is malformed (see :mod:`.wire`).
+        KeyTooSmallError, MissingFeatureError, CiphertextRangeError
+            A short key, a feature the tree needs is absent, or a ciphertext is
+            not in :math:`\\mathbb{Z}_{n^2}^*`.
+        """
         if not isinstance(query, Query):
             query = Query.from_json(query)
         key, negated = self.encrypted_inputs(query)

@@ -110,7 +110,6 @@ def decrypt_label(client, reply, *, view: list | None = None):
     if len(found) != 1:
         raise ProtocolError(f"{len(found)} leaves carry a class index (expected exactly one): the server "
                             "or the client did not follow the protocol")
-    client._issued.discard(reply.query_id)
     label = reply.classes[found[0]]
     return int(label) if isinstance(label, float) and label.is_integer() else label
 

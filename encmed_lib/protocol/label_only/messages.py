@@ -25,7 +25,8 @@ import json
 from dataclasses import dataclass, field
 
 from ...errors import MalformedMessageError
-from ..messages import PROTOCOL, PROTOCOL_VERSION, _load, b64_to_int, int_to_b64
+from ..messages import PROTOCOL, PROTOCOL_VERSION, b64_to_int, int_to_b64
+from ..wire import parse_message
 
 MAX_MESSAGE_BYTES = 64 << 20
 """The largest label-only message parsed (64 MiB: a 4096-bit key, 30 features of 24 bits, depth 10)."""
@@ -34,15 +35,9 @@ MAX_ITEMS = 1 << 16
 """The most ciphertexts (or groups) one list may hold."""
 
 
-def _text_size(text) -> int:
-    return len(text) if isinstance(text, (str, bytes, bytearray)) else 0
-
-
 def _parse(text, kind: str) -> dict:
-    if _text_size(text) > MAX_MESSAGE_BYTES:
-        raise MalformedMessageError(f"a {kind} of {_text_size(text)} bytes is over the limit of "
-                                    f"{MAX_MESSAGE_BYTES} bytes")
-    return _load(text, kind)
+    """The one validating parser (:func:`~encmed_lib.protocol.wire.parse_message`): size, depth, envelope."""
+    return parse_message(text, kind=kind, max_bytes=MAX_MESSAGE_BYTES)
 
 
 def _get(data: dict, name: str, kind: str, types, *, max_len: int | None = None):
@@ -101,6 +96,7 @@ class _Message:
     key_bits: int
 
     kind = ""
+    max_bytes = MAX_MESSAGE_BYTES
 
     def _head(self) -> dict:
         return {"protocol": PROTOCOL, "version": PROTOCOL_VERSION, "type": self.kind,
