@@ -120,14 +120,14 @@ def _paillier_column(pk, run: dict[str, list], n_features: int, keygen_ms: float
     """The Paillier column of the table, from :func:`_paillier_linear_run`'s measurements."""
     key_bytes = pk.n_bytes + (pk.ciphertext_bytes if pk.hs is not None else 0)
     return {
-        "arithmetic": f"exact: integers modulo n (error only from encoding reals: inputs and weights "
-                      f"at 2^-{INPUT_FRAC_BITS}, the score at 2^-{SCORE_FRAC_BITS})",
+        "arithmetic": f"exact: integers mod n (error only from encoding: x, w at 2^-{INPUT_FRAC_BITS}, "
+                      f"score at 2^-{SCORE_FRAC_BITS})",
         "what the server can evaluate": "+, x plaintext: linear functions only",
         "model evaluated here": "logistic-regression score (linear)",
         "parameters": f"n of {pk.bits} bits" + (", DJN randomisers" if pk.hs is not None else ""),
         "security (bits)": security_bits(pk.bits),
-        "range of values": f"|x| < 2^{VALUE_BITS} at 2^-{INPUT_FRAC_BITS} resolution (exact for "
-                           f"|x| >= 2^-12); scores below n/2 = 2^{pk.bits - 1}",
+        "range of values": f"|x| < 2^{VALUE_BITS} at 2^-{INPUT_FRAC_BITS} (exact if |x| >= 2^-12); "
+                           f"scores below n/2 = 2^{pk.bits - 1}",
         "key generation (ms)": keygen_ms,
         "public key sent to the server (bytes)": int(key_bytes),
         "public context with relin. + Galois keys (bytes)": "n/a (the key is the context)",
