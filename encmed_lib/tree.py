@@ -33,6 +33,8 @@ from sklearn.tree._tree import Tree
 from sklearn.utils.validation import check_is_fitted
 
 from .errors import ModelNotFittedError, UnsupportedModelError
+from .models.drawing import course_colours_dot, node_fill, preorder
+from .models.gini import gini_impurity, split_gini  # noqa: F401  (re-exported: notebook 02 imports them here)
 from .models.tree_json import bad, check_header, check_node, is_int, is_number, parse_json
 
 FORMAT = "encmed-tree"
@@ -417,7 +419,12 @@ def draw_tree(model, path, *, class_names=("no disease", "disease"),
 
     Uses graphviz's ``dot`` through pydotplus for a crisp layout.  When the
     ``dot`` program is absent it falls back to :func:`sklearn.tree.plot_tree`
-    (matplotlib) and says so in one line.
+    (matplotlib) and says so in one line (not when ``verbose=False``).  Both
+    show, per node, the question, the training records that reached it and
+    their classes (``value = [no disease, disease]``), and fill it with
+    :func:`node_fill`: the course's colour of its majority class (orange for
+    disease, blue for no disease), paler the less pure it is.  The fallback's
+    figure grows with the number of leaves so that boxes never overlap.
     """
     from sklearn.tree import export_graphviz
 
@@ -432,22 +439,33 @@ def draw_tree(model, path, *, class_names=("no disease", "disease"),
 
         dot = export_graphviz(model, feature_names=names, class_names=list(class_names),
                               filled=True, rounded=True, impurity=False, proportion=False)
-        dot = dot.replace("{", "{\ngraph [dpi=110] ;", 1)
+        dot = course_colours_dot(dot, model.tree_).replace("{", "{\ngraph [dpi=110] ;", 1)
         graph = pydotplus.graph_from_dot_data(dot)
         graph.del_node('"\\n"')  # pydotplus parses the last line break as a stray node
-        data = graph.create(format=fmt)
-        path.write_bytes(data)
+        path.write_bytes(graph.create(format=fmt))
         return path
     if verbose:
         print("graphviz 'dot' not found: drawing with sklearn.tree.plot_tree (matplotlib) instead")
-    import matplotlib.pyplot as plt
+    _draw_tree_matplotlib(model, path, fmt, names, list(class_names))
+    return path
+
+
+def _draw_tree_matplotlib(model: DecisionTreeClassifier, path: Path, fmt: str,
+                          names: list[str] | None, class_names: list[str]) -> None:
+    """The fallback drawing: about 1.7 inches per leaf and per level, 9-point text."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
     from sklearn.tree import plot_tree
 
-    fig, ax = plt.subplots(figsize=(16, 7))
+    leaves, depth = model.get_n_leaves(), model.get_depth()
+    fig = Figure(figsize=(max(8.0, 1.75 * leaves), max(3.0, 1.5 * (depth + 1))))
+    FigureCanvasAgg(fig)  # plot_tree measures its text with the canvas's renderer
+    ax = fig.subplots()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        plot_tree(model, feature_names=names, class_names=list(class_names), filled=True,
-                  rounded=True, impurity=False, ax=ax, fontsize=7)
-    fig.savefig(path, format=fmt, bbox_inches="tight", dpi=110)
-    plt.close(fig)
-    return path
+        boxes = plot_tree(model, feature_names=names, class_names=class_names, filled=True,
+                          rounded=True, impurity=False, ax=ax, fontsize=9)
+    patches = [p for p in (box.get_bbox_patch() for box in boxes) if p is not None]  # not True/False
+    for node, patch in zip(preorder(model.tree_), patches, strict=True):
+        patch.set_facecolor(node_fill(model.tree_.value[node][0]))
+    fig.savefig(path, format=fmt, bbox_inches="tight", dpi=100)

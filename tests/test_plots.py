@@ -91,16 +91,41 @@ def test_feature_by_class_grid(heart):
     assert [t.get_text() for t in fig.legends[0].get_texts()] == ["no disease", "disease"]
     for ax, feature in zip(fig.axes, HEART_FEATURES, strict=True):
         assert_labelled(ax)
-        assert ax.get_title() == feature
+        assert ax.get_title().startswith(feature)
     by_name = dict(zip(HEART_FEATURES, fig.axes, strict=True))
+    assert by_name["cp"].get_title() == "cp: chest-pain type"
     # cp has codes 1-4: 4 codes x 2 classes grouped bars, each class summing to 100 %.
     cp_bars = bars(by_name["cp"])
     assert len(cp_bars) == 8
     assert sum(b.get_height() for b in cp_bars) == pytest.approx(200)
-    assert by_name["cp"].get_xlabel() == "cp (code)"
-    # thalach is continuous: 2 histograms with the same 15 bins.
+    # ... named by the UCI codebook, the code in brackets
+    assert [t.get_text() for t in by_name["cp"].get_xticklabels()] == [
+        "typical\nangina\n(1)", "atypical\nangina\n(2)", "non-anginal\npain\n(3)", "asympto-\nmatic\n(4)"]
+    assert by_name["cp"].get_xlabel() == "cp"
+    # thalach is continuous: 2 histograms with the same 15 bins, its unit from the schema.
     assert len(bars(by_name["thalach"])) == 30
-    assert by_name["thalach"].get_xlabel() == "thalach"
+    assert by_name["thalach"].get_xlabel() == "thalach (beats/min)"
+    assert by_name["oldpeak"].get_xlabel() == "oldpeak (mm)"
+    assert by_name["age"].get_xlabel() == "age (years)"
+
+
+def test_feature_by_class_units_and_code_names_follow_the_schema_and_layout(heart):
+    from encmed_lib.data.schema import HEART
+
+    X, y = heart
+    assert plots.feature_units(list(X.columns)) == {f.name: f.unit for f in HEART.features if f.unit}
+    assert plots.feature_units(["no such column"]) == {}
+    # a table of another layout (Kaggle codes) keeps numbered codes: its codes mean other things
+    kaggle = X.copy()
+    kaggle.attrs["layout"] = "kaggle"
+    ax = plots.plot_feature_by_class(kaggle, y, ["cp"]).axes[0]
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["1", "2", "3", "4"]
+    assert ax.get_xlabel() == "cp (code)"
+    # explicit units and names win; a mapping that misses a code keeps the numbers
+    fig = plots.plot_feature_by_class(X, y, ["thalach", "cp"], units={"thalach": "bpm"},
+                                      code_names={"cp": {1: "one"}})
+    assert fig.axes[0].get_xlabel() == "thalach (bpm)"
+    assert fig.axes[1].get_xlabel() == "cp (code)"
 
 
 def test_feature_by_class_leftover_cells_removed_and_explicit_categorical(synthea):

@@ -18,6 +18,7 @@ from sklearn.utils.validation import check_is_fitted
 from encmed_lib import tree as tree_module
 from encmed_lib.data.heart import FEATURES, load_heart
 from encmed_lib.errors import DataFormatError, ModelNotFittedError, UnsupportedModelError
+from encmed_lib.models.drawing import course_colours_dot
 from encmed_lib.tree import (
     FORMAT,
     FORMAT_VERSION,
@@ -28,7 +29,10 @@ from encmed_lib.tree import (
     draw_tree,
     ensure_fitted,
     evaluate,
+    gini_impurity,
+    node_fill,
     split_data,
+    split_gini,
     train_tree,
 )
 
@@ -520,6 +524,95 @@ def test_draw_tree_falls_back_to_matplotlib(tmp_path, small_tree, monkeypatch, c
     svg = draw_tree(small_tree, tmp_path / "t.svg", verbose=False)
     assert capsys.readouterr().out == ""
     assert "<svg" in svg.read_text()
+
+
+# ----------------------------------------------------------------- Gini
+def test_gini_impurity_definition_and_sklearn(heart):
+    assert gini_impurity([3, 1]) == pytest.approx(1 - (3 / 4) ** 2 - (1 / 4) ** 2)
+    assert gini_impurity([5, 0]) == 0.0
+    assert gini_impurity([7, 7]) == pytest.approx(0.5)
+    assert gini_impurity([1, 1, 1]) == pytest.approx(2 / 3)  # 1 - 1/K for K equal classes
+    assert gini_impurity([0.25, 0.75]) == gini_impurity([1, 3])  # shares or counts alike
+    # scikit-learn's stored impurity of every node, from the node's class counts
+    X, y = heart
+    model = train_tree(X, y, max_depth=3)
+    counts = model.tree_.value[:, 0, :] * model.tree_.weighted_n_node_samples[:, None]
+    for node in range(model.tree_.node_count):
+        assert gini_impurity(counts[node]) == pytest.approx(model.tree_.impurity[node], abs=1e-12)
+
+
+def test_split_gini_picks_the_roots_question(heart):
+    X, y = heart
+    assert split_gini([3, 1], [0, 4]) == pytest.approx(0.5 * 0.375)
+    labels = y.to_numpy().astype(int)
+    total = np.bincount(labels, minlength=2)
+    model = train_tree(X, y, max_depth=1)
+    root_feature, root_threshold = X.columns[model.tree_.feature[0]], model.tree_.threshold[0]
+    best = min(
+        (split_gini(left, total - left), feature, t)
+        for feature in X.columns
+        for values in [np.unique(X[feature])]
+        for t in (values[:-1] + values[1:]) / 2
+        for left in [np.bincount(labels[X[feature].to_numpy() <= t], minlength=2)]
+    )
+    assert best[1] == root_feature and best[2] == pytest.approx(root_threshold)
+    t = model.tree_
+    l, r = t.children_left[0], t.children_right[0]
+    n = t.weighted_n_node_samples
+    expected = (n[l] * t.impurity[l] + n[r] * t.impurity[r]) / n[0]
+    assert best[0] == pytest.approx(expected, abs=1e-12)
+
+
+@pytest.mark.parametrize("bad", [[], [0, 0], [-1, 2], [float("nan"), 1], [float("inf"), 1]])
+def test_gini_rejects_bad_counts(bad):
+    with pytest.raises(DataFormatError, match="counts"):
+        gini_impurity(bad)
+
+
+def test_split_gini_rejects_mismatched_sides():
+    with pytest.raises(DataFormatError, match="same number of classes"):
+        split_gini([1, 2], [1, 2, 3])
+
+
+# ----------------------------------------------------------------- colours of the drawing
+def test_node_fill_uses_the_course_class_colours():
+    from encmed_lib.colours import CLASS_COLOURS
+
+    assert node_fill([0, 10]) == CLASS_COLOURS[1].lower()  # pure disease: the disease colour
+    assert node_fill([10, 0]) == CLASS_COLOURS[0].lower()
+    assert node_fill([5, 5]) == "#ffffff"  # a 50/50 node is white
+    pale, strong = node_fill([4, 6]), node_fill([1, 9])
+    rgb = [int(pale[i:i + 2], 16) for i in (1, 3, 5)]
+    assert min(rgb) > min(int(strong[i:i + 2], 16) for i in (1, 3, 5))  # less pure, paler
+    assert rgb[0] > rgb[2]  # still orange-ish (disease majority): more red than blue
+
+
+def test_fallback_drawing_fills_each_node_with_its_majority_colour(tmp_path, small_tree, monkeypatch):
+    import matplotlib.image
+
+    monkeypatch.setattr(tree_module.shutil, "which", lambda name, *a, **k: None)
+    png = draw_tree(small_tree, tmp_path / "t.png", verbose=False)
+    image = matplotlib.image.imread(png)[..., :3]
+    # the two class colours are both present, and scikit-learn's own orange (#e58139) is not
+    def present(hex_colour):
+        target = np.array([int(hex_colour[i:i + 2], 16) for i in (1, 3, 5)]) / 255
+        return bool((np.abs(image - target).max(axis=2) < 0.02).any())
+
+    t = small_tree.tree_
+    leaf_colours = {node_fill(t.value[n][0]) for n in range(t.node_count) if t.children_left[n] == -1}
+    assert all(present(c) for c in leaf_colours)
+    assert not present("#e58139") and not present("#399de5")
+
+
+def test_dot_source_gets_the_course_colours(small_tree):
+    from sklearn.tree import export_graphviz
+
+    dot = export_graphviz(small_tree, filled=True, rounded=True, impurity=False)
+    recoloured = course_colours_dot(dot, small_tree.tree_)
+    fills = dict(re.findall(r'^(\d+) \[.*fillcolor="(#[0-9a-f]+)"', recoloured, flags=re.M))
+    t = small_tree.tree_
+    assert fills == {str(n): node_fill(t.value[n][0]) for n in range(t.node_count)}
+    assert recoloured.replace(" ", "").count("->") == dot.replace(" ", "").count("->")  # edges kept
 
 
 # ----------------------------------------------- models and JSON of every kind (issue 12)

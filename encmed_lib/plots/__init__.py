@@ -29,6 +29,8 @@ from __future__ import annotations
 
 from ..colours import CLASS_COLOURS
 from .data import (
+    UCI_CODE_NAMES,
+    feature_units,
     plot_class_balance,
     plot_correlation_with_target,
     plot_feature_by_class,
@@ -39,6 +41,8 @@ from .trees import plot_confusion, plot_depth_curve
 
 __all__ = [
     "CLASS_COLOURS",
+    "UCI_CODE_NAMES",
+    "feature_units",
     "plot_class_balance",
     "plot_confusion",
     "plot_correlation_with_target",

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
+from ..data.schema import HEART, SYNTHEA
 from .common import (
     CLASS_COLOURS,
     DEFAULT_CLASS_NAMES,
@@ -20,7 +21,42 @@ from .common import (
 )
 
 __all__ = ["plot_class_balance", "plot_feature_by_class", "plot_correlation_with_target",
-           "provider_labels", "plot_providers"]
+           "provider_labels", "plot_providers", "UCI_CODE_NAMES", "feature_units"]
+
+#: Names of the codes of the UCI heart layout (the Kaggle layout's codes differ and are not named).
+UCI_CODE_NAMES: dict[str, dict[float, str]] = {
+    "cp": {1: "typical\nangina", 2: "atypical\nangina", 3: "non-anginal\npain", 4: "asympto-\nmatic"},
+    "thal": {3: "normal", 6: "fixed\ndefect", 7: "reversible\ndefect"},
+    "slope": {1: "up", 2: "flat", 3: "down"},
+    "restecg": {0: "normal", 1: "ST-T\nabnormal", 2: "LV hyper-\ntrophy"},
+    "ca": {0: "none", 1: "one", 2: "two", 3: "three"},
+    "sex": {0: "female", 1: "male"},
+    "fbs": {0: "no", 1: "yes"},
+    "exang": {0: "no", 1: "yes"},
+}
+
+#: What the heart table's columns measure, for the titles of :func:`plot_feature_by_class`.
+HEART_MEANINGS: dict[str, str] = {
+    "age": "age", "sex": "sex", "cp": "chest-pain type", "trestbps": "resting blood pressure",
+    "chol": "serum cholesterol", "fbs": "fasting blood sugar > 120 mg/dl", "restecg": "resting ECG",
+    "thalach": "maximum heart rate", "exang": "exercise-induced angina",
+    "oldpeak": "ST depression (exercise)", "slope": "slope of the ST segment",
+    "ca": "vessels coloured (fluoroscopy)", "thal": "thallium stress test",
+}
+
+
+def feature_units(columns: Sequence[str]) -> dict[str, str]:
+    """Units of the columns, from the data schema whose features they are (``{}`` if none).
+
+    The heart table's columns take their units from
+    :data:`encmed_lib.data.schema.HEART`, the Synthea table's from
+    :data:`~encmed_lib.data.schema.SYNTHEA` (:attr:`FeatureSpec.unit`);
+    a column without a unit (a code) is left out.
+    """
+    for schema in (HEART, SYNTHEA):
+        if set(columns) <= set(schema.names):
+            return {name: schema.feature(name).unit for name in columns if schema.feature(name).unit}
+    return {}
 
 from ..data.providers import provider_labels  # noqa: E402 (re-exported: names, not a plot)
 
@@ -67,7 +103,8 @@ def plot_class_balance(y, title: str = "How many patients have the disease?",
 def plot_feature_by_class(X: pd.DataFrame, y, features: Sequence[str],
                           class_names: Sequence[str] | None = DEFAULT_CLASS_NAMES, *,
                           categorical: Sequence[str] | None = None, ncols: int = 3,
-                          bins: int = 15) -> Figure:
+                          bins: int = 15, units: Mapping[str, str] | None = None,
+                          code_names: Mapping[str, Mapping[float, str]] | None = None) -> Figure:
     """A grid of small plots comparing the distribution of each feature between the classes.
 
     A continuous feature gets two overlaid histograms (same bins for both
@@ -93,6 +130,15 @@ def plot_feature_by_class(X: pd.DataFrame, y, features: Sequence[str],
         Plots per row.
     bins : int
         Number of histogram bins of a continuous feature.
+    units : mapping of str to str, optional
+        Unit of each measurement, shown in its axis label.  By default taken
+        from the data schema of the table (:func:`feature_units`): years,
+        beats/min, mm...
+    code_names : mapping of str to mapping, optional
+        For a code column, the name of each code, shown under its bar.  By
+        default :data:`UCI_CODE_NAMES` when ``X.attrs["layout"]`` is ``"uci"``
+        (what :func:`~encmed_lib.load_heart` records for the UCI layout), none
+        otherwise; a column with a code missing from its mapping keeps numbers.
 
     Returns
     -------
@@ -110,6 +156,9 @@ def plot_feature_by_class(X: pd.DataFrame, y, features: Sequence[str],
         raise ValueError(f"y has {len(labels)} labels for {len(X)} rows of X")
     classes = np.unique(labels)
     names = [class_name(classes, class_names, k) for k in range(len(classes))]
+    units = feature_units(list(X.columns)) if units is None else dict(units)
+    if code_names is None:
+        code_names = UCI_CODE_NAMES if X.attrs.get("layout") == "uci" else {}
 
     ncols = max(1, min(ncols, len(features)))
     nrows = -(-len(features) // ncols)
@@ -122,13 +171,14 @@ def plot_feature_by_class(X: pd.DataFrame, y, features: Sequence[str],
         column = X[feature].reset_index(drop=True)
         is_codes = (feature in categorical) if categorical is not None else is_categorical(column)
         if is_codes:
-            _code_bars(ax, column, labels, classes, names)
-            ax.set_xlabel(f"{feature} (code)")
+            named = _code_bars(ax, column, labels, classes, names, code_names.get(feature, {}))
+            ax.set_xlabel(feature if named else f"{feature} (code)")
         else:
             _class_histograms(ax, column, labels, classes, names, bins)
-            ax.set_xlabel(feature)
+            ax.set_xlabel(f"{feature} ({units[feature]})" if units.get(feature) else feature)
         ax.set_ylabel("% of class")
-        ax.set_title(feature)
+        meaning = HEART_MEANINGS.get(feature) if set(X.columns) <= set(HEART.names) else None
+        ax.set_title(f"{feature}: {meaning}" if meaning and meaning != feature else feature)
         tidy_grid(ax)
 
     handles, legend_labels = axes[0].get_legend_handles_labels()
@@ -136,8 +186,12 @@ def plot_feature_by_class(X: pd.DataFrame, y, features: Sequence[str],
     return fig
 
 
-def _code_bars(ax, column: pd.Series, labels: np.ndarray, classes: np.ndarray, names: list[str]) -> None:
-    """Grouped bars: for each code, the share (in %) of each class's records that carry it."""
+def _code_bars(ax, column: pd.Series, labels: np.ndarray, classes: np.ndarray, names: list[str],
+               code_names: Mapping[float, str]) -> bool:
+    """Grouped bars: for each code, the share (in %) of each class's records that carry it.
+
+    Ticks show ``code_names`` (with the code) when it names every code present; returns whether it did.
+    """
     codes = np.unique(column.dropna().to_numpy(dtype=float))
     width = 0.8 / len(classes)
     for k, cls in enumerate(classes):
@@ -146,7 +200,10 @@ def _code_bars(ax, column: pd.Series, labels: np.ndarray, classes: np.ndarray, n
         offset = (k - (len(classes) - 1) / 2) * width
         ax.bar(np.arange(len(codes)) + offset, share, width=width * 0.95,
                color=colour(k), label=names[k])
-    ax.set_xticks(np.arange(len(codes)), [f"{c:g}" for c in codes])
+    named = all(c in code_names for c in codes)
+    ticks = [f"{code_names[c]}\n({c:g})" if named else f"{c:g}" for c in codes]
+    ax.set_xticks(np.arange(len(codes)), ticks, fontsize=8 if named else None)
+    return named
 
 
 def _class_histograms(ax, column: pd.Series, labels: np.ndarray, classes: np.ndarray, names: list[str],

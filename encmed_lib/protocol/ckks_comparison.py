@@ -24,9 +24,10 @@ from ..crypto.ckks import (
     evaluate_ckks,
     require_tenseal,
 )
-from ..crypto.encoding import SCALE_BITS as PAILLIER_SCALE_BITS
+from ..crypto.encoding import VALUE_BITS
 from ..crypto.paillier import DEFAULT_KEY_BITS, generate_keypair, security_bits
 from .client import Client as PaillierClient
+from .linear import INPUT_FRAC_BITS, SCORE_FRAC_BITS, LinearServer, decrypt_score, encrypt_float64
 
 __all__ = ["compare_with_paillier"]
 
@@ -58,30 +59,31 @@ def _timed_keypair(key_bits: int):
 
 
 def _paillier_linear_run(keypair, X_rows: pd.DataFrame, w: np.ndarray, b: float) -> dict[str, list]:
-    """Encrypt, score :math:`E(b) \\prod_i E(x_i)^{w_i}` and decrypt every row; times, errors, bytes."""
+    """Encrypt, score and decrypt every row with the protocol of :mod:`.linear`; times, errors, bytes.
+
+    The client encrypts ``round(x_i * 2**64)`` (:func:`~.linear.encrypt_float64`),
+    the :class:`~.linear.LinearServer` computes
+    :math:`E(B) \\prod_i E(X_i)^{W_i}` with ``W_i = round(w_i * 2**64)`` and
+    ``B = round(b * 2**128)`` and re-randomises it, the client reads ``S / 2**128``.
+    """
     feats = list(X_rows.columns)
     plain_linear = np.asarray(X_rows, dtype=float) @ w + b
     pclient = PaillierClient(keypair=keypair)
-    pk, sk = keypair.public_key, keypair.private_key
-    weights = {f: round(wi * 2 ** PAILLIER_SCALE_BITS) for f, wi in zip(feats, w, strict=True)}
-    bias = round(b * 2 ** (2 * PAILLIER_SCALE_BITS))
+    server = LinearServer((w, b), feature_names=feats)
     run: dict[str, list] = {"encrypt": [], "evaluate": [], "decrypt": [], "errors": [], "query_bytes": []}
     for (_, record), expected in zip(X_rows.iterrows(), plain_linear, strict=True):
         t0 = time.perf_counter()
-        query = pclient.encrypt(record)
+        query = encrypt_float64(pclient, record)
         t1 = time.perf_counter()
-        acc = pk.raw_encrypt(bias, pk.randomiser())  # E(b), then E(b) * prod E(x_i)^{w_i}
-        for name, c in zip(query.features, query.ciphertexts, strict=True):
-            acc = pk.add(acc, pk.mul_plain(c, weights[name]))
-        reply = pk.rerandomise(acc)
+        reply = server.evaluate(query)
         t2 = time.perf_counter()
-        score = sk.decrypt_signed(reply) / 2 ** (2 * PAILLIER_SCALE_BITS)
+        score = decrypt_score(pclient, reply)
         t3 = time.perf_counter()
         run["encrypt"].append(1000 * (t1 - t0))
         run["evaluate"].append(1000 * (t2 - t1))
         run["decrypt"].append(1000 * (t3 - t2))
         run["errors"].append(abs(score - expected))
-        run["query_bytes"].append(len(query.ciphertexts) * pk.ciphertext_bytes)
+        run["query_bytes"].append(len(query.ciphertexts) * keypair.public_key.ciphertext_bytes)
     return run
 
 
@@ -118,12 +120,14 @@ def _paillier_column(pk, run: dict[str, list], n_features: int, keygen_ms: float
     """The Paillier column of the table, from :func:`_paillier_linear_run`'s measurements."""
     key_bytes = pk.n_bytes + (pk.ciphertext_bytes if pk.hs is not None else 0)
     return {
-        "arithmetic": "exact: integers modulo n (error only from encoding reals at 2^-40)",
+        "arithmetic": f"exact: integers mod n (error only from encoding: x, w at 2^-{INPUT_FRAC_BITS}, "
+                      f"score at 2^-{SCORE_FRAC_BITS})",
         "what the server can evaluate": "+, x plaintext: linear functions only",
         "model evaluated here": "logistic-regression score (linear)",
         "parameters": f"n of {pk.bits} bits" + (", DJN randomisers" if pk.hs is not None else ""),
         "security (bits)": security_bits(pk.bits),
-        "range of values": f"|x| < 2^20 at 2^-40 resolution; results below n/2 = 2^{pk.bits - 1}",
+        "range of values": f"|x| < 2^{VALUE_BITS} at 2^-{INPUT_FRAC_BITS} (exact if |x| >= 2^-12); "
+                           f"scores below n/2 = 2^{pk.bits - 1}",
         "key generation (ms)": keygen_ms,
         "public key sent to the server (bytes)": int(key_bytes),
         "public context with relin. + Galois keys (bytes)": "n/a (the key is the context)",
@@ -150,10 +154,13 @@ def compare_with_paillier(model: SquareMLP, X_train: pd.DataFrame, y_train, X: p
     :math:`x \\cdot w + b` (fitted here on ``(X_train, y_train)``,
     standardisation folded in: Paillier's exact integers modulo a 2048-bit
     :math:`n` have no junk slots and room to spare) with the course's
-    Paillier layer: the client encrypts every feature
-    (:class:`encmed_lib.Client`: fixed point at :math:`2^{40}`, CRT and DJN),
-    the server computes :math:`E(b) \\prod_i E(x_i)^{w_i}` with weights rounded
-    to :math:`2^{-40}` and re-randomises it, the client decrypts.
+    Paillier layer and the linear protocol of :mod:`encmed_lib.protocol.linear`
+    (the one notebook 07's section 1 runs): the client encrypts every feature
+    at :math:`2^{64}` (:func:`~encmed_lib.protocol.linear.encrypt_float64`,
+    CRT and DJN), the server computes :math:`E(B) \\prod_i E(X_i)^{W_i}` with
+    weights at :math:`2^{64}` and the intercept at :math:`2^{128}`
+    (:class:`~encmed_lib.protocol.linear.LinearServer`) and re-randomises it,
+    the client reads the score :math:`S / 2^{128}`.
 
     Parameters
     ----------
