@@ -65,10 +65,7 @@ KNOWN_MISMATCHES: dict[str, str] = {
        for name in ("10_cost_by_depth.png", "10_bytes_by_mode.png", "10_accuracy.png", "10_throughput.png")},
 }
 #: Committed figures no notebook draws any more: figure -> reason.
-KNOWN_ORPHANS: dict[str, str] = {
-    "04_interval_attack.png": "the bisection attack it shows left notebook 04 (the one-query sieve, "
-                              "04_sieve.png, replaced it); the README gallery still shows it",
-}
+KNOWN_ORPHANS: dict[str, str] = {}
 
 
 def _cell_figures(path: Path) -> list[tuple[str, str, bytes | None]]:
