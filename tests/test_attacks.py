@@ -460,9 +460,8 @@ def test_malformed_modulus_reads_the_noisy_linear_weights_exactly(client, heart,
     assert honest != pytest.approx(server.plaintext_score(X.iloc[0].to_numpy()), abs=1e-6)  # noise is real
     calls = []
     result = attacks.malformed_modulus_linear(lambda q: calls.append(q) or server.evaluate(q), X.columns)
-    assert result.status == "done" and len(calls) == result.queries == 1
-    assert all(result.exact(server))
-    assert result.coef["age"] == server.coef[list(server.feature_names).index("age")]
+    # n = P q with P | q - 1 has no certificate: the server refuses the key before any arithmetic
+    assert result.status == "refused" and len(calls) == 1 and "InvalidKeyError" in result.detail
 
 
 def test_malformed_modulus_gives_basic_mode_blinds_and_thresholds(heart, servers, recorded_blinds):
@@ -470,9 +469,8 @@ def test_malformed_modulus_gives_basic_mode_blinds_and_thresholds(heart, servers
     server = servers["full"]
     oracle = CountingOracle(server)
     result = attacks.malformed_modulus_tree(oracle, X.columns, len(attacks.true_thresholds(server)))
-    assert result.status == "done" and oracle.calls == 1
-    assert all(result.exact(server))
-    assert result.blinds == recorded_blinds
+    assert result.status == "refused" and oracle.calls == 1 and recorded_blinds == []  # no blind drawn
+    assert result.n_recovered == 0
 
 
 def test_attacks_report_a_refused_key(heart):
@@ -494,16 +492,17 @@ def test_key_probe_shows_which_malformed_moduli_the_server_accepts(heart, server
     table = attacks.key_probe(servers["full"], X.columns)
     outcome = dict(zip(table["modulus"], table["outcome"], strict=True))
     assert outcome["well-formed p*q"] == "accepted"
-    # today's basic mode checks only the size: every malformed modulus is accepted
+    # certified keys: every malformed modulus is refused, whatever certificate comes with it
     assert {outcome[k] for k in ("even n", "prime n", "perfect square p^2", "3 * q", "P * q, P | q - 1")} \
-        == {"accepted"}
+        == {"refused"}
 
 
 def test_dos_probe_measures_the_server_and_its_accidental_limit(heart, servers):
     X, _ = heart
     table = attacks.dos_probe(servers["full"], X.columns, (1024, 2048, 14400))
-    assert table["outcome"].tolist() == ["answered", "answered", "failed"]
-    assert "ValueError" in table["error"].iloc[2]  # Python's int-string limit, not a named refusal
+    # a random modulus has no certificate: refused before any arithmetic, oversized ones by the parser
+    assert table["outcome"].tolist() == ["refused", "refused", "refused"]
+    assert "InvalidKeyError" in table["error"].iloc[0] and "MalformedMessageError" in table["error"].iloc[2]
     assert table["query_bytes"].is_monotonic_increasing
 
 

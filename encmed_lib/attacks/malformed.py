@@ -237,10 +237,19 @@ def malformed_modulus_tree(oracle, features: Iterable[str], n_values: int, *, pr
                              detail=f"n = P q, {key.bits} bits, {n_primes} primes of {prime_bits} bits")
 
 
+def _certificate(p: int, q: int) -> list[str]:
+    """The GRSB certificate of the well-formed key ``p*q`` (what an honest client sends)."""
+    from ..crypto.keycert import prove_paillier_key
+    from ..crypto.paillier import PrivateKey, PublicKey
+
+    return [str(z) for z in prove_paillier_key(PrivateKey(PublicKey(p * q), p, q), two_primes=False)]
+
+
 def _moduli(bits: int) -> dict[str, int]:
     """Malformed moduli of about ``bits`` bits, by kind (and one well-formed, for comparison)."""
     half = bits // 2
     p, q = _random_prime(half), _random_prime(bits - half)
+    _moduli.certificate = {int(p * q): _certificate(int(p), int(q))}
     return {"well-formed p*q": int(p * q),
             "even n": int(2 * _random_prime(bits - 1)),
             "prime n": int(_random_prime(bits)),
@@ -253,8 +262,9 @@ def key_probe(server, features: Iterable[str], *, bits: int = 1024) -> pd.DataFr
     """Send one query under each kind of modulus and report whether the server accepted it.
 
     The ciphertexts are :math:`1 + X n` (valid units for any :math:`n`): this
-    probes the key check, not the encryption.  ``outcome`` is ``"accepted"``,
-    ``"refused"`` (an :class:`~encmed_lib.errors.EncmedError`: the defence)
+    probes the key check, not the encryption.  The well-formed key carries its real
+    certificate; every malformed one a certificate of random numbers (no real one exists).
+    ``outcome`` is ``"accepted"``, ``"refused"`` (an :class:`~encmed_lib.errors.EncmedError`: the defence)
     or ``"failed"`` (any other exception).
     """
     names = [str(f) for f in features]
@@ -262,8 +272,9 @@ def key_probe(server, features: Iterable[str], *, bits: int = 1024) -> pd.DataFr
     rows = []
     for kind, n in _moduli(bits).items():
         cts = {f: 1 + n for f in names}  # E(1) with randomiser 1
-        query = (LinearQuery if linear else Query)(secrets.token_hex(16), {"n": str(n)}, names,
-                                                   list(cts.values()))
+        proof = _moduli.certificate.get(n, [str(1 + secrets.randbelow(n - 1)) for _ in range(8)])
+        query = (LinearQuery if linear else Query)(secrets.token_hex(16), {"n": str(n), "proof": proof},
+                                                   names, list(cts.values()))
         start = time.process_time()
         try:
             server.evaluate(query)

@@ -56,6 +56,18 @@ def attacker_client(key_bits: int) -> Client:
     return Client(keypair=Keypair(public, PrivateKey(public, p, q)))
 
 
+def key_message(client: Client) -> dict:
+    """The query's ``public_key``: with the key's certificate when one can be made (an honest key).
+
+    A malformed modulus (say :math:`n = Pq`, :math:`P \\mid q - 1`) has no valid certificate: the
+    attacker then sends ``n`` alone, and a server that certifies keys refuses it.
+    """
+    try:
+        return client.public_key_message()
+    except EncmedError:
+        return {"n": str(int(client.public_key.n))}
+
+
 def split_key_bits(n_values: int, slot_bits: int = SLOT_BITS) -> int:
     """The smallest key for which one pack holds every value and :math:`P < n` (see the module docstring)."""
     bits = 2 * slot_bits * n_values - slot_bits + BLIND_BITS + 1
@@ -70,7 +82,7 @@ def raw_query(client: Client, plaintexts: dict[str, int]) -> Query:
     query_id = secrets.token_hex(16)
     client._issued.add(query_id)
     cts = [int(pk.raw_encrypt(m, client.pool.take())) for m in plaintexts.values()]
-    return Query(query_id, {"n": str(int(pk.n))}, list(plaintexts), cts)
+    return Query(query_id, key_message(client), list(plaintexts), cts)
 
 
 def out_of_domain_split(client: Client, oracle: Oracle, features: Iterable[str], n_values: int, *,
@@ -168,7 +180,7 @@ def out_of_domain_linear(client: Client, oracle, features: Iterable[str], *, wei
         cts = [int(pk.raw_encrypt(m, client.pool.take())) for m in plain.values()]
         queries += 1
         try:
-            reply = oracle(LinearQuery(query_id, {"n": str(int(pk.n))}, names, cts))
+            reply = oracle(LinearQuery(query_id, key_message(client), names, cts))
         except EncmedError as exc:
             return WeightRecovery("out-of-domain", queries, "refused", f"{type(exc).__name__}: {exc}",
                                   key_bits=client.key_bits)
