@@ -293,7 +293,7 @@ json_leaf = (st.none() | st.booleans() | st.integers(-(2 ** 70), 2 ** 70)
              | hostile)
 json_value = st.recursive(json_leaf, lambda inner: st.lists(inner, max_size=4)
                           | st.dictionaries(st.sampled_from(FIELD_NAMES) | st.text(max_size=6), inner,
-                                            max_size=4), max_leaves=12)
+                                            max_size=4), max_leaves=8)
 
 
 def envelope(kind: str) -> st.SearchStrategy:
@@ -302,7 +302,7 @@ def envelope(kind: str) -> st.SearchStrategy:
     base = st.fixed_dictionaries({"protocol": st.just("encmed-tree") | json_leaf,
                                   "version": st.just(1) | json_leaf,
                                   "type": st.just(wire_type) | json_leaf})
-    extra = st.dictionaries(st.sampled_from(FIELD_NAMES), json_value, max_size=8)
+    extra = st.dictionaries(st.sampled_from(FIELD_NAMES), json_value, max_size=6)
     return st.builds(lambda b, e: {**e, **b} if b["protocol"] == "encmed-tree" else {**b, **e}, base, extra)
 
 
