@@ -175,8 +175,8 @@ from ..errors import (
     ModelNotFittedError,
 )
 from .client import Client, record_items
-from .messages import MAX_KEY_BITS, PROTOCOL, PROTOCOL_VERSION, Query, check_classes, int_to_b64
-from .schema import KEY_ID_PATTERN, check_ints, check_query_id, present
+from .messages import MAX_KEY_BITS, PROTOCOL, PROTOCOL_VERSION, Query, int_to_b64
+from .schema import KEY_ID_PATTERN, check_classes, check_ints, check_query_id, present
 from .server import ClientKeys, ciphertexts_by_feature
 from .wire import b64_int, describe, int_field, list_field, number_field, parse_message, str_field
 from .wire import field as _field

@@ -84,12 +84,10 @@ from ..errors import MalformedMessageError
 from .schema import (
     BLINDINGS,
     KEY_ID_PATTERN,
-    MAX_CIPHERTEXTS,
     MAX_FEATURES,
     MAX_KEY_BITS,
     MAX_TREE_NODES,
     REPLY_MODES,
-    check_classes,
     check_features,
     check_ints,
     check_query_id,
@@ -110,8 +108,8 @@ from .wire import (
     str_field,
 )
 
-__all__ = ["PROTOCOL", "PROTOCOL_VERSION", "BLIND_BITS", "SLOT_BITS", "LABEL_SLOT_BITS", "MAX_KEY_BITS",
-           "Query", "Reply", "Comparisons", "Bits", "LabelReply", "parse_modulus", "parse_public_key",
+__all__ = ["PROTOCOL", "PROTOCOL_VERSION", "BLIND_BITS", "SLOT_BITS", "MAX_KEY_BITS",
+           "Query", "Reply", "parse_modulus", "parse_public_key",
            "check_tree", "int_to_b64", "b64_to_int", "ciphertext_length", "slots_per_pack"]
 
 BLIND_BITS = 40
@@ -308,113 +306,3 @@ def ciphertext_length(public_key: dict) -> int:
 def slots_per_pack(key_bits: int, slot_bits: int = SLOT_BITS) -> int:
     """How many slots fit below :math:`2^{bits-1} < n`."""
     return (key_bits - 1) // slot_bits
-
-
-# ---------------------------------------------------------------------------
-# Label-only mode (three messages after the same Query; see protocol.label_only)
-# ---------------------------------------------------------------------------
-LABEL_SLOT_BITS = SLOT_BITS + 1
-"""Slot width of label-only comparisons ``sigma·(2(r·d + s) + 1)``: one bit more than basic mode."""
-
-_META_INTS = {"n_values": (1, MAX_CIPHERTEXTS), "depth": (0, 64), "slot_bits": (1, MAX_KEY_BITS),
-              "n_leaves": (0, MAX_CIPHERTEXTS)}
-"""Known ``meta`` fields of the label-only messages, checked when present."""
-
-
-def _check_meta(meta: dict, kind: str) -> None:
-    for name, (low, high) in _META_INTS.items():
-        if name in meta:
-            int_field(meta, name, kind=kind, min=low, max=high)
-    if "classes" in meta:
-        check_classes(meta["classes"], kind)
-    if "compact" in meta:
-        bool_field(meta, "compact", kind=kind)
-    if "mode" in meta:
-        str_field(meta, "mode", kind=kind, max_len=64)
-
-
-@dataclass
-class _CipherList:
-    """A message that carries one list of ciphertexts under the client's key."""
-
-    query_id: str
-    key_id: str
-    key_bits: int
-    ciphertexts: list[int]
-    meta: dict = field(default_factory=dict)
-
-    kind = ""
-
-    def to_dict(self) -> dict:
-        length = (2 * self.key_bits + 7) // 8
-        data = {"protocol": PROTOCOL, "version": PROTOCOL_VERSION, "type": self.kind,
-                "query_id": self.query_id, "key_id": self.key_id, "key_bits": self.key_bits,
-                "ciphertexts": [int_to_b64(c, length) for c in self.ciphertexts]}
-        data.update(self.meta)
-        return data
-
-    def to_json(self) -> str:
-        return json.dumps(self.to_dict())
-
-    @classmethod
-    def from_json(cls, text: str | bytes | dict):
-        """Parse one message of this kind; raises :class:`MalformedMessageError` naming the field."""
-        return cls.from_data(parse_message(text, kind=cls.kind))
-
-    @classmethod
-    def from_data(cls, data: dict):
-        """Build the message from a decoded object, checking every field (:meth:`validate`)."""
-        key_bits = int_field(data, "key_bits", kind=cls.kind, min=MIN_KEY_BITS, max=MAX_KEY_BITS)
-        texts = list_field(data, "ciphertexts", kind=cls.kind, max_len=MAX_CIPHERTEXTS)
-        base = {"protocol", "version", "type", "query_id", "key_id", "key_bits", "ciphertexts"}
-        message = cls(query_id=present(data, "query_id", cls.kind),
-                      key_id=present(data, "key_id", cls.kind), key_bits=key_bits,
-                      ciphertexts=[b64_int(t, ciphertext_bytes(key_bits), what=f"a {cls.kind} ciphertext")
-                                   for t in texts],
-                      meta={k: v for k, v in data.items() if k not in base})
-        message.validate()
-        return message
-
-    def validate(self) -> None:
-        """Check the ids, the key size, the ciphertexts and the known ``meta`` fields."""
-        fields = vars(self)
-        check_query_id(self.query_id, self.kind)
-        str_field(fields, "key_id", kind=self.kind, max_len=64, pattern=KEY_ID_PATTERN)
-        key_bits = int_field(fields, "key_bits", kind=self.kind, min=MIN_KEY_BITS, max=MAX_KEY_BITS)
-        check_ints(self.ciphertexts, self.kind, "ciphertexts", 2 * key_bits)
-        if not isinstance(self.meta, dict):
-            raise MalformedMessageError(f"a {self.kind}'s meta fields must be a dict")
-        _check_meta(self.meta, self.kind)
-
-    def __len__(self) -> int:
-        return len(self.to_json())
-
-
-@dataclass
-class Comparisons(_CipherList):
-    """Label-only round 1, server -> client: packed, sign-flipped, shuffled comparisons.
-
-    ``meta`` holds ``n_values`` (``2**depth - 1``), ``depth`` (the public padded
-    depth), ``slot_bits`` and ``classes``.  The client learns nothing but a
-    random-looking sign and a rough magnitude per (anonymous) comparison.
-    """
-
-    kind = "comparisons"
-
-
-@dataclass
-class Bits(_CipherList):
-    """Label-only round 2, client -> server: ``E([w_k > 0])`` for each comparison, in the order received."""
-
-    kind = "bits"
-
-
-@dataclass
-class LabelReply(_CipherList):
-    """Label-only round 3, server -> client: shuffled leaf pairs ``E(rho·cost), E(label + u·cost)``.
-
-    ``ciphertexts`` alternates cost and label ciphertexts; ``meta["classes"]``
-    names the classes (labels are sent as class indices).
-    """
-
-    kind = "label-reply"

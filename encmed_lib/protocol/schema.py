@@ -22,7 +22,7 @@ from .wire import decimal_int, describe, int_field, list_field, number_field, st
 from .wire import field as get_field
 
 __all__ = ["MAX_KEY_BITS", "MAX_N_DIGITS", "MAX_PROOF_ITEMS", "MAX_FEATURES", "MAX_TREE_NODES", "MAX_CLASSES",
-           "MAX_CIPHERTEXTS", "REPLY_MODES", "BLINDINGS", "ID_PATTERN", "KEY_ID_PATTERN", "parse_modulus",
+           "REPLY_MODES", "BLINDINGS", "ID_PATTERN", "KEY_ID_PATTERN", "parse_modulus",
            "parse_public_key", "check_query_id", "check_features", "check_ints", "check_classes",
            "check_tree", "present"]
 
@@ -39,8 +39,6 @@ MAX_TREE_NODES = 1 << 17
 """Nodes of a reply's tree (and values of a reply)."""
 MAX_CLASSES = 1024
 """Class labels of a model."""
-MAX_CIPHERTEXTS = 1 << 17
-"""Ciphertexts of one label-only message."""
 REPLY_MODES = ("basic",)
 """The ``mode`` of a :class:`~.messages.Reply` (label-only mode answers with other messages)."""
 BLINDINGS = ("full", "multiplicative", "none")
