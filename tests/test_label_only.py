@@ -322,3 +322,15 @@ def test_the_view_distinguisher_sees_a_broken_server(client, heart, monkeypatch)
     monkeypatch.setattr(LabelOnlyServer, "evaluate", unblinded)
     stats_b = attacks.label_only._view_statistics(client, a, records)
     assert stats.ks_2samp(stats_a["classes"], stats_b["classes"]).pvalue < 1e-4
+
+
+def test_a_rejected_query_leaves_the_key_cache_as_it_was(client, heart, tree4):
+    X, _ = heart
+    server = em.TreeServer(tree4, mode="label-only")
+    query = encrypt_query(client, X.iloc[0], server.schema)
+    query.key_id = "0" * 16  # another client's key id: refused after the key's own checks
+    with pytest.raises(ProtocolError):
+        server.evaluate(query.to_json())
+    assert server.keys._keys == {} and server._pending == {}
+    predict_label_only(client, server, X.iloc[0])
+    assert len(server.keys._keys) == 1

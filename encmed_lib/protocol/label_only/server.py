@@ -69,20 +69,40 @@ _system_random = random.SystemRandom()
 
 
 class DGKKeys:
-    """The client DGK keys a server has met, checked once, each with the server's own ``w^u`` pool."""
+    """The client DGK keys a server has met, checked once, each with the server's own ``w^u`` pool.
+
+    :meth:`lookup` checks a key without caching it; :meth:`remember` caches it once the message
+    carrying it has passed every check, so a rejected message leaves the cache as it was.
+    """
 
     def __init__(self, limit: int = 64, max_bits: int = MAX_KEY_BITS):
         self.limit, self.max_bits = limit, max_bits
         self._keys: dict[tuple, tuple[DGKPublicKey, RandomiserPool]] = {}
 
-    def key(self, data: dict) -> tuple[DGKPublicKey, RandomiserPool]:
-        ident = tuple(data.get(k) for k in ("n", "g", "u")) if isinstance(data, dict) else None
-        if ident is None or ident not in self._keys:
-            key = DGKPublicKey.from_dict(data, max_bits=self.max_bits)  # checked before any arithmetic
+    @staticmethod
+    def _ident(data) -> tuple | None:
+        return tuple(data.get(k) for k in ("n", "g", "u")) if isinstance(data, dict) else None
+
+    def lookup(self, data: dict) -> tuple[DGKPublicKey, RandomiserPool]:
+        """The checked key (public checks before any arithmetic) and a pool, cached or new."""
+        known = self._keys.get(self._ident(data))
+        if known is not None:
+            return known
+        key = DGKPublicKey.from_dict(data, max_bits=self.max_bits)
+        return key, RandomiserPool(key)
+
+    def remember(self, data: dict, entry: tuple[DGKPublicKey, RandomiserPool]) -> None:
+        ident = self._ident(data)
+        if ident not in self._keys:
             if len(self._keys) >= self.limit:
                 self._keys.pop(next(iter(self._keys)))
-            self._keys[ident] = (key, RandomiserPool(key))
-        return self._keys[ident]
+            self._keys[ident] = entry
+
+    def key(self, data: dict) -> tuple[DGKPublicKey, RandomiserPool]:
+        """:meth:`lookup` then :meth:`remember` (for keys the server is given directly)."""
+        entry = self.lookup(data)
+        self.remember(data, entry)
+        return entry
 
 
 @dataclass
@@ -152,7 +172,7 @@ class LabelOnlyServer:
                                         "basic-mode query: use client.encrypt_label_only(record, "
                                         "server.schema) or em.predict_label_only(client, server, record)")
         query = parse(query, LabelQuery)
-        key, pool = self.keys.key(query.public_key)
+        key, pool = self.keys.lookup(query.public_key)
         if query.key_id != key.key_id or query.key_bits != key.bits:
             raise KeyMismatchError("the lo-query's key_id/key_bits do not match its public key")
         if query.schema_id != self.schema.schema_id or query.features != self.schema.names:
@@ -170,6 +190,7 @@ class LabelOnlyServer:
                 proofs.append(proof)
                 contexts.append(query_context(query.query_id, name, i))
         verify_bits(key, cts, proofs, contexts)
+        self.keys.remember(query.public_key, (key, pool))  # cached only once every check has passed
         return query, key, pool
 
     def evaluate(self, query) -> Comparisons:
