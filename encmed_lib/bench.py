@@ -117,7 +117,7 @@ def latency_breakdown(client: Client, server: TreeServer, X: pd.DataFrame, *, pr
     records = X.to_dict(orient="records")
     expected = (server.tree if tree is None else tree).predict(X)
     n_features = X.shape[1]
-    key = {"n": str(int(client.public_key.n))}
+    key = client.public_key_message()  # the key as a query carries it: n and its certificate
     per_query = server.randomisers_per_query(client.key_bits)
     if warmup and records:
         if precompute:
