@@ -190,7 +190,7 @@ def test_write_report_writes_every_file(report, tmp_path):
     md = (tmp_path / "evaluation_report.md").read_text()
     assert "CPU cores" in md and "| mode |" in md and "| model | served by | accuracy |" in md
     assert "| backend |" in md and "| engine |" in md and "| protocol |" in md
-    assert "![time per patient by depth](10_cost_by_depth.png)" in md
+    assert "![time per patient by depth](evaluation_cost_by_depth.png)" in md
     cost = pd.read_csv(tmp_path / "evaluation_cost.csv")
     assert list(cost["mode"]) == list(report["cost"]["mode"])
 

@@ -22,10 +22,7 @@ NOTEBOOKS = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
 CONTROL = re.compile(r"[\x00-\x09\x0b-\x1f\x7f-\x9f]")
 
 #: Known cases, each fixed by the notebook's owner: notebook stem -> reason.
-KNOWN: dict[str, str] = {
-    "08_collaborative_training": "issue 15: cell 'p \\x07pprox 1.7 \\times 10^{38}' holds a BEL for \\a of "
-                                 "\\approx (notebook 08's rewrite fixes it)",
-}
+KNOWN: dict[str, str] = {}
 
 
 def control_characters(path: Path) -> list[str]:

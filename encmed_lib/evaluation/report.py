@@ -64,12 +64,12 @@ def markdown_table(df: pd.DataFrame, *, index: bool = False) -> str:
 
 
 REPORT_FILES = ("evaluation_report.md", "evaluation_cost.csv", "evaluation_accuracy.csv",
-                "evaluation_federated.csv", "evaluation_throughput.csv", "10_cost_by_depth.png",
-                "10_bytes_by_mode.png", "10_throughput.png", "10_accuracy.png")
+                "evaluation_federated.csv", "evaluation_throughput.csv", "evaluation_cost_by_depth.png",
+                "evaluation_bytes_by_mode.png", "evaluation_throughput.png", "evaluation_accuracy.png")
 """Files :func:`write_report` always writes (plus the privacy files when the report has them)."""
 
 PRIVACY_FILES = ("evaluation_threshold_recovery.csv", "evaluation_label_only_curve.csv",
-                 "evaluation_extraction.csv", "evaluation_membership.csv", "10_privacy.png")
+                 "evaluation_extraction.csv", "evaluation_membership.csv", "evaluation_privacy.png")
 
 
 def _save(fig: Figure, path: Path) -> Path:
@@ -95,8 +95,8 @@ def write_report(report: Mapping[str, pd.DataFrame], out_dir: Path | str | None 
         ``evaluation_report.md``, the CSV files (``evaluation_cost.csv``,
         ``evaluation_accuracy.csv``, ``evaluation_federated.csv``,
         ``evaluation_throughput.csv``, and the privacy tables when given) and
-        the figures (``10_cost_by_depth.png``, ``10_bytes_by_mode.png``,
-        ``10_throughput.png``, ``10_accuracy.png``, ``10_privacy.png`` when the
+        the figures (``evaluation_cost_by_depth.png``, ``evaluation_bytes_by_mode.png``,
+        ``evaluation_throughput.png``, ``evaluation_accuracy.png``, ``evaluation_privacy.png`` when the
         privacy tables are given).
     """
     out = Path(out_dir) if out_dir is not None else figures_dir()
@@ -111,13 +111,13 @@ def write_report(report: Mapping[str, pd.DataFrame], out_dir: Path | str | None 
         if key in report:
             report[key].to_csv(out / name, index=False)
             written.append(out / name)
-    written.append(_save(plot_cost_by_depth(report["cost"]), out / "10_cost_by_depth.png"))
-    written.append(_save(plot_bytes_by_mode(report["cost"]), out / "10_bytes_by_mode.png"))
-    written.append(_save(plot_throughput(report["throughput"]), out / "10_throughput.png"))
-    written.append(_save(plot_accuracy(report["accuracy"]), out / "10_accuracy.png"))
+    written.append(_save(plot_cost_by_depth(report["cost"]), out / "evaluation_cost_by_depth.png"))
+    written.append(_save(plot_bytes_by_mode(report["cost"]), out / "evaluation_bytes_by_mode.png"))
+    written.append(_save(plot_throughput(report["throughput"]), out / "evaluation_throughput.png"))
+    written.append(_save(plot_accuracy(report["accuracy"]), out / "evaluation_accuracy.png"))
     if "threshold_recovery" in report and "membership" in report:
         written.append(_save(plot_privacy(report["threshold_recovery"], report["membership"],
-                                          report.get("label_only_curve")), out / "10_privacy.png"))
+                                          report.get("label_only_curve")), out / "evaluation_privacy.png"))
     md = out / "evaluation_report.md"
     md.write_text(_markdown_report(report), encoding="utf-8")
     return [md, *written]
@@ -167,10 +167,10 @@ def _markdown_report(report: Mapping[str, pd.DataFrame]) -> str:
     ]
     parts += _privacy_sections(report)
     parts += ["", "## Figures", ""]
-    for name, title in (("10_cost_by_depth.png", "time per patient by depth"),
-                        ("10_bytes_by_mode.png", "bytes by mode"), ("10_throughput.png", "throughput"),
-                        ("10_accuracy.png", "accuracy"), ("10_privacy.png", "measured privacy")):
-        if name != "10_privacy.png" or "threshold_recovery" in report:
+    for name, title in (("evaluation_cost_by_depth.png", "time per patient by depth"),
+                        ("evaluation_bytes_by_mode.png", "bytes by mode"), ("evaluation_throughput.png", "throughput"),
+                        ("evaluation_accuracy.png", "accuracy"), ("evaluation_privacy.png", "measured privacy")):
+        if name != "evaluation_privacy.png" or "threshold_recovery" in report:
             parts.append(f"![{title}]({name})")
     return "\n".join(parts) + "\n"
 
