@@ -63,11 +63,11 @@ from .federated.aggregation import PlainAggregator
 from .federated.trainer import Binning, Codes, FederatedTreeTrainer, split_providers
 from .privacy import (
     DEFAULT_LEAF_FRACTION,
-    _bands,
-    _default_ranges,
-    _seed,
+    default_ranges,
     dp_federated_tree,
     dp_random_forest,
+    median_bands,
+    method_seed,
 )
 
 __all__ = ["true_label_confidence", "membership_advantage", "dp_advantage_bound",
@@ -250,7 +250,7 @@ def advantage_vs_epsilon(X_train: pd.DataFrame, y_train, X_test: pd.DataFrame, y
         ``seed``, ``depth``, ``advantage``, ``auc``, ``yeom_advantage``,
         ``chance_advantage``, ``train_accuracy``, ``test_accuracy``.
     """
-    ranges = ranges if ranges is not None else _default_ranges(X_train.columns)
+    ranges = ranges if ranges is not None else default_ranges(X_train.columns)
     binning = binning if binning is not None else Binning.from_ranges(ranges, 8)
     X_train, X_test = X_train[binning.feature_names], X_test[binning.feature_names]
     y_train, y_test = np.asarray(y_train), np.asarray(y_test)
@@ -278,7 +278,7 @@ def advantage_vs_epsilon(X_train: pd.DataFrame, y_train, X_test: pd.DataFrame, y
                 for depth in depths:
                     method = f"DP federated tree ({mode}, depth {depth})"
                     tree, _ = dp_federated_tree(providers, eps, depth, binning, PlainAggregator(),
-                                                rng=_seed(seed, method, eps), mode=mode,
+                                                rng=method_seed(seed, method, eps), mode=mode,
                                                 classes=classes, leaf_fraction=leaf_fraction)
                     measure(method, eps, seed, depth, tree)
     return pd.DataFrame(rows, columns=["method", "epsilon", "seed", "depth", "advantage", "auc",
@@ -314,7 +314,7 @@ def plot_advantage_vs_epsilon(df: pd.DataFrame, *, value: str = "advantage",
     fig = Figure(figsize=(7.5, 4.5), layout="constrained")
     ax = fig.subplots()
     finite = df[np.isfinite(df["epsilon"])]
-    stats = _bands(finite, value)
+    stats = median_bands(finite, value)
     top = 0.0
     for k, (method, part) in enumerate(stats.groupby("method", sort=False)):
         colour = _DP_COLOURS[k % len(_DP_COLOURS)]
@@ -371,7 +371,7 @@ def forest_advantage_vs_epsilon(X_train: pd.DataFrame, y_train, X_test: pd.DataF
     pandas.DataFrame
         Columns ``epsilon, seed, advantage, yeom_advantage, chance_advantage, auc, bound``.
     """
-    ranges = ranges if ranges is not None else _default_ranges(X_train.columns)
+    ranges = ranges if ranges is not None else default_ranges(X_train.columns)
     y_train, y_test = np.asarray(y_train), np.asarray(y_test)
     classes = list(classes) if classes is not None else sorted(np.unique(y_train).tolist())
     rows = []
@@ -379,7 +379,7 @@ def forest_advantage_vs_epsilon(X_train: pd.DataFrame, y_train, X_test: pd.DataF
         providers = split_providers(X_train, y_train, k=k_providers, seed=int(seed))
         for eps in epsilons:
             forest = dp_random_forest(providers, eps, ranges, PlainAggregator(), classes=classes,
-                                      rng=_seed(seed, "forest", eps))
+                                      rng=method_seed(seed, "forest", eps))
             res = membership_advantage(forest.predict_proba, X_train, y_train, X_test, y_test,
                                        classes=classes, seed=int(seed), n_permutations=n_permutations)
             rows.append({"epsilon": float(eps), "seed": int(seed), "advantage": res["advantage"],

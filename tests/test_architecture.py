@@ -65,13 +65,6 @@ KNOWN_VIOLATIONS: frozenset[tuple[str, ...]] = frozenset({
     ("size", "encmed_lib.federated.aggregation"),
     ("size", "encmed_lib.federated.trainer"),
     ("size", "encmed_lib.protocol.linear"),
-    # (d) private names imported across modules
-    ("private", "encmed_lib.protocol.linear", "encmed_lib.crypto.encoding._as_float"),
-    ("private", "encmed_lib.evaluation.accuracy", "encmed_lib.privacy._seed"),
-    ("private", "encmed_lib.membership", "encmed_lib.privacy._bands"),
-    ("private", "encmed_lib.membership", "encmed_lib.privacy._default_ranges"),
-    ("private", "encmed_lib.membership", "encmed_lib.privacy._seed"),
-    ("private", "encmed_lib.labs.nb08", "encmed_lib.federated.report._bin_label"),
     # (e) matplotlib at module level outside plots/
     ("matplotlib", "encmed_lib.federated.report"),
     ("matplotlib", "encmed_lib.membership"),

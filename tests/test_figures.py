@@ -46,24 +46,11 @@ ASPECT_TOLERANCE = 0.05
 
 #: A figure file named in a cell's source: ``save_figure(fig, "01_x.png")``, ``figures_dir() / "02_x.png"``.
 _NAMED = re.compile(r"""["'](\d\d_[A-Za-z0-9_]+\.png)["']""")
-#: Notebook 10 draws the evaluation's figures without naming the files: the plot function that
-#: ``encmed_lib.evaluation`` saves under each name.
-_UNNAMED = {
-    "10": {"plot_privacy(": "10_privacy.png", "plot_cost_by_depth(": "10_cost_by_depth.png",
-           "plot_bytes_by_mode(": "10_bytes_by_mode.png", "plot_throughput(": "10_throughput.png",
-           "plot_accuracy(": "10_accuracy.png"},
-}
+#: Figures a notebook draws without naming the file in the cell: notebook -> {plot call: file}.
+_UNNAMED: dict[str, dict[str, str]] = {}
 
 #: Known mismatches in notebooks this test's author does not own: figure -> reason.
-KNOWN_MISMATCHES: dict[str, str] = {
-    "05_latency_breakdown.png": "issue 15: the file shows 16.9 ms with and without the pool, the notebook "
-                                "10.6 vs 19.7 ms (notebook 05's rewrite regenerates it)",
-    "08_aggregation_cost.png": "issue 15: the committed file shows Paillier at 136.9 kB / 26.6 kB, the image "
-                               "notebook 08 embeds 69.4 kB / 9.7 kB (notebook 08's owner regenerates it)",
-    **{name: "issue 15: written by `python -m encmed_lib.evaluation` from another run than notebook 10's "
-             "outputs (other numbers and layout); notebook 10's rewrite makes them one"
-       for name in ("10_cost_by_depth.png", "10_bytes_by_mode.png", "10_accuracy.png", "10_throughput.png")},
-}
+KNOWN_MISMATCHES: dict[str, str] = {}
 #: Committed figures no notebook draws any more: figure -> reason.
 KNOWN_ORPHANS: dict[str, str] = {}
 

@@ -81,7 +81,6 @@ def as_float(value, name: str) -> float:
                       f"({type(value).__name__})")
 
 
-_as_float = as_float  # the old private name, still imported by protocol/linear.py (issue 10)
 
 
 def encode_value(value, name: str = "value") -> int:

@@ -96,7 +96,8 @@ def dp_accuracy(X_train, y_train, X_test, y_test, epsilons, seeds, depth: int) -
     methods, without importing diffprivlib (not needed for these two).
     """
     from ..federated import HEART_RANGES, Binning, PlainAggregator, split_providers
-    from ..privacy import METHODS, _seed, dp_federated_tree
+    from ..privacy import METHODS, dp_federated_tree
+    from ..privacy import method_seed as _seed
 
     binning = Binning.from_ranges(HEART_RANGES, 8)
     columns = binning.feature_names

@@ -168,8 +168,9 @@ def _markdown_report(report: Mapping[str, pd.DataFrame]) -> str:
     parts += _privacy_sections(report)
     parts += ["", "## Figures", ""]
     for name, title in (("evaluation_cost_by_depth.png", "time per patient by depth"),
-                        ("evaluation_bytes_by_mode.png", "bytes by mode"), ("evaluation_throughput.png", "throughput"),
-                        ("evaluation_accuracy.png", "accuracy"), ("evaluation_privacy.png", "measured privacy")):
+                        ("evaluation_bytes_by_mode.png", "bytes by mode"),
+                        ("evaluation_throughput.png", "throughput"), ("evaluation_accuracy.png", "accuracy"),
+                        ("evaluation_privacy.png", "measured privacy")):
         if name != "evaluation_privacy.png" or "threshold_recovery" in report:
             parts.append(f"![{title}]({name})")
     return "\n".join(parts) + "\n"

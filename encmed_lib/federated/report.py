@@ -116,13 +116,13 @@ def table_index(binning: Binning, classes: Sequence, nodes: Sequence[int] = (0,)
     for node in nodes:
         for name, edges in binning.edges.items():
             for b in range(len(edges) + 1):
-                label = _bin_label(name, edges, b)
+                label = bin_label(name, edges, b)
                 for c in classes:
                     labels.append((int(node), name, label, c))
     return pd.MultiIndex.from_tuples(labels, names=["node", "feature", "bin", "class"])
 
 
-def _bin_label(name: str, edges: np.ndarray, b: int) -> str:
+def bin_label(name: str, edges: np.ndarray, b: int) -> str:
     if b == 0:
         return f"{name} <= {edges[0]:g}"
     if b == len(edges):

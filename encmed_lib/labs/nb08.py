@@ -101,7 +101,7 @@ def check_08_inferred_count(count, providers, binning, *, observer: str, feature
     """
     import copy
 
-    from ..federated.report import _bin_label
+    from ..federated.report import bin_label
 
     ex = Exercise("08.2 (what one hospital infers)", f'{_S08}, section "4 · What one hospital sees"')
     by_name = {p.name: p for p in providers}
@@ -120,7 +120,7 @@ def check_08_inferred_count(count, providers, binning, *, observer: str, feature
     own = counts[observer]
     total = sum(counts.values())
     right = total - own
-    where = _bin_label(feature, binning.edges[feature], bin)
+    where = bin_label(feature, binning.edges[feature], bin)
     expected = (f"the number of patients of {' and '.join(others)} together with {where} and class {label!r} "
                 "(a whole number)")
     value = as_number(count, ex, expected, integer=True)

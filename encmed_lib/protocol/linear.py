@@ -166,7 +166,7 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.utils.validation import check_is_fitted
 
-from ..crypto.encoding import SCALE_BITS, VALUE_BITS, _as_float
+from ..crypto.encoding import SCALE_BITS, VALUE_BITS, as_float
 from ..crypto.paillier import MIN_KEY_BITS, PublicKey
 from ..errors import (
     DomainError,
@@ -240,7 +240,7 @@ def encode_float64(value, name: str = "value") -> int:
         ``value`` is not a number, is NaN or infinite, or ``|x| >= 2**20``;
         the message names the feature.
     """
-    x = _as_float(value, name)
+    x = as_float(value, name)
     if math.isnan(x) or math.isinf(x):
         raise DomainError(f"feature {name!r}: expected a finite number, got {x!r} "
                           "(impute or drop missing values before encrypting)")
