@@ -45,7 +45,7 @@ FLOORS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("crypto", ("encmed_lib.crypto",)),
     ("protocol", ("encmed_lib.protocol",)),
     ("parties", ("encmed_lib.transport", "encmed_lib.parties", "encmed_lib.federated",
-                 "encmed_lib.privacy", "encmed_lib.scale")),
+                 "encmed_lib.privacy", "encmed_lib.scale", "encmed_lib.serve", "encmed_lib.client")),
     ("attacks", ("encmed_lib.attacks", "encmed_lib.membership")),
     ("evaluation", ("encmed_lib.evaluation", "encmed_lib.bench", "encmed_lib.bench_label_only",
                     "encmed_lib.privacy.benchmark")),

@@ -201,3 +201,17 @@ def test_markdown_table_formats_numbers_and_escapes_pipes():
     lines = text.splitlines()
     assert lines[0] == "| a | b | c |" and lines[1] == "|---|---|---|"
     assert lines[2] == "| 1 | 0.123 | x\\|y |" and lines[3] == "| 2 | - | yes |"
+
+
+def test_the_report_has_the_multi_process_sections(tmp_path):
+    """Multi-process training cost and the service's throughput land in the report (tables given)."""
+    import pandas as pd
+
+    from encmed_lib.evaluation.report import _parties_sections
+
+    mpc = pd.DataFrame([{"providers": 3, "back-end": "split-only", "seconds": 33.0, "values opened": 15}])
+    tput = pd.DataFrame([{"servers": 1, "queries_per_s": 7.6}, {"servers": 2, "queries_per_s": 11.8}])
+    md = "\n".join(_parties_sections({"mpc_training": mpc, "service_throughput": tput}))
+    assert _parties_sections({}) == []
+    assert "## Training with every hospital its own process (MPyC, loopback)" in md and "split-only" in md
+    assert "## The model server as a service: queries per second" in md and "11.8" in md

@@ -62,7 +62,7 @@ from .plots import (
     plot_privacy,
     plot_throughput,
 )
-from .report import PRIVACY_FILES, REPORT_FILES, main, markdown_table, write_report
+from .report import PRIVACY_FILES, REPORT_FILES, main, markdown_table, parties_report, write_report
 from .threat_model import MATRIX_COLUMNS, PROTOCOLS, THREAT_MODEL_COLUMNS, protocol_matrix, threat_model
 
 _logistic = logistic_model  # the name the tests and notebooks used before the split
@@ -78,7 +78,7 @@ __all__ = [
     "federated_cost", "accuracy_table", "dp_accuracy",
     "markdown_table", "MODE_STYLES", "mode_style", "plot_cost_by_depth", "plot_bytes_by_mode",
     "plot_accuracy", "plot_privacy", "plot_throughput", "REPORT_FILES", "PRIVACY_FILES", "write_report",
-    "figures_dir", "main",
+    "parties_report", "figures_dir", "main",
 ]
 
 

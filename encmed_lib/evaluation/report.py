@@ -25,7 +25,7 @@ from .plots import plot_accuracy, plot_bytes_by_mode, plot_cost_by_depth, plot_p
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
-__all__ = ["markdown_table", "REPORT_FILES", "PRIVACY_FILES", "write_report", "main"]
+__all__ = ["markdown_table", "REPORT_FILES", "PRIVACY_FILES", "write_report", "parties_report", "main"]
 
 
 def _format(value, column: str = "") -> str:
@@ -107,7 +107,9 @@ def write_report(report: Mapping[str, pd.DataFrame], out_dir: Path | str | None 
                       ("threshold_recovery", "evaluation_threshold_recovery.csv"),
                       ("label_only_curve", "evaluation_label_only_curve.csv"),
                       ("extraction", "evaluation_extraction.csv"),
-                      ("membership", "evaluation_membership.csv")):
+                      ("membership", "evaluation_membership.csv"),
+                      ("mpc_training", "evaluation_mpc_training.csv"),
+                      ("service_throughput", "evaluation_service_throughput.csv")):
         if key in report:
             report[key].to_csv(out / name, index=False)
             written.append(out / name)
@@ -165,6 +167,7 @@ def _markdown_report(report: Mapping[str, pd.DataFrame]) -> str:
         "",
         markdown_table(report["throughput"]) if len(report["throughput"]) else "Not measured.",
     ]
+    parts += _parties_sections(report)
     parts += _privacy_sections(report)
     parts += ["", "## Figures", ""]
     for name, title in (("evaluation_cost_by_depth.png", "time per patient by depth"),
@@ -174,6 +177,34 @@ def _markdown_report(report: Mapping[str, pd.DataFrame]) -> str:
         if name != "evaluation_privacy.png" or "threshold_recovery" in report:
             parts.append(f"![{title}]({name})")
     return "\n".join(parts) + "\n"
+
+
+def _parties_sections(report: Mapping[str, pd.DataFrame]) -> list[str]:
+    parts: list[str] = []
+    if "mpc_training" in report:
+        parts += ["", "## Training with every hospital its own process (MPyC, loopback)", "",
+                  "Seconds of protocol (slowest party) and wall seconds with the processes' start, bytes "
+                  "and messages on the network, rounds of the busiest party, values opened (split-only: "
+                  "one per node) per back-end and number of providers (`encmed_lib.federated.run.measure`).",
+                  "", markdown_table(report["mpc_training"])]
+    if "service_throughput" in report:
+        parts += ["", "## The model server as a service: queries per second", "",
+                  "One bucket (a local folder), 1 and 2 server processes sharing it "
+                  "(`encmed_lib.serve.measure_throughput`).", "",
+                  markdown_table(report["service_throughput"])]
+    return parts
+
+
+def parties_report(*, parties=(3, 5), n_queries: int = 40, key_bits: int = 2048,
+                   verbose: bool = True) -> dict:
+    """Multi-process costs: MPyC training per back-end and providers, and the service's throughput."""
+    from ..federated.run import measure
+    from ..serve import measure_throughput
+
+    if verbose:
+        print("parties: MPyC training on loopback, then the service's throughput ...", flush=True)
+    return {"mpc_training": measure(tuple(parties)),
+            "service_throughput": measure_throughput(n_queries, (1, 2), key_bits=key_bits)}
 
 
 def _privacy_sections(report: Mapping[str, pd.DataFrame]) -> list[str]:
@@ -209,6 +240,8 @@ def main(argv=None) -> list[Path]:
     print(f"cost report ({name} configuration) ...", flush=True)
     report = cost_report(**CONFIGS[name], verbose=True)
     report.update(privacy_report(verbose=True))
+    if not args.quick:
+        report.update(parties_report())
     paths = write_report(report, args.out)
     pd.set_option("display.width", 200)
     pd.set_option("display.max_columns", 20)
