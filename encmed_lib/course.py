@@ -5,6 +5,7 @@
     python -m encmed_lib.course            # execute notebooks/NN_*.ipynb, then render the book
     python -m encmed_lib.course --list     # the notebooks, in order
     python -m encmed_lib.course --book-only  # render the committed notebooks to HTML only
+    python -m encmed_lib.course --set-repo https://github.com/you/encmed   # a fork: URL, badges, cells
 
 Executed copies go to ``build/notebooks/`` (the committed notebooks keep their
 reviewed outputs; ``pytest --nbval`` checks that they still reproduce),
@@ -81,6 +82,51 @@ def colab_badge(notebook_name: str) -> str:
     slug = REPO_URL.removeprefix("https://github.com/")
     return (f"[![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)]"
             f"(https://colab.research.google.com/github/{slug}/blob/main/notebooks/{notebook_name})")
+
+
+REPO_URL_PATTERN = re.compile(r"https://github\.com/[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+")
+"""What ``--set-repo`` accepts: a GitHub repository's https URL."""
+
+
+def sync_badges(paths: list[Path] | None = None) -> list[Path]:
+    """Rewrite each notebook's Colab badge (first markdown cell) as :func:`colab_badge`; list the changed."""
+    import nbformat
+
+    badge = re.compile(r"\[!\[Open In Colab\]\([^)]*\)\]\(https://colab\.research\.google\.com/github/[^)]*\)")
+    changed = []
+    for path in paths if paths is not None else notebooks():
+        nb = nbformat.read(path, as_version=4)
+        cell = nb.cells[0]
+        new = badge.sub(lambda _m, name=path.name: colab_badge(name), cell.source, count=1)
+        if new != cell.source:
+            cell.source = new
+            nbformat.write(nb, path)
+            changed.append(path)
+    return changed
+
+
+def set_repo(url: str, *, source: Path | None = None, paths: list[Path] | None = None) -> list[Path]:
+    """Point the course at a fork: rewrite :data:`REPO_URL` in this module, then every badge and set-up cell.
+
+    This module is the one place the URL is written; the notebooks' badges and Colab cells are
+    regenerated from it (their outputs do not change: the cell does nothing outside Colab).
+    ``source`` (this module's file) and ``paths`` (the notebooks) default to the repository's;
+    returns the files changed.
+    """
+    global REPO_URL, COLAB_CELL
+    if not isinstance(url, str) or not REPO_URL_PATTERN.fullmatch(url.rstrip("/")):
+        raise ValueError(f"--set-repo needs a GitHub repository URL such as https://github.com/owner/name, "
+                         f"got {url!r}")
+    url = url.rstrip("/")
+    source = Path(__file__) if source is None else Path(source)
+    text = source.read_text(encoding="utf-8")
+    new = re.sub(r'^REPO_URL = "[^"]*"$', f'REPO_URL = "{url}"', text, count=1, flags=re.M)
+    changed = [source] if new != text else []
+    if changed:
+        source.write_text(new, encoding="utf-8")
+    COLAB_CELL = COLAB_CELL.replace(f'REPO_URL = "{REPO_URL}"', f'REPO_URL = "{url}"')
+    REPO_URL = url
+    return changed + sorted(set(sync_colab_cells(paths)) | set(sync_badges(paths)))
 
 
 def notebooks() -> list[Path]:
@@ -197,7 +243,13 @@ def main(argv=None) -> None:
     parser.add_argument("--list", action="store_true", help="list the notebooks and exit")
     parser.add_argument("--book-only", action="store_true",
                         help="render the committed notebooks (with their stored outputs) to HTML only")
+    parser.add_argument("--set-repo", metavar="URL",
+                        help="point the course at a fork (REPO_URL, every badge and Colab cell) and exit")
     args = parser.parse_args(argv)
+    if args.set_repo:
+        for path in set_repo(args.set_repo):
+            print(f"updated {path}")
+        return
     if args.list:
         for path in notebooks():
             print(path.name)

@@ -117,3 +117,39 @@ def test_runner_lists_and_executes(tmp_path, capsys):
 def test_runner_refuses_unknown_selection():
     with pytest.raises(SystemExit, match="no notebook matches"):
         course.run(["no-such-notebook"])
+
+
+def test_set_repo_points_the_url_badges_and_cells_at_a_fork(tmp_path, monkeypatch):
+    import shutil
+
+    import nbformat
+
+    monkeypatch.setattr(course, "REPO_URL", course.REPO_URL)  # restored after the test
+    monkeypatch.setattr(course, "COLAB_CELL", course.COLAB_CELL)
+    source = tmp_path / "course.py"
+    shutil.copy(course.__file__, source)
+    copies = []
+    for path in course.notebooks()[:2]:
+        copies.append(tmp_path / path.name)
+        shutil.copy(path, copies[-1])
+    fork = "https://github.com/some-school/encmed-fork"
+    changed = course.set_repo(fork, source=source, paths=copies)
+    assert set(changed) == {source, *copies}
+    assert f'REPO_URL = "{fork}"' in source.read_text()
+    for copy in copies:
+        nb = nbformat.read(copy, as_version=4)
+        assert course.colab_badge(copy.name) in nb.cells[0].source
+        assert "some-school/encmed-fork" in nb.cells[0].source
+        assert f'REPO_URL = "{fork}"' in next(c for c in nb.cells if c.cell_type == "code").source
+    assert course.set_repo(fork, source=source, paths=copies) == []  # idempotent
+    with pytest.raises(ValueError, match="GitHub repository URL"):
+        course.set_repo("ftp://example.org/x", source=source, paths=copies)
+
+
+def test_student_versions_open_the_student_notebooks_in_colab(tmp_path):
+    from encmed_lib.labs.students import student_notebook
+
+    path = course.notebooks()[0]
+    nb, _ = student_notebook(path)
+    assert f"/blob/main/students/{path.name}" in nb.cells[0].source
+    assert f"/blob/main/notebooks/{path.name}" not in nb.cells[0].source

@@ -101,6 +101,9 @@ def student_notebook(path: str | Path):
             cell.execution_count = None
         elif cell.cell_type == "markdown":
             cell.source, _ = strip_markdown_solution(cell.source, where)
+            # the Colab badge of a student version opens the student version (students/ on the repo)
+            cell.source = cell.source.replace(f"/blob/main/notebooks/{path.name}",
+                                              f"/blob/main/students/{path.name}")
         for key in _VOLATILE_CELL_METADATA:
             cell.metadata.pop(key, None)
         if "BEGIN SOLUTION" in cell.source or "END SOLUTION" in cell.source:
