@@ -933,3 +933,24 @@ def test_cli_writes_the_student_versions(lab_sources, tmp_path, capsys):
     out = capsys.readouterr().out
     assert "01_data.ipynb: 3 exercise(s) to solve" in out
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == LAB_NOTEBOOKS
+
+
+def test_nbgrader_layout_and_metadata(tmp_path):
+    from encmed_lib.labs.students import make_nbgrader_source, make_student_versions
+
+    written = make_nbgrader_source(tmp_path)
+    assert len(written) == 10 and all(p.parent.parent.name == "source" and p.parent.name == p.stem
+                                      for p in written)
+    for path in written:
+        cells = nbformat.read(path, as_version=4).cells
+        meta = [c.metadata["nbgrader"] for c in cells if "nbgrader" in c.metadata]
+        solutions = [m for m in meta if m["solution"]]
+        graded = [m for m in meta if m["grade"] and not m["solution"]]
+        assert len(solutions) >= 2 and len(graded) >= 2, path.name
+        assert len({m["grade_id"] for m in meta}) == len(meta)  # unique ids
+        assert all(m["schema_version"] == 3 and (not m["grade"] or m["points"] == 1) for m in meta)
+        assert any("### BEGIN SOLUTION" in c.source for c in cells)  # the source keeps its solutions
+    students = make_student_versions(dest=tmp_path / "students")
+    first = nbformat.read(students[0], as_version=4).cells
+    assert any(c.metadata.get("nbgrader", {}).get("solution") for c in first)
+    assert not any("### BEGIN SOLUTION" in c.source for c in first)

@@ -2,6 +2,15 @@
 
 ``python -m encmed_lib.labs students [--src DIR] [--dest DIR]`` runs :func:`main`;
 the generator is deterministic (the same notebooks give the same bytes).
+
+**nbgrader.**  The solution markers are nbgrader's own (``### BEGIN SOLUTION`` /
+``### END SOLUTION``), and every exercise cell carries nbgrader's cell metadata (schema 3):
+a solution cell (``solution: true``), and its checking cell, an autograded test worth one
+point (``grade: true, locked: true``); a written answer is a manually graded solution.
+``python -m encmed_lib.labs nbgrader [--dest DIR]`` writes the notebooks in nbgrader's course
+layout, ``DIR/source/<NN_name>/<NN_name>.ipynb``, so that ``nbgrader generate_assignment
+NN_name`` produces the release version and ``nbgrader autograde`` grades with the checkers
+of :mod:`encmed_lib.labs` (their immediate feedback stays the same for the students).
 """
 
 from __future__ import annotations
@@ -16,7 +25,7 @@ from .core import LabFormatError
 
 __all__ = ["SOLUTION_BEGIN", "SOLUTION_END", "STUB", "MARKDOWN_BEGIN", "MARKDOWN_END", "MARKDOWN_STUB",
            "strip_code_solution", "strip_markdown_solution", "student_notebook", "make_student_versions",
-           "main"]
+           "nbgrader_metadata", "make_nbgrader_source", "main"]
 
 
 SOLUTION_BEGIN = "### BEGIN SOLUTION"
@@ -74,6 +83,48 @@ def _raw_cell_ids(text: str) -> list[str | None]:
     return [cell.get("id") for cell in json.loads(text).get("cells", [])]
 
 
+NBGRADER_SCHEMA = 3
+
+
+def nbgrader_metadata(cell, grade_id: str) -> dict | None:
+    """nbgrader's metadata for an exercise cell (solution, checking cell, written answer), else None."""
+    base = {"grade_id": grade_id, "schema_version": NBGRADER_SCHEMA, "task": False}
+    source = cell.source
+    if cell.cell_type == "code" and SOLUTION_BEGIN in source:
+        return {**base, "grade": False, "locked": False, "solution": True}
+    if cell.cell_type == "code" and re.search(r"\blabs\.check_\w+\(", source):
+        return {**base, "grade": True, "locked": True, "points": 1, "solution": False}
+    if cell.cell_type == "markdown" and _MARKDOWN_BLOCK.search(source):
+        return {**base, "grade": True, "locked": False, "points": 1, "solution": True}
+    return None
+
+
+def _add_nbgrader(nb, stem: str) -> None:
+    for index, cell in enumerate(nb.cells):
+        meta = nbgrader_metadata(cell, f"{stem}-{index:02d}")
+        if meta is not None:
+            cell.metadata["nbgrader"] = meta
+
+
+def make_nbgrader_source(dest: str | Path | None = None, src: str | Path | None = None) -> list[Path]:
+    """Write every notebook, solutions kept and nbgrader metadata added, as ``dest/source/<stem>/<name>``."""
+    import nbformat
+
+    from ..data.paths import REPO_ROOT
+
+    src = Path(src) if src is not None else REPO_ROOT / "notebooks"
+    dest = Path(dest) if dest is not None else REPO_ROOT / "build" / "nbgrader"
+    written = []
+    for path in sorted(src.glob("[0-9][0-9]_*.ipynb")):
+        nb = _read(path)
+        _add_nbgrader(nb, path.stem)
+        out = dest / "source" / path.stem / path.name
+        out.parent.mkdir(parents=True, exist_ok=True)
+        nbformat.write(nb, out)
+        written.append(out)
+    return written
+
+
 def student_notebook(path: str | Path):
     """The student version of one notebook (an ``nbformat`` node) and its number of exercises.
 
@@ -89,6 +140,7 @@ def student_notebook(path: str | Path):
     text = path.read_text(encoding="utf-8")
     ids = _raw_cell_ids(text)
     nb = nbformat.reads(text, as_version=4)
+    _add_nbgrader(nb, path.stem)  # from the solutions' markers, before they are stripped
     exercises = 0
     for index, cell in enumerate(nb.cells):
         where = f"{path.name}, cell {index}"
@@ -156,7 +208,15 @@ def main(argv=None) -> None:
                               "(solutions replaced by a stub, outputs cleared)")
     students.add_argument("--src", type=Path, default=None, help="notebooks folder (default: notebooks/)")
     students.add_argument("--dest", type=Path, default=None, help="output folder (default: students/)")
+    grader = sub.add_parser("nbgrader", help="write the notebooks in nbgrader's course layout "
+                            "(source/<NN_name>/, solutions and nbgrader metadata)")
+    grader.add_argument("--dest", type=Path, default=None, help="course folder (default: build/nbgrader/)")
     args = parser.parse_args(argv)
+    if args.command == "nbgrader":
+        written = make_nbgrader_source(args.dest)
+        print(f"{len(written)} notebooks in {written[0].parents[1]}: run `nbgrader generate_assignment "
+              "<NN_name>` there")
+        return
     if args.command == "students":
         written = make_student_versions(args.src, args.dest)
         for out in written:
