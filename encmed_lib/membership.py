@@ -52,11 +52,10 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
-from matplotlib.figure import Figure
 from sklearn.metrics import roc_auc_score, roc_curve
 
 from .federated.aggregation import PlainAggregator
@@ -69,6 +68,9 @@ from .privacy import (
     median_bands,
     method_seed,
 )
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 __all__ = ["true_label_confidence", "membership_advantage", "dp_advantage_bound",
            "advantage_vs_epsilon", "plot_advantage_vs_epsilon", "forest_advantage_vs_epsilon"]
@@ -311,6 +313,8 @@ def plot_advantage_vs_epsilon(df: pd.DataFrame, *, value: str = "advantage",
     -------
     matplotlib.figure.Figure
     """
+    from matplotlib.figure import Figure
+
     fig = Figure(figsize=(7.5, 4.5), layout="constrained")
     ax = fig.subplots()
     finite = df[np.isfinite(df["epsilon"])]

@@ -65,10 +65,6 @@ KNOWN_VIOLATIONS: frozenset[tuple[str, ...]] = frozenset({
     ("size", "encmed_lib.federated.aggregation"),
     ("size", "encmed_lib.federated.trainer"),
     ("size", "encmed_lib.protocol.linear"),
-    # (e) matplotlib at module level outside plots/
-    ("matplotlib", "encmed_lib.federated.report"),
-    ("matplotlib", "encmed_lib.membership"),
-    ("matplotlib", "encmed_lib.protocol.diagram"),
 })
 
 

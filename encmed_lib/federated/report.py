@@ -22,16 +22,19 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
-from matplotlib.figure import Figure
 
 from ..colours import CLASS_COLOURS
 from ..colours import NEUTRAL as _NEUTRAL
 from ..tree import as_portable
 from .aggregation import Aggregator, PaillierAggregator, SecretSharingAggregator, Transcript
 from .trainer import Binning, FederatedTreeTrainer, Provider, SplitRecord
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 __all__ = [
     "backend_label",
@@ -306,6 +309,8 @@ def plot_backend_cost(df: pd.DataFrame, *,
             raise ValueError(f"missing column {col!r}: pass the output of compare_backends")
     labels = [str(i) for i in df.index]
     y = np.arange(len(labels))
+    from matplotlib.figure import Figure
+
     fig = Figure(figsize=(10, 1.4 + 0.55 * len(labels)), layout="constrained")
     ax_b, ax_t = fig.subplots(1, 2, sharey=True)
     h = 0.38

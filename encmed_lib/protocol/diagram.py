@@ -30,8 +30,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING
 
-from matplotlib.figure import Figure
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
 
 __all__ = ["plot_sequence_diagram", "label_only_steps", "basic_steps", "format_size"]
 
@@ -151,6 +154,8 @@ def plot_sequence_diagram(steps: Sequence[Mapping], parties: Sequence[str] = ("C
             rows.append((kind, step, y + height / 2, text, []))
             y += height + 0.25
     height = y + 0.1
+
+    from matplotlib.figure import Figure
 
     fig = Figure(figsize=(_WIDTH, height))
     ax = fig.add_axes((0, 0, 1, 1))
