@@ -99,7 +99,7 @@ from ..errors import PartyConfigError, PartyError
 from ..tree import Node, PortableTree
 from .aggregation import RevealInfo
 from .mpc_log import ACTIVITY, MESSAGES, PartyLog, count_network
-from .trainer import Binning, Draft, FederatedTreeTrainer, Provider, plain_number
+from .trainer import Binning, Draft, FederatedTreeTrainer, Provider, depth_first, plain_number
 
 MPC_BACKENDS = ("split-only", "reveal-sums")
 """The two back-ends of a multi-process run."""
@@ -391,15 +391,7 @@ def _gaps(mpc, nonempty, B: int):
 
 def _build_split_only(root: Draft, binning: Binning, classes: list, k: int) -> PortableTree:
     """The tree from the opened codes: splits and leaf labels only (no counts were revealed)."""
-    order: list[Draft] = []
-
-    def visit(d: Draft) -> None:
-        order.append(d)
-        if d.children:
-            visit(d.children[0])
-            visit(d.children[1])
-
-    visit(root)
+    order = depth_first(root)
     ids = {d.key: j for j, d in enumerate(order)}
     nodes = []
     for j, d in enumerate(order):

@@ -798,15 +798,7 @@ class FederatedTreeTrainer:
 
     # -- the result ----------------------------------------------------------------------
     def _build(self, root: Draft, n_providers: int):
-        order: list[Draft] = []
-
-        def visit(d: Draft) -> None:  # scikit-learn's depth-first numbering, left first
-            order.append(d)
-            if d.children:
-                visit(d.children[0])
-                visit(d.children[1])
-
-        visit(root)
+        order = depth_first(root)
         ids = {d.key: j for j, d in enumerate(order)}
         self.node_ids_ = dict(ids)
         raw, binned, records = [], [], []
@@ -890,6 +882,20 @@ def _exact(v) -> Fraction | int:
     if isinstance(v, (int, np.integer)):
         return int(v)
     return Fraction(float(v))
+
+
+def depth_first(root: Draft) -> list[Draft]:
+    """The drafts in scikit-learn's depth-first numbering (node, then its left subtree, then its right)."""
+    order: list[Draft] = []
+
+    def visit(d: Draft) -> None:
+        order.append(d)
+        if d.children:
+            visit(d.children[0])
+            visit(d.children[1])
+
+    visit(root)
+    return order
 
 
 def plain_number(v):
