@@ -182,6 +182,8 @@ def test_student_pages_are_the_student_versions_and_cross_linked(index):
 
 def _tiny_notebook(path: Path, markdown: str) -> None:
     nb = nbformat.v4.new_notebook()
+    nb.metadata.kernelspec = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nb.metadata.language_info = {"name": "python"}
     nb.cells = [nbformat.v4.new_markdown_cell(markdown), nbformat.v4.new_code_cell("1 + 1")]
     nbformat.write(nb, path)
 
@@ -189,9 +191,12 @@ def _tiny_notebook(path: Path, markdown: str) -> None:
 def test_a_broken_cross_link_fails_the_build(tmp_path):
     src = tmp_path / "notebooks"
     src.mkdir()
-    _tiny_notebook(src / "01_a.ipynb", "# 01 · A\n\nSee [the next one](02_b.ipynb).")
-    _tiny_notebook(src / "02_b.ipynb", "# 02 · B\n\nBack to [the first](01_a.ipynb#a).")
-    assert book.build_book(src, tmp_path / "ok").is_file()
+    _tiny_notebook(src / "01_a.ipynb", "# 01 · A\n\n## First part\n\nSee [the next one](02_b.ipynb).")
+    _tiny_notebook(src / "02_b.ipynb", "# 02 · B\n\nBack to [the first part](01_a.ipynb#first-part).")
+    built = book.build_book(src, tmp_path / "ok")
+    second = built.parent / "solutions" / "02_b.html"
+    assert _link_problem(second, "../solutions/01_a.html#first-part", built.parent) is None
+    assert "01_a.html#first-part" in "".join(_parse(second).hrefs)
     (src / "02_b.ipynb").unlink()
     with pytest.raises(RuntimeError, match="could not build"):
         book.build_book(src, tmp_path / "broken")

@@ -40,8 +40,6 @@ html_theme_options = {
     "use_download_button": True,
     "home_page_in_toc": True,
 }
-html_last_updated_fmt = None
+# No repository, launch (Binder/Colab) or analytics options: nothing on a page loads from off the book.
+# Each page's "download" button offers the notebook itself (copied into _sources/).
 html_show_sourcelink = False
-# No web fonts, analytics or "edit on" links: nothing on a page points off the book.
-html_copy_source = True
-suppress_warnings = ["mystnb.unknown_mime_type"]
