@@ -17,11 +17,12 @@ seconds, not the ten minutes of the course.
     students/NN_name.ipynb     # their student versions
 
 and runs Sphinx with ``docs/book/`` as configuration directory (``conf.py``: theme, local
-MathJax, no widget JavaScript).  The only change made to the copies is the Colab badge, an
-image on a remote server that an offline reader cannot load: it becomes a text link to Colab
-followed by a link to the page's other version (solution <-> student), so every notebook is
-cross-linked with its counterpart.  Sphinx runs with warnings as errors, so a link that does not
-resolve (``[see](02_tree.ipynb)`` to a missing notebook) fails the build instead of shipping.
+MathJax, no widget JavaScript).  Two changes are made to the copies' Markdown: the Colab badge,
+an image on a remote server that an offline reader cannot load, becomes a text link to Colab
+followed by a link to the page's other version (solution <-> student); and each prose mention
+"notebook NN" becomes a link to notebook NN in the same part (:func:`link_mentions`).  Sphinx
+runs with warnings as errors, so a link that does not resolve (``[see](02_tree.ipynb)`` to a
+missing notebook) fails the build instead of shipping.
 """
 
 from __future__ import annotations
@@ -35,7 +36,7 @@ from pathlib import Path
 from .data.paths import REPO_ROOT
 from .labs.students import make_student_versions
 
-__all__ = ["CONF_DIR", "SECTIONS", "build_book", "stage_sources"]
+__all__ = ["CONF_DIR", "SECTIONS", "build_book", "link_mentions", "stage_sources"]
 
 CONF_DIR = REPO_ROOT / "docs" / "book"
 """The Sphinx configuration (``conf.py``) and the book's front page (``index.md``)."""
@@ -72,14 +73,48 @@ def _unbadge(source: str, name: str, section: str) -> str:
     return _BADGE.sub(lambda m: f"[Open in Colab]({m['url']}) · [{label}](../{other}/{name})", source)
 
 
-def _unbadge_notebook(path: Path, section: str) -> None:
-    """Apply :func:`_unbadge` to every Markdown cell of the notebook at ``path`` (in place)."""
+def link_mentions(source: str, names: dict[str, str]) -> str:
+    """Turn each prose mention "notebook NN" of a Markdown cell into a link to that notebook.
+
+    Parameters
+    ----------
+    source : str
+        The Markdown source of a cell.
+    names : dict of str to str
+        The book's notebooks by number, e.g. ``{"04": "04_encrypted_server.ipynb"}``; a number
+        not in it stays plain text.
+
+    Returns
+    -------
+    str
+        ``source`` where ``notebook 04`` (or ``Notebook 04``) reads
+        ``[notebook 04](04_encrypted_server.ipynb)``, a link within the same part of the book.
+        Code (fenced or inline), math (``$...$``, ``$$...$$``), HTML comments, existing links
+        (``[notebook 04](...)``) and paths (``notebooks/04_...``) are left as they are.
+    """
+    def link(match: re.Match) -> str:
+        name = names.get(match["number"])
+        return f"[{match[0]}]({name})" if name else match[0]
+
+    parts = _PROTECTED.split(source)
+    for i in range(0, len(parts), 2):  # even parts: prose; odd parts: the protected spans
+        parts[i] = _MENTION.sub(link, parts[i])
+    return "".join(parts)
+
+
+_PROTECTED = re.compile(r"(```.*?```|`[^`\n]*`|\$\$.*?\$\$|\$[^$\n]*\$|<!--.*?-->|\[[^\]\n]*\]\([^)\n]*\))",
+                        re.S)
+_MENTION = re.compile(r"(?<![\w/\[])[Nn]otebook (?P<number>\d\d)\b(?![\w\]])")
+
+
+def _rewrite_notebook(path: Path, section: str, names: dict[str, str]) -> None:
+    """Apply :func:`_unbadge` and :func:`link_mentions` to every Markdown cell at ``path`` (in place)."""
     import nbformat
 
     nb = nbformat.read(path, as_version=4)
     for cell in nb.cells:
         if cell.cell_type == "markdown":
-            cell.source = _unbadge(cell.source, path.name, section)
+            cell.source = link_mentions(_unbadge(cell.source, path.name, section), names)
     nbformat.write(nb, path)
 
 
@@ -96,9 +131,10 @@ def stage_sources(source_dir: Path, stage_dir: Path) -> list[Path]:
     solutions.mkdir(parents=True)
     staged = [Path(shutil.copy2(path, solutions / path.name)) for path in paths]
     make_student_versions(source_dir, students)
+    names = {path.name[:2]: path.name for path in paths}
     for section in SECTIONS:
         for path in sorted((stage_dir / section).glob("*.ipynb")):
-            _unbadge_notebook(path, section)
+            _rewrite_notebook(path, section, names)
     shutil.copy2(CONF_DIR / "index.md", stage_dir / "index.md")
     return staged
 

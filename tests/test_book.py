@@ -180,6 +180,23 @@ def test_student_pages_are_the_student_versions_and_cross_linked(index):
     assert stubs >= len(NOTEBOOKS)  # every notebook has exercises; their solutions are stubs here
 
 
+def test_prose_mentions_of_notebooks_become_links_between_pages(index):
+    solution = _parse(index.parent / "solutions" / "03_paillier_basics.html").hrefs
+    student = _parse(index.parent / "students" / "03_paillier_basics.html").hrefs
+    assert "04_encrypted_server.html" in solution and "02_tree.html" in solution
+    assert "04_encrypted_server.html" in student  # within the student part, not to the solutions
+
+
+def test_link_mentions_leaves_code_math_comments_and_links_alone():
+    names = {"01": "01_data.ipynb", "04": "04_server.ipynb"}
+    assert book.link_mentions("Notebook 01 loaded; notebook 04 next, notebook 09 not here.", names) == (
+        "[Notebook 01](01_data.ipynb) loaded; [notebook 04](04_server.ipynb) next, notebook 09 not here.")
+    for kept in ("`notebook 04`", "$\\text{notebook 04}$", "[notebook 04](04_server.ipynb)",
+                 "<!-- notebook 04 -->", "```\nnotebook 01\n```", "notebooks/04_server.ipynb",
+                 "notebook 045"):
+        assert book.link_mentions(kept, names) == kept
+
+
 def _tiny_notebook(path: Path, markdown: str) -> None:
     nb = nbformat.v4.new_notebook()
     nb.metadata.kernelspec = {"name": "python3", "display_name": "Python 3", "language": "python"}
