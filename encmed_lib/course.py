@@ -22,6 +22,7 @@ Colab badge and the Colab set-up cell at the top of every notebook.
 from __future__ import annotations
 
 import argparse
+import re
 import time
 from pathlib import Path
 
