@@ -66,7 +66,7 @@ class PaillierAggregator(Aggregator):
     record_bound : int, optional
         A public bound on the total number of records, **fixed in advance**
         (e.g. by the study protocol).  With ``slot_bits="auto"`` it sizes the
-        slots and :func:`~encmed_lib.federated.trainer.announce_bounds` then
+        slots and :func:`~encmed_lib.federated.providers.announce_bounds` then
         announces nothing: a DP transcript must not carry record counts that
         the budget does not pay for.
 
