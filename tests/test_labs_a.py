@@ -493,3 +493,17 @@ def test_check_03_signed_encoding(keys):
     rejects(check, encode, lambda m: m - n, *keys, hint="only the top third")
     rejects(check, encode, signed_functions(n, bound=n // 3 - 2)[1], *keys, hint="bounds included")
     rejects(check, encode(-3), decode, *keys, hint="without parentheses")
+
+
+def test_a_stub_of_the_student_version_is_not_graded_as_a_wrong_answer(keys):
+    """The student version's stub raises NotImplementedError: the checkers let it through."""
+    def stub(*args):
+        raise NotImplementedError("Exercise: write your solution here")
+    with pytest.raises(NotImplementedError):
+        labs.check_01_input_audit(stub)
+    with pytest.raises(NotImplementedError):
+        labs.check_02_best_split(stub, stub, ("age", 1.0, 0.5), pd.DataFrame({"age": [1.0, 2.0]}), [0, 1])
+    with pytest.raises(NotImplementedError):
+        labs.check_03_toy_paillier(stub, stub, TOY_P, TOY_Q, TOY_G)
+    with pytest.raises(NotImplementedError):
+        labs.check_03_signed_encoding(stub, stub, *keys)
