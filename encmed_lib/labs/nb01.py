@@ -10,6 +10,7 @@ Exercises section; see :mod:`encmed_lib.labs` for the three-cell format.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Mapping
 
 import numpy as np
@@ -23,7 +24,8 @@ from .core import (
     synthea_sample,
 )
 
-__all__ = ["check_01_smd", "check_01_input_audit", "check_01_lipid_panels"]
+__all__ = ["check_01_smd", "check_01_input_audit", "check_01_lipid_panels",
+           "read_raw_heart", "reference_audit", "corrupted_heart"]
 
 _S01 = "01_data.ipynb"
 
@@ -138,7 +140,7 @@ def _check_top3(ex: Exercise, top3, order: list[str], right: pd.Series) -> None:
 
 
 # ------------------------------------------------------------------ 01.2
-def read_raw_heart(path=None) -> pd.DataFrame:
+def read_raw_heart(path: str | os.PathLike | None = None) -> pd.DataFrame:
     """The heart file as the exercise reads it: 14 named columns, ``?`` as NaN, no check at all."""
     from ..data.heart import FEATURES, default_heart_path
 

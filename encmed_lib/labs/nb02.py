@@ -26,7 +26,8 @@ from .core import (
     ok,
 )
 
-__all__ = ["check_02_best_split", "check_02_cv_depth", "check_02_roundtrip_agreement", "CV_DEPTHS"]
+__all__ = ["check_02_best_split", "check_02_cv_depth", "check_02_roundtrip_agreement",
+           "CV_DEPTHS", "scan_splits", "cv_accuracies"]
 
 _S02 = "02_tree.ipynb"
 _GINI = f'{_S02}, section "How a tree chooses a question: Gini impurity"'
