@@ -502,24 +502,6 @@ def test_check_09_level_sensitivity():
     rejects(check, 11.5, binning, hint="whole number")
 
 
-def test_check_09_advantage_bound():
-    from encmed_lib.membership import dp_advantage_bound
-
-    right = float(dp_advantage_bound(1.0))
-    assert "tanh(ε/2) = 0.462" in accepts(labs.check_09_advantage_bound, right, epsilon=1.0)
-    accepts(labs.check_09_advantage_bound, 0.462)
-    accepts(labs.check_09_advantage_bound, dp_advantage_bound(np.float64(3.0)), epsilon=3.0)
-    check = labs.check_09_advantage_bound
-    rejects(check, np.tanh(1.0), hint="halve epsilon")
-    rejects(check, np.e, hint="factor e^ε")
-    rejects(check, np.e - 1, hint="e^ε - 1")
-    rejects(check, np.e / (1 + np.e), hint="2 · accuracy - 1")
-    rejects(check, 1 - right, hint="1 minus the bound")
-    rejects(check, 100 * right, hint="percentage")
-    rejects(check, 0.3, hint="dp_advantage_bound")
-    rejects(check, [right], hint="reduce it to one number")
-
-
 # ---------------------------------------------- 10 · threat model and evaluation
 def test_check_10_extraction_protocols():
     from encmed_lib.evaluation import protocol_matrix

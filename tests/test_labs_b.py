@@ -373,12 +373,62 @@ def test_check_09_budget_for_noise():
     rejects(check, level, leaf, None, hint="no answer yet")
 
 
+# ------------------------------------------------------ 09 · the membership bound, measured
+def threshold_test(epsilon=1.0, count=40, trials=100_000, seeds=(11, 12), threshold=None, swap=False):
+    """TPR and FPR of "member if the release is >= threshold", simulated as a student would."""
+    from encmed_lib.privacy.mechanisms import discrete_laplace
+
+    rng_in, rng_out = np.random.default_rng(seeds[0]), np.random.default_rng(seeds[1])
+    released_in = count + 1 + discrete_laplace(epsilon, 1, size=trials, rng=rng_in)
+    released_out = count + discrete_laplace(epsilon, 1, size=trials, rng=rng_out)
+    if swap:
+        released_in, released_out = released_out, released_in
+    t = count + 1 if threshold is None else threshold
+    return float(np.mean(released_in >= t)), float(np.mean(released_out >= t))
+
+
+def test_check_09_membership_experiment():
+    from encmed_lib.membership import dp_advantage_bound
+
+    check = labs.check_09_membership_experiment
+    tpr, fpr = threshold_test()
+    bound = float(dp_advantage_bound(1.0))
+    message = accepts(check, tpr - fpr, bound)
+    assert "tanh(ε/2) = 0.462" in message and f"TPR - FPR = {tpr - fpr:.3f}" in message
+    assert abs((tpr - fpr) - bound) < 0.01  # the threshold test reaches the bound, up to sampling error
+    accepts(check, np.float64(tpr - fpr), 0.462)
+    other = threshold_test(seeds=(5, 6))  # another honest simulation: accepted
+    accepts(check, other[0] - other[1], bound)
+    tpr3, fpr3 = threshold_test(epsilon=3.0, count=10, trials=20_000, seeds=(1, 2))
+    accepts(check, tpr3 - fpr3, dp_advantage_bound(np.float64(3.0)), epsilon=3.0, count=10, trials=20_000,
+            seeds=(1, 2))
+    rejects(check, bound, bound, hint="the bound tanh(ε/2) itself")
+    rejects(check, -(tpr - fpr), bound, hint="sign is reversed")
+    rejects(check, tpr, bound, hint="TPR alone")
+    rejects(check, fpr, bound, hint="FPR alone")
+    rejects(check, 1 - (tpr - fpr), bound, hint="1 minus the advantage")
+    low = threshold_test(threshold=40)
+    rejects(check, low[0] - low[1], bound, hint="the threshold is c + 1 = 41")
+    rejects(check, 0.3, bound, hint="discrete_laplace(eps_ex, 1")
+    rejects(check, None, bound, hint="no answer yet")
+    # the bound, as the former exercise 09.4 checked it
+    rejects(check, tpr - fpr, np.tanh(1.0), hint="halve epsilon")
+    rejects(check, tpr - fpr, np.e, hint="factor e^ε")
+    rejects(check, tpr - fpr, np.e - 1, hint="e^ε - 1")
+    rejects(check, tpr - fpr, np.e / (1 + np.e), hint="2 · accuracy - 1")
+    rejects(check, tpr - fpr, 1 - bound, hint="1 minus the bound")
+    rejects(check, tpr - fpr, 100 * bound, hint="percentage")
+    rejects(check, tpr - fpr, 0.3, hint="dp_advantage_bound")
+    rejects(check, tpr - fpr, [bound], hint="reduce it to one number")
+
+
 # ------------------------------------------------------ the exercises in the notebooks
 NOTEBOOKS = {"07": "07_beyond_trees.ipynb", "08": "08_collaborative_training.ipynb",
              "09": "09_differential_privacy.ipynb"}
 NEW_CHECKERS = {"07": ["check_07_server_by_hand", "check_07_model_from_probabilities"],
                 "08": ["check_08_count_table", "check_08_secret_sharing"],
-                "09": ["check_09_discrete_laplace", "check_09_budget_for_noise"]}
+                "09": ["check_09_discrete_laplace", "check_09_budget_for_noise",
+                       "check_09_membership_experiment"]}
 
 
 @pytest.mark.parametrize("number", sorted(NOTEBOOKS))

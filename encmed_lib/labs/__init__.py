@@ -92,10 +92,10 @@ from .nb08 import (
     check_08_secret_sharing,
 )
 from .nb09 import (
-    check_09_advantage_bound,
     check_09_budget_for_noise,
     check_09_discrete_laplace,
     check_09_level_sensitivity,
+    check_09_membership_experiment,
 )
 from .nb10 import (
     check_10_extraction_protocols,
@@ -130,6 +130,6 @@ __all__ = [
     "check_07_query_ciphertexts",
     "check_08_count_table", "check_08_secret_sharing", "check_08_inferred_count", "check_08_lightest_backend",
     "check_09_discrete_laplace", "check_09_level_sensitivity", "check_09_budget_for_noise",
-    "check_09_advantage_bound",
+    "check_09_membership_experiment",
     "check_10_extraction_protocols", "check_10_label_only_query_ratio", "check_10_slowdown",
 ]

@@ -259,22 +259,14 @@ def check_09_budget_for_noise(level_epsilon, leaf_epsilon, total_epsilon, *, lev
               "outcome's probability")
 
 
-def check_09_advantage_bound(bound, epsilon: float = 1.0) -> str:
-    """Exercise 09.4: the largest membership advantage an ``epsilon``-DP model allows, tanh(epsilon / 2).
-
-    Within 0.0005, so the value rounded to 3 decimals is accepted.
-    """
-    ex = Exercise("09.4 (the membership bound)",
-                  f'{_S09}, sections "1 · Why: the totals still describe patients" (Differential privacy, '
-                  'in words) and "6 · Membership inference: does the model reveal who was in it?"')
+def _check_bound(ex: Exercise, bound, epsilon: float) -> float:
+    """The largest membership advantage an ``epsilon``-DP release allows, tanh(epsilon / 2), within 0.0005."""
     expected = (f"the largest advantage (TPR - FPR) any membership test can reach against an ε-DP model at "
                 f"ε = {epsilon:g}, a number between 0 and 1")
     value = as_number(bound, ex, expected)
     right, tol = math.tanh(epsilon / 2), 5e-4
     if is_close(value, right, tol):
-        return ok(f"at ε = {epsilon:g} no membership test, however clever, has TPR - FPR above "
-                  f"tanh(ε/2) = {right:.3f}: on a balanced mix of members and new patients it guesses right "
-                  f"at most {(1 + right) / 2:.1%} of the time")
+        return right
     mistakes = [
         (math.tanh(epsilon), "that is tanh(ε): the bound is tanh(ε/2), halve epsilon first"),
         (math.exp(epsilon), "that is the factor e^ε on probabilities; an advantage (TPR - FPR) is at most 1"),
@@ -291,3 +283,59 @@ def check_09_advantage_bound(bound, epsilon: float = 1.0) -> str:
             raise ex.fail(expected, bound, hint)
     raise ex.fail(expected, bound, "section 1 gives the bound for every epsilon: tanh(ε/2), or "
                   "dp_advantage_bound(epsilon)")
+
+
+def _threshold_advantage(epsilon: float, count: int, trials: int, seeds: tuple[int, int]) -> float:
+    """TPR - FPR of the test "member if the release is >= count + 1", on the exercise's seeded draws."""
+    from ..privacy.mechanisms import discrete_laplace
+
+    with_her = count + 1 + discrete_laplace(epsilon, 1, size=trials, rng=np.random.default_rng(seeds[0]))
+    without = count + discrete_laplace(epsilon, 1, size=trials, rng=np.random.default_rng(seeds[1]))
+    return float(np.mean(with_her >= count + 1) - np.mean(without >= count + 1))
+
+
+def check_09_membership_experiment(measured_advantage, bound, *, epsilon: float = 1.0, count: int = 40,
+                                   trials: int = 100_000, seeds: tuple[int, int] = (11, 12)) -> str:
+    """Exercise 09.4: a membership test against one noisy count, measured, and the bound tanh(ε/2).
+
+    ``measured_advantage`` is TPR - FPR of the test "member if the release is
+    at least ``count + 1``" over ``trials`` seeded releases of each world
+    (``seeds``: the generators of the world with the patient, then without);
+    it is recomputed exactly, and any other honest simulation within 5
+    standard deviations of its expectation, tanh(ε/2), is accepted too (the
+    bound itself is refused: it must be measured).  ``bound`` must be
+    tanh(ε/2) within 0.0005.
+    """
+    ex = Exercise("09.4 (the membership bound, measured)",
+                  f'{_S09}, sections "1 · Why: the totals still describe patients" (Differential privacy, '
+                  'in words) and "6 · Membership inference: does the model reveal who was in it?"')
+    right_bound = _check_bound(ex, bound, epsilon)
+    expected = (f"TPR - FPR of the test 'member if the release is >= {count + 1}', measured on {trials:,} "
+                "simulated releases of each world (a number)")
+    value = as_number(measured_advantage, ex, expected)
+    exact = _threshold_advantage(epsilon, count, trials, seeds)
+    alpha = math.exp(-epsilon)
+    p0 = (1 - alpha) / (1 + alpha)
+    sd = math.sqrt(2 * (1 - p0 * p0) / 4 / trials)
+    if is_close(value, right_bound, 1e-12) and not is_close(exact, right_bound, 1e-12):
+        raise ex.fail(expected, measured_advantage, "that is the bound tanh(ε/2) itself: measure the test on "
+                      "the simulated releases, np.mean(with >= c + 1) - np.mean(without >= c + 1)")
+    if is_close(value, exact, 1e-12) or is_close(value, right_bound, 5 * sd):
+        return ok(f"the test 'member if the release is >= c + 1' reaches TPR - FPR = {value:.3f} against "
+                  f"the bound tanh(ε/2) = {right_bound:.3f} at ε = {epsilon:g}: with discrete Laplace noise "
+                  "this simple test is the best possible one, the bound is reached, and no attacker, "
+                  f"however clever, does better; on a balanced guess it is right {(1 + right_bound) / 2:.1%} "
+                  "of the time")
+    mistakes = [
+        (-right_bound, "the sign is reversed: TPR is measured on the releases *with* the patient"),
+        ((1 + p0) / 2, "that is the TPR alone: subtract the FPR (the same test on the releases without her)"),
+        ((1 - p0) / 2, "that is the FPR alone: the advantage is TPR - FPR"),
+        (1 - right_bound, "that is 1 minus the advantage"),
+        (alpha * (1 - alpha) / (1 + alpha), f"the threshold is c + 1 = {count + 1}: a release of exactly c "
+                                            "is likelier without her"),
+    ]
+    hint = next((h for cand, h in mistakes if is_close(value, cand, 5 * sd)),
+                f"draw {trials:,} releases count + 1 + noise (with her, rng_in_ex) and count + noise "
+                "(without, rng_out_ex) with discrete_laplace(eps_ex, 1, ...), and compare the shares "
+                ">= count + 1")
+    raise ex.fail(expected, measured_advantage, hint)
