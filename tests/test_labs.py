@@ -363,27 +363,6 @@ def linear(heart):
     return pipe, LinearServer(pipe)
 
 
-def test_check_07_encrypted_probability(heart, client, linear):
-    from encmed_lib.protocol.linear import score_encrypted
-
-    X_test = heart[3]
-    pipe, server = linear
-    record = X_test.iloc[19]
-    score, proba = score_encrypted(client, server, record)
-    p = 1 / (1 + np.exp(-score))
-    assert abs(p - pipe.predict_proba(X_test.iloc[[19]])[0, 1]) < 1e-9
-    message = accepts(labs.check_07_encrypted_probability, p, server, record)
-    assert f"P(disease) = {p:.6f}" in message
-    accepts(labs.check_07_encrypted_probability, proba[1], pipe, record.to_dict())
-    check = labs.check_07_encrypted_probability
-    rejects(check, score, server, record, hint="that is the score")
-    rejects(check, proba[0], server, record, hint="class 0")
-    rejects(check, (score, proba), server, record, hint="returns (score, [1 - p, p])")
-    rejects(check, proba, server, record, hint="entry of class 1")
-    rejects(check, 100 * p, server, record, hint="percentage")
-    rejects(check, 0.123456, server, record, hint="apply the sigmoid")
-
-
 def test_check_07_query_ciphertexts():
     message = accepts(labs.check_07_query_ciphertexts, 13, 1, n_features=13)
     assert "4096 slots" in message

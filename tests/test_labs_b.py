@@ -65,6 +65,42 @@ def linear(heart):
     return pipe, LinearServer(pipe)
 
 
+# ------------------------------------------------------ 07 · a clinic's threshold
+def test_check_07_clinic_threshold(heart, client, linear):
+    from encmed_lib.protocol.linear import score_encrypted
+
+    pipe, server = linear
+    X_test, y_test = heart[1], heart[3]
+    patients, labels = X_test.iloc[:40], y_test.iloc[:40].to_numpy()
+    probs = np.array([score_encrypted(client, server, row)[1][1] for _, row in patients.iterrows()])
+    assert np.allclose(probs, pipe.predict_proba(patients)[:, 1], atol=1e-9)
+    sick = labels == 1
+
+    def rates(values, t):
+        flagged = values >= t
+        return flagged[sick].mean(), (~flagged[~sick]).mean()
+
+    sens, spec = rates(probs, 0.3)
+    check = labs.check_07_clinic_threshold
+    message = accepts(check, sens, spec, server, patients, labels)
+    assert f"sensitivity {sens:.3f}, specificity {spec:.3f}" in message
+    accepts(check, np.float64(sens), float(spec), pipe, patients, pd.Series(labels), threshold=0.3)
+    other = rates(probs, 0.7)
+    accepts(check, *other, server, patients, labels, threshold=0.7)
+    assert rates(probs, 0.5) != (sens, spec)  # the mistakes below are told apart on these patients
+    rejects(check, spec, sens, server, patients, labels, hint="swapped")
+    rejects(check, *rates(probs, 0.5), server, patients, labels, hint="default threshold 0.5")
+    scores = np.log(probs / (1 - probs))
+    rejects(check, *rates(scores, 0.3), server, patients, labels, hint="not the score")
+    rejects(check, 1 - sens, spec, server, patients, labels, hint="*missed*")
+    rejects(check, sens, 1 - spec, server, patients, labels, hint="false-positive rate")
+    rejects(check, sens * sick.sum(), spec * (~sick).sum(), server, patients, labels, hint="counts")
+    rejects(check, 100 * sens, 100 * spec, server, patients, labels, hint="percentages")
+    rejects(check, sens, 0.123, server, patients, labels, hint="score every patient")
+    rejects(check, None, spec, server, patients, labels, hint="no answer yet")
+    rejects(check, probs, spec, server, patients, labels, hint="reduce it to one number")
+
+
 # ------------------------------------------------------ 07 · the server's computation by hand
 def server_by_hand(client, server, record, *, weights=None, intercept=None, absolute=False):
     """E(S) computed as a student would: c_i^W_i multiplied, then (1 + B n) for the intercept."""
@@ -226,6 +262,41 @@ def test_check_08_count_table_tests_values_outside_the_ranges(hospitals):
         assert np.array_equal(drops_outliers(X, y), right(X, y))
     rejects(labs.check_08_count_table, drops_outliers, sum(right(X, y) for X, y in hosp), hosp, binning,
             hint="outside a range land in the first or last bin")
+
+
+def test_check_08_inferred_count_from_the_published_partial_sums(heart):
+    """Exercise 08.3 done from the transcript: the partial sums added modulo p, minus the own table."""
+    import copy
+
+    from encmed_lib.federated import (
+        HEART_RANGES,
+        Binning,
+        FederatedTreeTrainer,
+        SecretSharingAggregator,
+        split_providers,
+    )
+
+    X_train, _, y_train, _ = heart
+    providers = split_providers(X_train, y_train, k=3, sizes=(0.5, 0.3, 0.2), seed=0)
+    binning = Binning.from_ranges(HEART_RANGES, n_bins=16)
+    trainer = FederatedTreeTrainer(2, binning, SecretSharingAggregator())
+    trainer.fit(providers)
+    me = copy.copy(providers[2])
+    me.prepare(binning, trainer.classes_)
+    own = me.count_table(0)
+    published = [m.payload for m in trainer.transcript_ if m.round == "level 0" and m.kind == "partial-sum"]
+    assert len(published) == 3
+    prime = trainer.aggregator.prime
+    flat = [sum(column) % prime for column in zip(*published, strict=True)]
+    total = binning.unflatten(np.array([flat], dtype=np.int64), len(trainer.classes_))[0]
+    f = binning.feature_names.index("thal")
+    where = dict(observer="hospital-C", feature="thal", bin=2, label=1)
+    check = labs.check_08_inferred_count
+    assert "together hold" in accepts(check, int(total[f, 2, 1] - own[f, 2, 1]), providers, binning, **where)
+    rejects(check, int(total[f, 1, 1] - own[f, 1, 1]), providers, binning, hint="another bin of thal",
+            **where)
+    assert total[f, 1, 1] - own[f, 1, 1] != total[f, 2, 0] - own[f, 2, 0]  # the two hints are told apart
+    rejects(check, 10 ** 6, providers, binning, hint="published partial sums", **where)
 
 
 # ------------------------------------------------------ 08 · secret sharing by hand
@@ -425,8 +496,9 @@ def test_check_09_membership_experiment():
 # ------------------------------------------------------ the exercises in the notebooks
 NOTEBOOKS = {"07": "07_beyond_trees.ipynb", "08": "08_collaborative_training.ipynb",
              "09": "09_differential_privacy.ipynb"}
-NEW_CHECKERS = {"07": ["check_07_server_by_hand", "check_07_model_from_probabilities"],
-                "08": ["check_08_count_table", "check_08_secret_sharing"],
+NEW_CHECKERS = {"07": ["check_07_clinic_threshold", "check_07_server_by_hand",
+                       "check_07_model_from_probabilities"],
+                "08": ["check_08_count_table", "check_08_secret_sharing", "check_08_inferred_count"],
                 "09": ["check_09_discrete_laplace", "check_09_budget_for_noise",
                        "check_09_membership_experiment"]}
 

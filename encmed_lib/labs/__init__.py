@@ -80,7 +80,7 @@ from .nb06 import (
     check_06_public_depth,
 )
 from .nb07 import (
-    check_07_encrypted_probability,
+    check_07_clinic_threshold,
     check_07_model_from_probabilities,
     check_07_query_ciphertexts,
     check_07_server_by_hand,
@@ -126,7 +126,7 @@ __all__ = [
     "check_04_recovered_threshold", "check_04_blinded_value", "check_04_pack_count",
     "check_05_agreement", "check_05_leaf", "check_05_disease_share",
     "check_06_public_depth", "check_06_comparison_values", "check_06_cheating_client",
-    "check_07_encrypted_probability", "check_07_server_by_hand", "check_07_model_from_probabilities",
+    "check_07_clinic_threshold", "check_07_server_by_hand", "check_07_model_from_probabilities",
     "check_07_query_ciphertexts",
     "check_08_count_table", "check_08_secret_sharing", "check_08_inferred_count", "check_08_lightest_backend",
     "check_09_discrete_laplace", "check_09_level_sensitivity", "check_09_budget_for_noise",

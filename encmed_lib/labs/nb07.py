@@ -192,44 +192,77 @@ def check_07_server_by_hand(ciphertext, client, server, record) -> str:
                   "(1 + B n) mod n^2 for the intercept", shown="a ciphertext of another number")
 
 
-def check_07_encrypted_probability(probability, server, record) -> str:
-    """Exercise 07.1: P(disease) of ``record`` from its encrypted score, within 1e-9.
+def _rates(p: np.ndarray, sick: np.ndarray, threshold: float) -> tuple[float, float]:
+    """(sensitivity, specificity) of the decision ``p >= threshold``."""
+    flagged = p >= threshold
+    return float(flagged[sick].mean()), float((~flagged[~sick]).mean())
 
-    Recomputed as ``sigmoid(server.plaintext_score(x))`` (the same fixed-point
-    integers as the encrypted reply).
+
+def _clinic_mistakes(p: np.ndarray, scores: np.ndarray, sick: np.ndarray, threshold: float,
+                     right: tuple[float, float]) -> list[tuple[tuple[float, float], str]]:
+    """(sensitivity, specificity) of typical wrong answers, each with its hint."""
+    n_sick, n_well = int(sick.sum()), int((~sick).sum())
+    return [
+        ((right[1], right[0]), "the two are swapped: sensitivity is the share of the sick patients "
+                               "flagged, specificity the share of the others not flagged"),
+        (_rates(p, sick, 0.5), f"that is the default threshold 0.5: flag the patients with "
+                               f"p >= {threshold:g}"),
+        (_rates(scores, sick, threshold), "the threshold is on the probability, not the score: "
+                                          "p = 1 / (1 + exp(-score))"),
+        ((1 - right[0], right[1]), "that is the share of the sick patients *missed*: sensitivity is the "
+                                   "share flagged"),
+        ((right[0], 1 - right[1]), "that is the false-positive rate: specificity is the share of the "
+                                   "patients without disease that are *not* flagged"),
+        ((right[0] * n_sick, right[1] * n_well), "these are counts: divide by the number of sick (and of "
+                                                 "healthy) patients"),
+        ((100 * right[0], 100 * right[1]), "these look like percentages: give fractions between 0 and 1"),
+    ]
+
+
+def check_07_clinic_threshold(sensitivity, specificity, server, X, y, threshold: float = 0.3) -> str:
+    """Exercise 07.1: the sensitivity and specificity of the decision ``P(disease) >= threshold``.
+
+    ``X``, ``y`` are the patients scored and their true labels (class 1 =
+    disease); the probabilities are recomputed as ``sigmoid(server.plaintext_score(x))``,
+    the same fixed-point integers as the encrypted replies.  Within 1e-9.
     """
     from scipy.special import expit
 
     from ..protocol.linear import LinearServer
 
-    ex = Exercise("07.1 (one encrypted score)", f'{_S07}, section "One patient, end to end"')
-    expected = "the probability of heart disease (class 1) for this patient, a number between 0 and 1"
-    if isinstance(probability, tuple) and len(probability) == 2:
-        raise ex.fail(expected, probability, "score_encrypted returns (score, [1 - p, p]): keep the score "
-                      "and apply the sigmoid, or take entry 1 of the probabilities")
-    if hasattr(probability, "__len__") and not isinstance(probability, str):
-        raise ex.fail(expected, probability, "these are the two class probabilities [1 - p, p]: give the "
-                      "entry of class 1")
-    value = as_number(probability, ex, expected)
+    ex = Exercise("07.1 (a clinic's threshold)", f'{_S07}, sections "One patient, end to end" and '
+                  '"The whole held-out set"')
     if not isinstance(server, LinearServer):
         server = LinearServer(server)
-    rec = record_dict(record)
-    x = [rec[f] for f in server.feature_names]
-    score = server.plaintext_score(x)
-    right = float(expit(score))
-    if is_close(value, right, 1e-9):
-        return ok(f"P(disease) = {right:.6f} for this patient (score {score:+.6f}): the encrypted score "
-                  "gives the plaintext model's probability")
-    if is_close(value, score, 1e-6):
-        raise ex.fail(expected, probability, "that is the score (a logit): the probability is the sigmoid "
-                      "1 / (1 + exp(-score))")
-    if is_close(value, 1 - right, 1e-9):
-        raise ex.fail(expected, probability, "that is the probability of class 0 (no disease): take p, "
-                      "not 1 - p")
-    if 1 < value <= 100 and is_close(value / 100, right, 1e-7):
-        raise ex.fail(expected, probability, "this looks like a percentage: give a fraction between 0 and 1")
-    raise ex.fail(expected, probability, "score the patient with score_encrypted(client, server, record_ex) "
-                  "and apply the sigmoid to the score")
+    rows = np.asarray(X[server.feature_names], dtype=float)
+    scores = np.array([server.plaintext_score(x) for x in rows])
+    sick = np.asarray(y) == 1
+    p = expit(scores)
+    right = _rates(p, sick, threshold)
+    values = []
+    for value, what in [(sensitivity, "sensitivity"), (specificity, "specificity")]:
+        expected = (f"the {what} of the decision P(disease) >= {threshold:g} on these {len(rows)} patients, "
+                    "a fraction between 0 and 1")
+        values.append(as_number(value, ex, expected))
+    expected = (f"the sensitivity and the specificity of the decision P(disease) >= {threshold:g} on these "
+                f"{len(rows)} patients, two fractions between 0 and 1")
+    got = tuple(values)
+    if all(is_close(a, b, 1e-9) for a, b in zip(got, right, strict=True)):
+        at_half = _rates(p, sick, 0.5)
+        return ok(f"at P(disease) >= {threshold:g} the clinic flags {int((p >= threshold).sum())} of the "
+                  f"{len(rows)} patients: sensitivity {right[0]:.3f}, specificity {right[1]:.3f} (at 0.5: "
+                  f"{at_half[0]:.3f} and {at_half[1]:.3f}); the client decides alone, on its decrypted "
+                  "score: the server never learns the probability nor the decision")
+    mistakes = _clinic_mistakes(p, scores, sick, threshold, right)
+    hints = [hint for candidate, hint in mistakes
+             if all(is_close(a, b, 1e-9 * max(1.0, abs(b))) for a, b in zip(got, candidate, strict=True))]
+    if hints:  # on few patients two mistakes can give the same rates: name both
+        raise ex.fail(expected, None, "; or ".join(hints),
+                      shown=f"sensitivity {got[0]:.4g}, specificity {got[1]:.4g}")
+    raise ex.fail(expected, None, "score every patient with score_encrypted(client, server, row), take "
+                  f"p = proba[1], flag p >= {threshold:g}, and compare with the labels: sensitivity = "
+                  "flagged among the sick, specificity = not flagged among the others",
+                  shown=f"sensitivity {got[0]:.4g}, specificity {got[1]:.4g}")
 
 
 def check_07_query_ciphertexts(paillier, ckks, n_features: int = 13, poly_modulus_degree: int | None = None

@@ -223,6 +223,46 @@ def check_08_secret_sharing(share, reconstruct, prime: int | None = None) -> str
               "shares are independent of the table, only the sum of all k reveals it")
 
 
+def _root_tables(providers, binning, classes) -> dict[str, np.ndarray]:
+    """Every provider's count table at the root, ``(F, B, C)``, computed on copies (routing untouched)."""
+    import copy
+
+    tables = {}
+    for p in providers:
+        mine = copy.copy(p)  # prepare() rebinds the routing state: work on a copy
+        mine.prepare(binning, classes)
+        tables[p.name] = mine.count_table(0)
+    return tables
+
+
+def _inferred_hint(value: int, tables: dict, observer: str, cell: tuple[int, int, int], label, where: str,
+                   feature: str, edges) -> str:
+    """Why ``value`` is not the others' count at ``cell = (feature, bin, class)``."""
+    f, b, c = cell
+    own = int(tables[observer][cell])
+    others = {name: int(t[cell]) for name, t in tables.items() if name != observer}
+    right = sum(others.values())
+    if value == own:
+        return f"that is {observer}'s own count: subtract it from the total"
+    if value == right + own:
+        return f"the total includes {observer}'s own patients: subtract its own count"
+    if value == -right:
+        return "the sign is reversed: total - own, not own - total"
+    if value in others.values():
+        return (f"that is one other hospital alone, which {observer} cannot know: with three hospitals it "
+                "only sees the sum of the other two (total - own)")
+    def others_at(bb: int, cc: int) -> int:
+        return sum(int(t[f, bb, cc]) for name, t in tables.items() if name != observer)
+    if value in {others_at(b, k) for k in range(tables[observer].shape[2]) if k != c}:
+        return f"that is another class: read the rows of class {label!r}"
+    if value in {others_at(k, c) for k in range(len(edges) + 1) if k != b}:
+        return (f"that is another bin of {feature}: bin b holds e[b-1] < x <= e[b], so {where} is bin {b} "
+                f"(binning.edges[{feature!r}] = {[float(e) for e in edges]})")
+    return ("add the published partial sums of round \"level 0\" modulo p, binning.unflatten them into "
+            f"counts[feature, bin, class], and compute total - own table at ({feature!r}, bin {b}, class "
+            f"{label!r})")
+
+
 def check_08_inferred_count(count, providers, binning, *, observer: str, feature: str, bin: int,
                             label) -> str:
     """Exercise 08.3: what ``observer`` infers (total - own) for one (feature bin, class) at the root.
@@ -231,52 +271,29 @@ def check_08_inferred_count(count, providers, binning, *, observer: str, feature
     of records of every *other* provider at ``bin`` of ``feature`` with class
     ``label``.  The providers are not modified.
     """
-    import copy
-
     from ..federated.report import bin_label
 
-    ex = Exercise("08.3 (what one hospital infers)", f'{_S08}, section "4 · What one hospital sees"')
+    ex = Exercise("08.3 (what one hospital infers)", f'{_S08}, sections "3 · The protocol, round by round" '
+                  'and "4 · What one hospital sees"')
     by_name = {p.name: p for p in providers}
     if observer not in by_name:
         raise ValueError(f"observer {observer!r} is not one of the providers {list(by_name)}")
     classes = sorted(set().union(*(p.labels() for p in providers)))
-    f = binning.feature_names.index(feature)
-    c = classes.index(label)
-    tables = {}
-    for p in providers:
-        mine = copy.copy(p)  # prepare() rebinds the routing state: work on a copy
-        mine.prepare(binning, classes)
-        tables[p.name] = mine.count_table(0)[f, bin]  # (classes,) at the root
-    counts = {name: int(t[c]) for name, t in tables.items()}
+    cell = (binning.feature_names.index(feature), bin, classes.index(label))
+    tables = _root_tables(providers, binning, classes)
     others = [name for name in by_name if name != observer]
-    own = counts[observer]
-    total = sum(counts.values())
-    right = total - own
+    own = int(tables[observer][cell])
+    total = sum(int(t[cell]) for t in tables.values())
     where = bin_label(feature, binning.edges[feature], bin)
     expected = (f"the number of patients of {' and '.join(others)} together with {where} and class {label!r} "
                 "(a whole number)")
     value = as_number(count, ex, expected, integer=True)
-    if value == right:
-        return ok(f"{' and '.join(others)} together hold {right} patients with {where} and class {label!r} "
-                  f"(the total {total} minus {observer}'s own {own}); {observer} learns this sum, not how "
-                  "it splits between them")
-    if value == own:
-        raise ex.fail(expected, count, f"that is {observer}'s own count: subtract it from the total")
-    if value == total:
-        raise ex.fail(expected, count, f"the total includes {observer}'s own patients: subtract its own "
-                      "count")
-    if value == -right:
-        raise ex.fail(expected, count, "the sign is reversed: total - own, not own - total")
-    if value in {counts[name] for name in others}:
-        raise ex.fail(expected, count, f"that is one other hospital alone, which {observer} cannot know: "
-                      "with three hospitals it only sees the sum of the other two (total - own)")
-    other_class = {sum(int(t[k]) for name, t in tables.items() if name != observer)
-                   for k in range(len(classes)) if k != c}
-    if value in other_class:
-        raise ex.fail(expected, count, f"that is another class: read the rows of class {label!r}")
-    raise ex.fail(expected, count, f"provider_view(trainer, <{observer}>, round=\"level 0\", feature="
-                  f"{feature!r}) has one row per (bin, class): take the row ({where!r}, {label!r}) and "
-                  "compute total - own table")
+    if value == total - own:
+        return ok(f"{' and '.join(others)} together hold {total - own} patients with {where} and class "
+                  f"{label!r} (the total {total} minus {observer}'s own {own}); {observer} learns this sum, "
+                  "not how it splits between them")
+    raise ex.fail(expected, count, _inferred_hint(value, tables, observer, cell, label, where, feature,
+                                                  binning.edges[feature]))
 
 
 def check_08_lightest_backend(backend, costs) -> str:
