@@ -80,20 +80,22 @@ from .nb06 import (
     check_06_public_depth,
 )
 from .nb07 import (
-    check_07_encrypted_probability,
+    check_07_clinic_threshold,
+    check_07_model_from_probabilities,
     check_07_query_ciphertexts,
-    check_07_stolen_model,
+    check_07_server_by_hand,
 )
 from .nb08 import (
-    check_08_additive_shares,
+    check_08_count_table,
     check_08_inferred_count,
     check_08_lightest_backend,
+    check_08_secret_sharing,
 )
 from .nb09 import (
-    check_09_advantage_bound,
-    check_09_epsilon_for_accuracy,
-    check_09_level_epsilon,
+    check_09_budget_for_noise,
+    check_09_discrete_laplace,
     check_09_level_sensitivity,
+    check_09_membership_experiment,
 )
 from .nb10 import (
     check_10_extraction_protocols,
@@ -124,9 +126,10 @@ __all__ = [
     "check_04_recovered_threshold", "check_04_blinded_value", "check_04_pack_count",
     "check_05_agreement", "check_05_leaf", "check_05_disease_share",
     "check_06_public_depth", "check_06_comparison_values", "check_06_cheating_client",
-    "check_07_stolen_model", "check_07_encrypted_probability", "check_07_query_ciphertexts",
-    "check_08_additive_shares", "check_08_inferred_count", "check_08_lightest_backend",
-    "check_09_level_epsilon", "check_09_level_sensitivity", "check_09_epsilon_for_accuracy",
-    "check_09_advantage_bound",
+    "check_07_clinic_threshold", "check_07_server_by_hand", "check_07_model_from_probabilities",
+    "check_07_query_ciphertexts",
+    "check_08_count_table", "check_08_secret_sharing", "check_08_inferred_count", "check_08_lightest_backend",
+    "check_09_discrete_laplace", "check_09_level_sensitivity", "check_09_budget_for_noise",
+    "check_09_membership_experiment",
     "check_10_extraction_protocols", "check_10_label_only_query_ratio", "check_10_slowdown",
 ]
