@@ -75,9 +75,10 @@ from .nb05 import (
     check_05_leaf,
 )
 from .nb06 import (
-    check_06_cheating_client,
     check_06_comparison_values,
+    check_06_path_costs,
     check_06_public_depth,
+    check_06_shared_bits,
 )
 from .nb07 import (
     check_07_encrypted_probability,
@@ -98,7 +99,8 @@ from .nb09 import (
 from .nb10 import (
     check_10_extraction_protocols,
     check_10_label_only_query_ratio,
-    check_10_slowdown,
+    check_10_phase_shares,
+    check_10_privacy_row,
 )
 from .students import (
     MARKDOWN_BEGIN,
@@ -123,10 +125,12 @@ __all__ = [
     "check_03_encrypted_sum", "check_03_scalar_multiply", "check_03_ciphertext_product",
     "check_04_recovered_threshold", "check_04_blinded_value", "check_04_pack_count",
     "check_05_agreement", "check_05_leaf", "check_05_disease_share",
-    "check_06_public_depth", "check_06_comparison_values", "check_06_cheating_client",
+    "check_06_public_depth", "check_06_comparison_values", "check_06_shared_bits",
+    "check_06_path_costs",
     "check_07_stolen_model", "check_07_encrypted_probability", "check_07_query_ciphertexts",
     "check_08_additive_shares", "check_08_inferred_count", "check_08_lightest_backend",
     "check_09_level_epsilon", "check_09_level_sensitivity", "check_09_epsilon_for_accuracy",
     "check_09_advantage_bound",
-    "check_10_extraction_protocols", "check_10_label_only_query_ratio", "check_10_slowdown",
+    "check_10_extraction_protocols", "check_10_label_only_query_ratio", "check_10_phase_shares",
+    "check_10_privacy_row",
 ]
