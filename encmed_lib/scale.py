@@ -338,7 +338,7 @@ def plot_throughput(df: pd.DataFrame, *, key_bits: int | None = None, depth: int
     if key_bits is None or depth is None:
         raise ArgumentError("plot_throughput needs the key size and the tree depth: pass key_bits= and "
                             "depth=, or a table from throughput_vs_workers() or throughput_table()")
-    fig = Figure(figsize=(6.4, 4.4), layout="constrained")
+    fig = Figure(figsize=(6.4, 4.8), layout="constrained")
     ax = fig.subplots()
     for k, (engine, part) in enumerate(df.groupby("engine", sort=False)):
         part = part.sort_values("workers")
@@ -357,6 +357,8 @@ def plot_throughput(df: pd.DataFrame, *, key_bits: int | None = None, depth: int
                  + (f"{patients} patients" if patients else "")
                  + (f", {cores} CPU cores" if cores else "")
                  + " (dashed: ideal linear scaling)", fontsize=10)
-    ax.legend(fontsize=8, loc="upper left")
+    # under the axes: no measured point or line can run under the legend
+    fig.legend(*ax.get_legend_handles_labels(), fontsize=8, loc="outside lower center", ncols=2,
+               frameon=False)
     ax.grid(alpha=0.3)
     return fig

@@ -99,7 +99,8 @@ def test_throughput_names_key_size_depth_and_every_line():
     assert "dashed" in title
     lines = [line for line in ax.get_lines() if isinstance(line, Line2D)]
     assert len(lines) == 4
-    legend = ax.get_legend()
+    renderer, (legend,) = assert_nothing_under_the_legend(fig)
+    assert not legend.get_window_extent(renderer).overlaps(ax.get_window_extent(renderer))
     entries = [t.get_text() for t in legend.get_texts()]
     assert entries == ["joblib: measured", "joblib: linear scaling from 1 worker", "dask: measured",
                        "dask: linear scaling from 1 worker"]
@@ -111,7 +112,6 @@ def test_throughput_names_key_size_depth_and_every_line():
         assert list(ideal.get_ydata()) == pytest.approx([first, 2 * first])
     assert lines[0].get_color() != lines[2].get_color()
     assert ax.get_xlabel() == "workers (processes)" and ax.get_ylabel() == "patients per second"
-    assert_nothing_under_the_legend(fig)
 
 
 def test_throughput_reads_the_report_columns_and_explicit_arguments():
