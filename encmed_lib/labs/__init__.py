@@ -50,19 +50,19 @@ from .core import (
     LabFormatError,
 )
 from .nb01 import (
-    check_01_class_balance,
-    check_01_largest_provider,
-    check_01_rows_dropped,
+    check_01_input_audit,
+    check_01_lipid_panels,
+    check_01_smd,
 )
 from .nb02 import (
-    check_02_depth_accuracy,
-    check_02_root_split,
+    check_02_best_split,
+    check_02_cv_depth,
     check_02_roundtrip_agreement,
 )
 from .nb03 import (
-    check_03_ciphertext_product,
-    check_03_encrypted_sum,
-    check_03_scalar_multiply,
+    check_03_encrypted_difference,
+    check_03_signed_encoding,
+    check_03_toy_paillier,
 )
 from .nb04 import (
     check_04_blinded_value,
@@ -120,9 +120,9 @@ __all__ = [
     "LabCheckError", "LabFormatError", "make_student_versions", "student_notebook",
     "strip_code_solution", "strip_markdown_solution", "STUB", "MARKDOWN_STUB", "main",
     "SOLUTION_BEGIN", "SOLUTION_END", "MARKDOWN_BEGIN", "MARKDOWN_END",
-    "check_01_class_balance", "check_01_rows_dropped", "check_01_largest_provider",
-    "check_02_depth_accuracy", "check_02_root_split", "check_02_roundtrip_agreement",
-    "check_03_encrypted_sum", "check_03_scalar_multiply", "check_03_ciphertext_product",
+    "check_01_smd", "check_01_input_audit", "check_01_lipid_panels",
+    "check_02_best_split", "check_02_cv_depth", "check_02_roundtrip_agreement",
+    "check_03_toy_paillier", "check_03_encrypted_difference", "check_03_signed_encoding",
     "check_04_recovered_threshold", "check_04_blinded_value", "check_04_pack_count",
     "check_05_agreement", "check_05_leaf", "check_05_disease_share",
     "check_06_public_depth", "check_06_comparison_values", "check_06_shared_bits",
