@@ -88,7 +88,7 @@ def test_check_06_shared_bits(heart, servers):
     assert bits == [went_left(codes[f], t, -1, width) for f, t, _ in nodes]
     assert deltas != bits  # some sign is -1: the share is not the result
     check = labs.check_06_shared_bits
-    message = accepts(check, deltas, bits, record, server, signs)
+    message = accepts(labs.check_06_shared_bits, deltas, bits, record, server, signs)
     assert f"goes left at {sum(bits)} of the {layout.n_comparisons} nodes" in message
     accepts(check, np.array(deltas), [bool(b) for b in bits], record.to_dict(), server, np.array(signs))
     # other signs, other shares, the same comparison results
@@ -148,7 +148,7 @@ def test_check_06_path_costs(heart, servers, padded):
     label = server.classes[layout.leaf_class[leaf]]
     assert label == tree.predict(X_test.iloc[[7]])[0]
     check = labs.check_06_path_costs
-    message = accepts(check, costs, label, bits, server)
+    message = accepts(labs.check_06_path_costs, costs, label, bits, server)
     assert f"exactly one of the {layout.n_leaves} leaves has cost 0" in message
     accepts(check, np.array(costs), np.int64(label), bits, server)
     rejects(check, [len(p) - c for p, c in zip(layout.paths, costs, strict=True)], label, bits, server,
@@ -214,7 +214,8 @@ def test_check_10_phase_shares():
     shares = {p: lo[p] / lo["total_ms"] for p in PHASES}
     ratio = lo["total_ms"] / basic["total_ms"]
     assert not math.isclose(ratio, lo["slowdown"] / basic["slowdown"], rel_tol=0.05)
-    message = accepts(check, shares, ratio, cost)  # defaults: label-only, 1024 bits, depth 4
+    # defaults: label-only, 1024 bits, depth 4
+    message = accepts(labs.check_10_phase_shares, shares, ratio, cost)
     assert "server_evaluate_ms is the largest one" in message and "131" not in message
     accepts(check, pd.Series(shares), round(ratio, 2), cost, mode="label-only", key_bits=1024, depth=4)
     accepts(check, (lo[PHASES] / lo["total_ms"]).round(3), ratio, cost)
@@ -275,7 +276,7 @@ def test_check_10_privacy_row_on_the_real_attack(heart):
     # the same scoring as the library's
     assert row["recovered"] == attacks.path_finding.boundary_recovery(found.boundaries, tree, 1e-3)
     check = labs.check_10_privacy_row
-    message = accepts(check, row, found, tree, tol=1e-3)
+    message = accepts(labs.check_10_privacy_row, row, found, tree, tol=1e-3)
     assert f"recover {row['recovered']} of the {row['thresholds']} nodes" in message
     accepts(check, pd.Series(row), found, tree)
     nodes = attacks.true_thresholds(tree)
