@@ -400,7 +400,7 @@ def throughput_table(client, server, X: pd.DataFrame, workers: Sequence[int] = (
     pandas.DataFrame
         ``engine``, ``workers``, ``patients``, ``seconds``, ``patients_per_s``,
         ``speedup`` (against the engine's first row); ``attrs`` holds
-        ``key_bits``, ``cores`` and ``same_labels`` (every engine and worker
+        ``key_bits``, ``depth`` (the server's tree), ``cores`` and ``same_labels`` (every engine and worker
         count returned the same labels, equal to the plaintext tree's).
     """
     from ..scale import predict_encrypted, throughput_vs_workers
@@ -423,7 +423,8 @@ def throughput_table(client, server, X: pd.DataFrame, workers: Sequence[int] = (
     df = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=columns)
     expected = server.tree.to_sklearn().predict(warm) if len(warm) else np.array([])
     same = all(np.array_equal(lab, expected) for lab in labels)
-    df.attrs.update(key_bits=client.key_bits, cores=os.cpu_count(), same_labels=bool(same))
+    df.attrs.update(key_bits=client.key_bits, depth=server.tree.depth, cores=os.cpu_count(),
+                    same_labels=bool(same))
     return df
 
 

@@ -75,9 +75,10 @@ from .nb05 import (
     check_05_leaf,
 )
 from .nb06 import (
-    check_06_cheating_client,
     check_06_comparison_values,
+    check_06_path_costs,
     check_06_public_depth,
+    check_06_shared_bits,
 )
 from .nb07 import (
     check_07_clinic_threshold,
@@ -100,7 +101,8 @@ from .nb09 import (
 from .nb10 import (
     check_10_extraction_protocols,
     check_10_label_only_query_ratio,
-    check_10_slowdown,
+    check_10_phase_shares,
+    check_10_privacy_row,
 )
 from .students import (
     MARKDOWN_BEGIN,
@@ -125,11 +127,13 @@ __all__ = [
     "check_03_toy_paillier", "check_03_encrypted_difference", "check_03_signed_encoding",
     "check_04_recovered_threshold", "check_04_blinded_value", "check_04_pack_count",
     "check_05_agreement", "check_05_leaf", "check_05_disease_share",
-    "check_06_public_depth", "check_06_comparison_values", "check_06_cheating_client",
+    "check_06_public_depth", "check_06_comparison_values", "check_06_shared_bits",
+    "check_06_path_costs",
     "check_07_clinic_threshold", "check_07_server_by_hand", "check_07_model_from_probabilities",
     "check_07_query_ciphertexts",
     "check_08_count_table", "check_08_secret_sharing", "check_08_inferred_count", "check_08_lightest_backend",
     "check_09_discrete_laplace", "check_09_level_sensitivity", "check_09_budget_for_noise",
     "check_09_membership_experiment",
-    "check_10_extraction_protocols", "check_10_label_only_query_ratio", "check_10_slowdown",
+    "check_10_extraction_protocols", "check_10_label_only_query_ratio", "check_10_phase_shares",
+    "check_10_privacy_row",
 ]
