@@ -22,9 +22,9 @@ from sklearn.datasets import load_breast_cancer, make_classification
 from sklearn.tree import DecisionTreeClassifier
 
 import encmed_lib as em
-from encmed_lib.crypto.encoding import encode_threshold, encode_value
+from encmed_lib.crypto.encoding import SCALE_BITS, VALUE_BITS, encode_threshold, encode_value
 from encmed_lib.protocol import server as server_module
-from encmed_lib.protocol.messages import SLOT_BITS, slots_per_pack
+from encmed_lib.protocol.messages import BLIND_BITS, SLOT_BITS, slots_per_pack
 
 
 # -------------------------------------------------------------------- fixtures
@@ -145,11 +145,12 @@ def test_agrees_on_breast_cancer(client):
     data = load_breast_cancer(as_frame=True)
     X, y = data.data, data.target
     assert X.shape[1] == 30
-    # Its values are small (e.g. 0.000692) but none is finer than 2**-40 nor below 2**-17:
-    # every value is encodable as is, so no rounding is applied before training.
+    # Its values are small (e.g. 0.000692): finer than 2**-26 in float32, so they are rounded
+    # down to the grid; but distinct values are >= 1e-6 apart, 33 grid steps above every midpoint.
     values = X.to_numpy().ravel()
-    nonzero = np.abs(values[values != 0])
-    assert nonzero.min() > 2**-17 and np.abs(values).max() < 2**20
+    assert np.abs(values).max() < 2**VALUE_BITS
+    distinct = np.unique(values.astype(np.float32)).astype(np.float64)
+    assert np.diff(distinct).min() >= 2 * 16 * 2.0**-SCALE_BITS
     for v in values:
         encode_value(v)
     tree = em.train_tree(X, y, max_depth=6, random_state=0)
@@ -357,7 +358,7 @@ def test_multiplicative_blinding_keeps_the_divisor(heart, tree6, client):
         if d[j] == 0:
             assert v == 0
         else:
-            assert v % d[j] == 0 and 1 <= v // d[j] < 2**40
+            assert v % d[j] == 0 and 1 <= v // d[j] < 2**BLIND_BITS
     assert any(v != d[j] for j, v in values.items())  # it does multiply
 
 
@@ -637,7 +638,8 @@ def test_message_sizes_at_2048_bits(heart):
     n_internal = len(internal_nodes(tree))
     reply = em.TreeServer(tree).evaluate(q)
     per = (2048 - 1) // SLOT_BITS
-    assert per == slots_per_pack(2048) == 19
+    assert per == slots_per_pack(2048) == 31  # a complete depth-5 tree in one pack
+    assert len(reply.packs) == 1
     assert reply.n_values == n_internal
     assert len(reply.packs) == math.ceil(n_internal / per)
     assert all(len(base64.b64decode(t)) == 512 for t in reply.to_dict()["packs"])

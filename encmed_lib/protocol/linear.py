@@ -34,7 +34,7 @@ The tree protocol casts inputs to float32, as scikit-learn's trees do; a
 logistic regression computes in float64, so here every scale is larger:
 
 * input :math:`X = \\mathrm{round}(x \\cdot 2^{64})` (:data:`INPUT_FRAC_BITS`),
-  for :math:`|x| < 2^{20}` (the tree's domain).  A float64 of magnitude
+  for :math:`|x| < 2^{20}` (wider than the tree's :math:`2^{16}`).  A float64 of magnitude
   :math:`|x| \\in [2^k, 2^{k+1})` is a multiple of :math:`2^{k-52}`, so
   :math:`x \\cdot 2^{64}` is an integer, and the encoding **exact**, whenever
   :math:`|x| \\ge 2^{-12}` (and for 0); smaller inputs are rounded, with an
@@ -166,7 +166,7 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.utils.validation import check_is_fitted
 
-from ..crypto.encoding import SCALE_BITS, VALUE_BITS, as_float
+from ..crypto.encoding import SCALE_BITS, as_float
 from ..crypto.paillier import MIN_KEY_BITS, PublicKey
 from ..errors import (
     DomainError,
@@ -194,6 +194,9 @@ __all__ = [
     "plaintext_oracle", "encrypted_oracle", "extract_linear_model", "extraction_curve",
     "plot_extraction_curve",
 ]
+
+VALUE_BITS = 20
+"""Linear-mode inputs satisfy ``|x| < 2**VALUE_BITS`` (wider than the tree's ``2**16``: no slots to fit)."""
 
 INPUT_FRAC_BITS = 64
 """Inputs are encoded as ``round(x * 2**64)``: exact for every float64 with ``|x| >= 2**-12``."""
@@ -401,7 +404,7 @@ class LinearQuery(Query):
     """A :class:`Query` whose ciphertexts encrypt ``round(x * 2**64)`` (float64 fixed point).
 
     Its JSON is the tree query's plus ``"scale_bits": 64``: a :class:`LinearServer`
-    refuses a query without it (a tree query, scaled by ``2**40``), which would
+    refuses a query without it (a tree query, scaled by ``2**26``), which would
     otherwise give silently wrong scores.
     """
 
@@ -423,7 +426,7 @@ class LinearQuery(Query):
         if "scale_bits" not in data:
             raise MalformedMessageError(
                 "this query has no 'scale_bits' field: it was encoded for the tree protocol "
-                "(float32 x 2**40, Client.encrypt); encrypt the record with "
+                "(floor(float32 x 2**26), Client.encrypt); encrypt the record with "
                 "encmed_lib.protocol.linear.encrypt_float64 for a LinearServer")
         scale = int_field(data, "scale_bits", kind="query")
         if scale != INPUT_FRAC_BITS:
@@ -651,7 +654,7 @@ class LinearServer:
                 raise MalformedMessageError(f"the query's inputs are scaled by "
                                             f"2**{describe(query.scale_bits)}, not 2**{INPUT_FRAC_BITS}")
         elif isinstance(query, Query):
-            raise MalformedMessageError("this is a tree query (float32 x 2**40, Client.encrypt); "
+            raise MalformedMessageError("this is a tree query (floor(float32 x 2**26), Client.encrypt); "
                                         "a LinearServer needs encrypt_float64(client, record)")
         else:
             query = LinearQuery.from_json(query)
