@@ -41,15 +41,15 @@ def divisor_attack(client: Client, record, reply: Reply,
     """Test public candidate thresholds against one reply of multiplicative blinding.
 
     With ``blinding="multiplicative"`` the client decrypts :math:`v_j = r_j d_j`
-    with :math:`1 \\le r_j < 2^{40}`: the size of :math:`d_j` is hidden, but
+    with :math:`1 \\le r_j < 2^{21}`: the size of :math:`d_j` is hidden, but
     not its divisors.  It does not know which feature node :math:`j` compares,
     so it tries every public candidate :math:`(f, t)`: with
-    :math:`d = \\lfloor t\\,2^{40} \\rfloor - X_f` (its own encoded value), the
+    :math:`d = \\lfloor t\\,2^{26} \\rfloor - X_f` (its own encoded value), the
     candidate is *consistent* with :math:`v_j` when
 
     * :math:`d \\ne 0` divides :math:`v_j`, and
     * the blind it implies, :math:`r = v_j / d`, is possible:
-      :math:`1 \\le r < 2^{40}` (so :math:`d` has the sign of :math:`v_j`).
+      :math:`1 \\le r < 2^{21}` (so :math:`d` has the sign of :math:`v_j`).
 
     :math:`v_j = 0` happens exactly when :math:`d_j = 0` (the record sits
     exactly on the encoded threshold): then the consistent candidates are
@@ -57,7 +57,7 @@ def divisor_attack(client: Client, record, reply: Reply,
 
     The true candidate always passes.  A false one passes only if its
     :math:`d` happens to divide :math:`r_j d_j` with a quotient below
-    :math:`2^{40}`: a few do, because the grid makes every :math:`d` a small
+    :math:`2^{21}`: a few do, because the grid makes every :math:`d` a small
     multiple of a common power of two.  Each query draws fresh blinds, so the
     survivors of two or three queries intersect to (nearly) the truth alone
     (:func:`intersect_survivors`).
@@ -104,7 +104,7 @@ def intersect_survivors(*rounds: list[list[Candidate]]) -> list[list[Candidate]]
     """Per node, the candidates that survived every round (each round: one :func:`divisor_attack`).
 
     Candidates are compared by feature and *encoded* threshold (two floats
-    with the same :math:`\\lfloor t\\,2^{40}\\rfloor` are the same comparison).
+    with the same :math:`\\lfloor t\\,2^{26}\\rfloor` are the same comparison).
     """
     if not rounds:
         return []
