@@ -217,7 +217,7 @@ def test_check_04_recovered_threshold(heart, client):
     accepts(labs.check_04_recovered_threshold, recovered[1], tree, slot=1)
     accepts(labs.check_04_recovered_threshold, recovered[0], server_none, slot=0)
     check = labs.check_04_recovered_threshold
-    rejects(check, recovered[1] * SCALE, server_none, slot=1, hint="divide by 2**40")
+    rejects(check, recovered[1] * SCALE, server_none, slot=1, hint="divide by 2**26")
     rejects(check, round(truth[1][1], 2), server_none, slot=1, hint="exact")
     rejects(check, truth[0][1], server_none, slot=1, hint="threshold of slot 0")
     rejects(check, -3.0, server_none, slot=1, hint="encode_value")

@@ -67,12 +67,15 @@ from .nb03 import (
 from .nb04 import (
     check_04_blinded_value,
     check_04_pack_count,
+    check_04_packed_reply,
     check_04_recovered_threshold,
+    check_04_sieve_node,
 )
 from .nb05 import (
     check_05_agreement,
     check_05_disease_share,
     check_05_leaf,
+    check_05_unpacked_values,
 )
 from .nb06 import (
     check_06_cheating_client,
@@ -122,7 +125,8 @@ __all__ = [
     "check_02_depth_accuracy", "check_02_root_split", "check_02_roundtrip_agreement",
     "check_03_encrypted_sum", "check_03_scalar_multiply", "check_03_ciphertext_product",
     "check_04_recovered_threshold", "check_04_blinded_value", "check_04_pack_count",
-    "check_05_agreement", "check_05_leaf", "check_05_disease_share",
+    "check_04_packed_reply", "check_04_sieve_node",
+    "check_05_agreement", "check_05_leaf", "check_05_disease_share", "check_05_unpacked_values",
     "check_06_public_depth", "check_06_comparison_values", "check_06_cheating_client",
     "check_07_stolen_model", "check_07_encrypted_probability", "check_07_query_ciphertexts",
     "check_08_additive_shares", "check_08_inferred_count", "check_08_lightest_backend",
