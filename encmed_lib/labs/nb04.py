@@ -30,7 +30,7 @@ def check_04_recovered_threshold(recovered, server_or_tree, slot: int = 1) -> st
     do.  The recovery is :math:`T / 2^{26}` with :math:`T = \\lfloor t\\,2^{26} \\rfloor`:
     within one grid step ``2**-26`` below the threshold.
     """
-    from ..crypto.encoding import SCALE, SCALE_BITS
+    from ..crypto.encoding import SCALE, SCALE_BITS, encode_threshold
 
     ex = Exercise("04.1 (threshold from an unblinded reply)",
                   f'{_S04}, section "4a · The original design: no blinding"')
@@ -39,13 +39,13 @@ def check_04_recovered_threshold(recovered, server_or_tree, slot: int = 1) -> st
         raise ValueError(f"slot must be in [0, {len(nodes)}), got {slot}")
     node = nodes[slot]
     t = float(node.threshold)
-    step = 2.0 ** -SCALE_BITS
+    step, grid = 2.0 ** -SCALE_BITS, encode_threshold(t) / SCALE  # what one reply gives: T / 2**26
     expected = (f"the threshold of slot {slot} in feature units (a number such as 0.95), exact to "
                 f"2**-{SCALE_BITS}")
     value = as_number(recovered, ex, expected)
-    if is_close(value, t, step):
+    if is_close(value, grid, 1e-12 * max(1.0, abs(grid))) or is_close(value, t, 1e-12 * max(1.0, abs(t))):
         return ok(f"slot {slot} compares {node.feature} with {t!r}: one unblinded reply gives it exactly")
-    if is_close(value / SCALE, t, step):
+    if is_close(value / SCALE, grid, step):
         raise ex.fail(expected, recovered, f"this is T = v + X on the integer scale: divide by "
                       f"2**{SCALE_BITS} (SCALE) to return to feature units")
     if is_close(value, t, 1e-3):
