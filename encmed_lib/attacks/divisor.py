@@ -16,11 +16,11 @@ def off_grid_record(record, rng: np.random.Generator | int | None = None) -> dic
     """A record the attacker *chooses* for :func:`divisor_attack`: every value moved off the grid.
 
     Each value ``x`` becomes ``x + u`` with ``u`` uniform in ``(0.05, 0.95)``
-    (a different ``u`` per feature).  ``float32(x + u)`` then uses all 24 bits
-    of its mantissa, so every candidate's :math:`d = T - X` has a large,
+    (a different ``u`` per feature).  ``floor(float32(x + u) 2^26)`` then has
+    random low bits, so every candidate's :math:`d = T - X` has a large,
     essentially random odd part, and a wrong candidate divides
     :math:`v = r\\,d_{true}` only by a rare accident.  With natural records
-    (whole numbers) all the :math:`d` are small multiples of :math:`2^{39}`
+    (whole numbers) all the :math:`d` are small multiples of :math:`2^{25}`
     and many wrong candidates divide :math:`v`.  Nothing forces the client to
     send a real patient: it owns its queries.
 
@@ -76,17 +76,21 @@ def divisor_attack(client: Client, record, reply: Reply,
     Returns
     -------
     list[list[tuple[str, float]]]
-        For every node (slot order), the surviving ``(feature, threshold)`` pairs.
+        For every node (slot order), the surviving ``(feature, threshold)`` pairs, one per
+        distinct comparison (candidates with the same :math:`\\lfloor t\\,2^{26}\\rfloor` count once).
     """
     values = client.decrypt_values(reply)
     X = encoded_record(record)
-    encoded = []  # (feature, threshold, d) for every candidate
+    encoded = []  # (feature, threshold, d) for every distinct comparison
+    seen: set[tuple[str, int]] = set()
     for f, ts in candidates.items():
         if f not in X:
             raise KeyError(f"candidate feature {f!r} is not in the record")
         for t in ts:
-            t = float(t)
-            encoded.append((f, t, encode_threshold(t) - X[f]))
+            t, T = float(t), encode_threshold(t)
+            if (f, T) not in seen:  # two floats within 2**-26 are one comparison: tested once
+                seen.add((f, T))
+                encoded.append((f, t, T - X[f]))
     survivors = []
     for v in values:
         if v == 0:

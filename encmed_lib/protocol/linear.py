@@ -642,7 +642,7 @@ class LinearServer:
         Raises
         ------
         MalformedMessageError
-            Not a linear query (e.g. a tree query, scaled by ``2**40``) or bad JSON.
+            Not a linear query (e.g. a tree query, scaled by ``2**26``) or bad JSON.
         MissingFeatureError
             The query lacks a feature with a non-zero weight.
         KeyTooSmallError, CiphertextRangeError

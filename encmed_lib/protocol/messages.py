@@ -177,7 +177,7 @@ class Query:
 
     @classmethod
     def _scale(cls, data: dict) -> dict:
-        """Check ``scale_bits`` (optional, the tree's 2**40); returns extra constructor arguments."""
+        """Check ``scale_bits`` (optional, the tree's 2**26); returns extra constructor arguments."""
         scale = int_field(data, "scale_bits", kind="query", required=False, default=SCALE_BITS)
         if scale != SCALE_BITS:
             raise MalformedMessageError(
