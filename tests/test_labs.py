@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import shutil
 import warnings
+from pathlib import Path
 
 import nbformat
 import numpy as np
@@ -17,7 +18,6 @@ from encmed_lib import attacks, labs
 from encmed_lib.crypto.encoding import SCALE, encode_threshold, encode_value
 from encmed_lib.data.paths import REPO_ROOT, data_dir
 from encmed_lib.labs import LabCheckError, LabFormatError
-from encmed_lib.protocol.messages import slots_per_pack
 
 NOTEBOOKS_DIR = REPO_ROOT / "notebooks"
 LAB_NOTEBOOKS = ["01_data.ipynb", "02_tree.ipynb", "03_paillier_basics.ipynb",
@@ -243,20 +243,6 @@ def test_check_04_blinded_value(heart, client):
     rejects(check, no_r, client, patient, server, r, s, hint="multiplicative blind")
     rejects(check, r * (T - X) + s, client, patient, server, r, s, hint="in clear")
     rejects(check, 3.5, client, patient, server, r, s, hint="mul_plain")
-
-
-def test_check_04_pack_count(heart):
-    X_train, y_train = heart[2], heart[4]
-    tree6 = em.train_tree(X_train, y_train, max_depth=6, random_state=0)
-    n_values = tree6.tree_.node_count - tree6.get_n_leaves()
-    per = slots_per_pack(2048)
-    right = -(-n_values // per)
-    assert right == em.TreeServer(tree6).randomisers_per_query(2048)
-    accepts(labs.check_04_pack_count, right, tree6, key_bits=2048)
-    accepts(labs.check_04_pack_count, -(-n_values // slots_per_pack(1024)), tree6, key_bits=1024)
-    rejects(labs.check_04_pack_count, n_values, tree6, key_bits=2048, hint="unpacked")
-    rejects(labs.check_04_pack_count, n_values // per, tree6, key_bits=2048, hint="round up")
-    rejects(labs.check_04_pack_count, per, tree6, key_bits=2048, hint="slots per pack")
 
 
 # ------------------------------------------------------------ 05 · client
@@ -764,7 +750,9 @@ def test_check_10_slowdown():
 
 
 def test_every_checker_is_tested_and_used_by_a_notebook():
-    source = open(__file__, encoding="utf-8").read()
+    # the checkers' unit tests: this file and the other tests/test_labs*.py (e.g. test_labs_basic.py)
+    here = Path(__file__).parent
+    source = " ".join(path.read_text(encoding="utf-8") for path in here.glob("test_labs*.py"))
     notebooks = " ".join(c.source for name in LAB_NOTEBOOKS
                          for c in nbformat.read(NOTEBOOKS_DIR / name, as_version=4).cells)
     for name in CHECKERS:

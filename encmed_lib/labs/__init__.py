@@ -66,7 +66,6 @@ from .nb03 import (
 )
 from .nb04 import (
     check_04_blinded_value,
-    check_04_pack_count,
     check_04_packed_reply,
     check_04_recovered_threshold,
     check_04_sieve_node,
@@ -124,8 +123,8 @@ __all__ = [
     "check_01_class_balance", "check_01_rows_dropped", "check_01_largest_provider",
     "check_02_depth_accuracy", "check_02_root_split", "check_02_roundtrip_agreement",
     "check_03_encrypted_sum", "check_03_scalar_multiply", "check_03_ciphertext_product",
-    "check_04_recovered_threshold", "check_04_blinded_value", "check_04_pack_count",
-    "check_04_packed_reply", "check_04_sieve_node",
+    "check_04_recovered_threshold", "check_04_blinded_value", "check_04_packed_reply",
+    "check_04_sieve_node",
     "check_05_agreement", "check_05_leaf", "check_05_disease_share", "check_05_unpacked_values",
     "check_06_public_depth", "check_06_comparison_values", "check_06_cheating_client",
     "check_07_stolen_model", "check_07_encrypted_probability", "check_07_query_ciphertexts",

@@ -110,34 +110,6 @@ def check_04_blinded_value(ciphertext, client, record, server_or_tree, r: int, s
                   "negated[feature], r), r * T + s) with T = encode_threshold(threshold)", shown=shown)
 
 
-def check_04_pack_count(packs, tree, key_bits: int) -> str:
-    """Exercise 04.3: how many ciphertexts (packs) the server returns for ``tree`` at ``key_bits``."""
-    from ..protocol.messages import SLOT_BITS, slots_per_pack
-
-    ex = Exercise("04.3 (packs)", f'{_S04}, section "Packing"')
-    expected = (f"the number of packed ciphertexts in one reply for this tree at {key_bits} bits "
-                "(a whole number)")
-    value = as_number(packs, ex, expected, integer=True)
-    pt = as_portable_tree(tree)
-    n_values = len(pt.internal_nodes())
-    per = slots_per_pack(key_bits)
-    right = -(-n_values // per)
-    if value == right:
-        return ok(f"{n_values} blinded values, {per} slots of {SLOT_BITS} bits per {key_bits}-bit pack: "
-                  f"{right} ciphertext(s) instead of {n_values}")
-    if value == n_values:
-        raise ex.fail(expected, packs, "that is one ciphertext per internal node: the unpacked count. "
-                      "How many values fit in one pack?")
-    if value == n_values // per:
-        raise ex.fail(expected, packs, "round up: a partly filled pack is still a ciphertext to send")
-    if value == per:
-        raise ex.fail(expected, packs, "that is the number of slots per pack, not the number of packs")
-    if value == -(-len(pt.nodes) // per):
-        raise ex.fail(expected, packs, "only internal nodes carry a blinded value; leaves do not")
-    raise ex.fail(expected, packs, "one value per internal node; slots_per_pack(key_bits) of them per "
-                  "ciphertext; the number of packs is the ceiling of their ratio")
-
-
 def _fitting_pairs(fitting, ex: Exercise, expected: str) -> set[tuple[str, int]]:
     """The answer of 04.4 as a set of ``(feature, T)``: ``T`` the encoded threshold of each pair."""
     from ..crypto.encoding import VALUE_BITS, encode_threshold
