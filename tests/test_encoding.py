@@ -340,3 +340,12 @@ def test_a_value_less_than_one_step_above_a_threshold_may_go_left():
     t = (np.float64(next32(x, 0)) + np.float64(x)) / 2
     assert not goes_left(x, t)
     assert encode_value(x) == encode_threshold(t)
+
+
+@settings(max_examples=400, deadline=None)
+@given(value_and_threshold())
+def test_the_comparison_is_exact_for_values_from_2_pow_minus_3(pair):
+    # every float32 with |x| >= 2**-3 is on the grid: X = x * 2**26 exactly, whatever t
+    x, t = pair
+    assume(abs(f32(x)) >= 2.0**-3)
+    assert (encode_value(x) <= encode_threshold(t)) == goes_left(x, t)
