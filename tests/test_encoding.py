@@ -2,8 +2,10 @@
 
 The property that matters: for every value ``x`` in the documented domain and
 every float64 threshold ``t``, ``encode_value(x) <= encode_threshold(t)``
-exactly when scikit-learn sends ``x`` left, i.e. when ``float32(x) <= t``
-*compared in double precision* (sklearn promotes the float32 input to double;
+whenever scikit-learn sends ``x`` left, i.e. when ``float32(x) <= t``
+*compared in double precision*, and ``encode_value(x) > encode_threshold(t)``
+whenever ``float32(x) >= t + 2**-26`` (the grid cannot tell apart a value less
+than one step above a threshold) (sklearn promotes the float32 input to double;
 note that under NumPy 2, ``np.float32(x) <= python_float`` would instead cast
 the threshold to float32, so the reference below always compares Python floats).
 """
@@ -15,7 +17,7 @@ from fractions import Fraction
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from encmed_lib.crypto.encoding import (
@@ -38,14 +40,12 @@ def f32(x) -> float:
 
 
 def expected_value(x) -> int:
-    """``float32(x) * 2**40`` computed with exact rationals."""
-    exact = Fraction(f32(x)) * SCALE
-    assert exact.denominator == 1, f"{x!r} is not encodable"
-    return int(exact)
+    """``floor(float32(x) * 2**26)`` computed with exact rationals."""
+    return math.floor(Fraction(f32(x)) * SCALE)
 
 
 def expected_threshold(t: float) -> int:
-    """``floor(t * 2**40)`` with exact rationals, clamped to ``±2**60``."""
+    """``floor(t * 2**26)`` with exact rationals, clamped to ``±2**42``."""
     if t == math.inf:
         return X_BOUND
     if t == -math.inf:
@@ -58,9 +58,9 @@ def goes_left(x, t) -> bool:
     return f32(x) <= float(t)
 
 
-def encodable(x) -> bool:
-    v = f32(x)
-    return abs(v) < 2**VALUE_BITS and (Fraction(v) * SCALE).denominator == 1
+def exact(x) -> bool:
+    """Whether ``float32(x)`` is on the grid (encoded without rounding)."""
+    return (Fraction(f32(x)) * SCALE).denominator == 1
 
 
 def next32(x, direction: float) -> float:
@@ -70,20 +70,21 @@ def next32(x, direction: float) -> float:
 
 # ------------------------------------------------------------- constants
 def test_constants_are_consistent():
-    assert SCALE == 2**SCALE_BITS == 2**40
-    assert X_BOUND == 2 ** (SCALE_BITS + VALUE_BITS) == 2**60
-    assert D_BITS == 61
+    assert SCALE == 2**SCALE_BITS == 2**26
+    assert X_BOUND == 2 ** (SCALE_BITS + VALUE_BITS) == 2**42
+    assert D_BITS == 43
     assert decode(encode_value(2.5)) == 2.5
-    assert decode(encode_value(-0.1)) == f32(-0.1)
+    assert decode(encode_value(-0.375)) == -0.375
+    assert decode(encode_value(-0.1)) < f32(-0.1) < decode(encode_value(-0.1) + 1)
 
 
 # ---------------------------------------------------------- encode_value
 @pytest.mark.parametrize("value", [
-    0, 1, -1, 7, 63, 250, 2**20 - 1, -(2**20 - 1),
-    0.1, -0.1, 0.5, 1.5, 36.6, 245.5, 0.0001, 0.000692, 1e-5, 2**-17, 2**-40, -(2**-40),
-    3 * 2**-40, 1048575.9,
+    0, 1, -1, 7, 63, 250, 2**16 - 1, -(2**16 - 1),
+    0.1, -0.1, 0.5, 1.5, 36.6, 245.5, 0.0001, 0.000692, -0.000692, 1e-5, 2**-17, 2**-26, -(2**-26),
+    3 * 2**-26, 2**-40, -(2**-40), 65535.9,
 ])
-def test_encode_value_is_float32_times_scale(value):
+def test_encode_value_is_the_floor_of_float32_times_scale(value):
     got = encode_value(value)
     assert isinstance(got, int)
     assert got == expected_value(value)
@@ -107,8 +108,8 @@ def test_encode_value_accepts_numpy_scalars_and_numeric_strings(value, as_float)
 
 def test_encode_value_float32_rounding_is_applied_first():
     # 0.1 is not a float32: the client encodes float32(0.1), like sklearn compares it.
-    assert encode_value(0.1) == expected_value(np.float32(0.1))
-    assert encode_value(0.1) != math.floor(0.1 * SCALE)
+    assert encode_value(36.6) == expected_value(np.float32(36.6))
+    assert encode_value(36.6) != math.floor(36.6 * SCALE)
     # numpy float32 and the Python float it came from give the same integer
     assert encode_value(np.float32(36.6)) == encode_value(36.6)
 
@@ -146,9 +147,9 @@ def test_missing_value_message_is_helpful():
 
 
 @pytest.mark.parametrize("value", [
-    2**20, -(2**20), 2.0**20, 1e7, -1e7, 1e30, -1e30, np.float64(1e300), "1e7",
-    2**20 - 0.01,  # float32 rounds it up to 2**20: outside
-    -(2**20 - 0.01),
+    2**16, -(2**16), 2.0**16, 1e5, -1e5, 2**20 - 1, 1e7, -1e7, 1e30, -1e30, np.float64(1e300), "1e7",
+    2**16 - 0.001,  # float32 rounds it up to 2**16: outside
+    -(2**16 - 0.001),
 ])
 @pytest.mark.filterwarnings("ignore:overflow encountered in cast:RuntimeWarning")  # float32(1e300)
 def test_encode_value_rejects_out_of_domain(value):
@@ -157,8 +158,8 @@ def test_encode_value_rejects_out_of_domain(value):
 
 
 def test_encode_value_domain_boundary():
-    largest = next32(2**20, 0)  # the largest float32 below 2**20
-    assert largest < 2**20
+    largest = next32(2**16, 0)  # the largest float32 below 2**16
+    assert largest < 2**16
     assert encode_value(largest) == expected_value(largest)
     assert encode_value(-largest) == -expected_value(largest)
     assert abs(encode_value(largest)) < X_BOUND
@@ -169,32 +170,39 @@ def test_encode_value_huge_python_int_is_a_domain_error():
         encode_value(10**400, "chol")
 
 
-@pytest.mark.parametrize("value", [1e-9, -1e-9, 2**-41, -(2**-41), 1.5 * 2**-40, 7e-6, np.float32(1e-12),
-                                   "1e-9"])
-def test_encode_value_rejects_values_below_the_resolution(value):
-    with pytest.raises(DomainError, match=r"'oldpeak'.*finer than the resolution 2\*\*-40"):
-        encode_value(value, "oldpeak")
+@pytest.mark.parametrize("value, expected", [
+    (1e-9, 0), (-1e-9, -1), (2**-41, 0), (-(2**-41), -1), (1.5 * 2**-26, 1), (-1.5 * 2**-26, -2),
+    (np.float32(1e-12), 0), ("1e-9", 0),
+])
+def test_encode_value_rounds_values_finer_than_the_grid_down(value, expected):
+    assert encode_value(value, "oldpeak") == expected == expected_value(value)
 
 
-def test_every_float32_above_2_pow_minus_17_is_encodable():
-    smallest_normal_ok = 2.0**-17
-    assert encode_value(smallest_normal_ok) == 2**23
-    # its float32 neighbours just above are multiples of 2**-40 too
-    x = smallest_normal_ok
+@pytest.mark.parametrize("value", [0.000692, -0.000692, 0.1, -0.1, 0.07871])
+def test_encode_value_rounds_down_by_less_than_one_step(value):
+    X, exact_product = encode_value(value), Fraction(f32(value)) * SCALE
+    assert not exact(value)
+    assert X < exact_product < X + 1
+
+
+def test_every_float32_from_2_pow_minus_3_up_is_exact():
+    smallest_exact_octave = 2.0**-3
+    assert encode_value(smallest_exact_octave) == 2**23
+    # its float32 neighbours just above are multiples of 2**-26 too
+    x = smallest_exact_octave
     for _ in range(5):
         x = next32(x, 1)
-        assert encode_value(x) == expected_value(x)
-    # the float32 just below 2**-17 has ulp 2**-41: refused
-    below = next32(smallest_normal_ok, 0)
-    assert not encodable(below)
-    with pytest.raises(DomainError, match="resolution"):
-        encode_value(below)
+        assert exact(x) and encode_value(x) == Fraction(x) * SCALE
+    # the float32 just below 2**-3 has ulp 2**-27: rounded down, half a step
+    below = next32(smallest_exact_octave, 0)
+    assert not exact(below)
+    assert encode_value(below) == 2**23 - 1 == Fraction(below) * SCALE - Fraction(1, 2)
 
 
 # ------------------------------------------------------ encode_threshold
 @pytest.mark.parametrize("t", [
     0.0, -0.0, 0.5, -0.5, 1.5, 245.5, 0.15000000223517418, -0.1, 1e-9, -1e-9, 1e-300, -1e-300,
-    5e-324, -5e-324, 2**-40, 2**-41, -(2**-41), 1048575.5, -1048575.5, 2.0**20 - 2**-30,
+    5e-324, -5e-324, 2**-26, 2**-40, 2**-41, -(2**-41), 65535.5, -65535.5, 2.0**16 - 2**-30,
     np.float64(36.55), np.float32(0.1),
 ])
 def test_encode_threshold_is_floor(t):
@@ -212,8 +220,8 @@ def test_encode_threshold_rounds_towards_minus_infinity():
 
 
 @pytest.mark.parametrize("t, expected", [
-    (2.0**20, X_BOUND), (2.0**20 + 0.5, X_BOUND), (1e7, X_BOUND), (1e300, X_BOUND), (math.inf, X_BOUND),
-    (-(2.0**20), -X_BOUND), (-(2.0**20) - 0.5, -X_BOUND), (-1e7, -X_BOUND), (-1e300, -X_BOUND),
+    (2.0**16, X_BOUND), (2.0**16 + 0.5, X_BOUND), (1e7, X_BOUND), (1e300, X_BOUND), (math.inf, X_BOUND),
+    (-(2.0**16), -X_BOUND), (-(2.0**16) - 0.5, -X_BOUND), (-1e7, -X_BOUND), (-1e300, -X_BOUND),
     (-math.inf, -X_BOUND),
 ])
 def test_encode_threshold_is_clamped(t, expected):
@@ -226,19 +234,20 @@ def test_encode_threshold_rejects_nan(t):
         encode_threshold(t)
 
 
-# -------------------------------------------- the comparison is exact (hypothesis)
+# ------------------------- the comparison is scikit-learn's above one grid step (hypothesis)
 values_in_domain = st.one_of(
-    st.floats(-(2**20) + 1, 2**20 - 1, width=32).filter(encodable),
-    st.integers(-(2**20) + 1, 2**20 - 1).map(float),
-    st.integers(-(10**7), 10**7).map(lambda k: k / 10),  # one-decimal clinical values
-    st.integers(-(10**6), 10**6).map(lambda k: k / 100),
+    st.floats(-(2**16) + 1, 2**16 - 1, width=32),
+    st.integers(-(2**16) + 1, 2**16 - 1).map(float),
+    st.integers(-(6 * 10**5), 6 * 10**5).map(lambda k: k / 10),  # one-decimal clinical values
+    st.integers(-(6 * 10**6), 6 * 10**6).map(lambda k: k / 100),
+    st.integers(-(10**6), 10**6).map(lambda k: k / 10**6),  # 6-decimal values (breast cancer)
 )
 
 any_float32 = st.floats(width=32, allow_nan=False, allow_infinity=False)
 
 huge_thresholds = st.sampled_from([
-    2.0**20, -(2.0**20), 2.0**20 + 0.5, -(2.0**20) - 0.5, 2.0**20 - 2**-33, -(2.0**20) + 2**-33,
-    1e7, -1e7, 1e300, -1e300, math.inf, -math.inf, 2.0**60, 2.0**61,
+    2.0**16, -(2.0**16), 2.0**16 + 0.5, -(2.0**16) - 0.5, 2.0**16 - 2**-33, -(2.0**16) + 2**-33,
+    1e7, -1e7, 1e300, -1e300, math.inf, -math.inf, 2.0**42, 2.0**43,
 ])
 
 
@@ -276,7 +285,12 @@ def test_integer_comparison_equals_sklearn_comparison(pair):
     X, T = encode_value(x), encode_threshold(t)
     assert X == expected_value(x)
     assert T == expected_threshold(t)
-    assert (X <= T) == goes_left(x, t)
+    if goes_left(x, t):
+        assert X <= T  # left in scikit-learn: always left here, ties included
+    elif math.isfinite(t) and Fraction(f32(x)) - Fraction(t) >= Fraction(1, SCALE):
+        assert X > T  # at least one grid step to the right: right here too
+    else:  # less than a step above t: both cells may coincide (the documented limit)
+        assert X >= T
     assert abs(X) < X_BOUND
     assert abs(T - X) < 2**D_BITS
 
@@ -284,8 +298,10 @@ def test_integer_comparison_equals_sklearn_comparison(pair):
 @settings(max_examples=300, deadline=None)
 @given(st.lists(values_in_domain, min_size=2, max_size=2, unique_by=f32))
 def test_training_midpoints_separate_their_two_values(pair):
-    # sklearn's threshold between two training values a < b is their midpoint in double
+    # sklearn's threshold between two training values a < b is their midpoint in double;
+    # it is separated from both as soon as b - a >= 2 grid steps
     a, b = sorted(f32(v) for v in pair)
+    assume(b - a >= 2.0 / SCALE)
     t = (np.float64(a) + np.float64(b)) / 2
     assert encode_value(a) <= encode_threshold(t) < encode_value(b)
     assert goes_left(a, t) and not goes_left(b, t)
@@ -293,11 +309,14 @@ def test_training_midpoints_separate_their_two_values(pair):
 
 @settings(max_examples=300, deadline=None)
 @given(values_in_domain, values_in_domain)
-def test_encode_value_is_monotonic_and_exact(a, b):
+def test_encode_value_is_monotonic_and_within_one_step(a, b):
     fa, fb = f32(a), f32(b)
-    assert (encode_value(a) < encode_value(b)) == (fa < fb)
-    assert (encode_value(a) == encode_value(b)) == (fa == fb)
-    assert decode(encode_value(a)) == fa
+    if fa <= fb:
+        assert encode_value(a) <= encode_value(b)
+    if fb - fa >= 1.0 / SCALE:
+        assert encode_value(a) < encode_value(b)
+    assert decode(encode_value(a)) <= fa < decode(encode_value(a) + 1)
+    assert (decode(encode_value(a)) == fa) == exact(a)
 
 
 def test_the_classic_rounding_trap():
@@ -306,5 +325,27 @@ def test_the_classic_rounding_trap():
     t = (np.float64(np.float32(0.1)) + np.float64(np.float32(0.2))) / 2
     assert np.float32(t) == np.float32(0.15)
     assert not goes_left(0.15, t)
+    # 3.7e-9 apart, a quarter of a 2**-26 step, yet a grid point lies between them
+    assert 0 < f32(0.15) - t < 1 / SCALE
     assert encode_value(0.15) > encode_threshold(t)
     assert encode_value(next32(0.15, 0)) <= encode_threshold(t)
+
+
+def test_a_value_less_than_one_step_above_a_threshold_may_go_left():
+    # The documented limit: between 0.01 (as float32) and its float32 neighbour below
+    # (2**-30 apart) there is no multiple of 2**-26, so their midpoint and 0.01 share a cell:
+    # sklearn sends 0.01 right, the encoding left.  No recorded value sits that close to a
+    # midpoint of two recorded values (test_training_midpoints_separate_their_two_values).
+    x = f32(0.01)
+    t = (np.float64(next32(x, 0)) + np.float64(x)) / 2
+    assert not goes_left(x, t)
+    assert encode_value(x) == encode_threshold(t)
+
+
+@settings(max_examples=400, deadline=None)
+@given(value_and_threshold())
+def test_the_comparison_is_exact_for_values_from_2_pow_minus_3(pair):
+    # every float32 with |x| >= 2**-3 is on the grid: X = x * 2**26 exactly, whatever t
+    x, t = pair
+    assume(abs(f32(x)) >= 2.0**-3)
+    assert (encode_value(x) <= encode_threshold(t)) == goes_left(x, t)

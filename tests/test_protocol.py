@@ -22,9 +22,9 @@ from sklearn.datasets import load_breast_cancer, make_classification
 from sklearn.tree import DecisionTreeClassifier
 
 import encmed_lib as em
-from encmed_lib.crypto.encoding import encode_threshold, encode_value
+from encmed_lib.crypto.encoding import SCALE_BITS, VALUE_BITS, encode_threshold, encode_value
 from encmed_lib.protocol import server as server_module
-from encmed_lib.protocol.messages import SLOT_BITS, slots_per_pack
+from encmed_lib.protocol.messages import BLIND_BITS, SLOT_BITS, slots_per_pack
 
 
 # -------------------------------------------------------------------- fixtures
@@ -145,11 +145,12 @@ def test_agrees_on_breast_cancer(client):
     data = load_breast_cancer(as_frame=True)
     X, y = data.data, data.target
     assert X.shape[1] == 30
-    # Its values are small (e.g. 0.000692) but none is finer than 2**-40 nor below 2**-17:
-    # every value is encodable as is, so no rounding is applied before training.
+    # Its values are small (e.g. 0.000692): finer than 2**-26 in float32, so they are rounded
+    # down to the grid; but distinct values are >= 1e-6 apart, 33 grid steps above every midpoint.
     values = X.to_numpy().ravel()
-    nonzero = np.abs(values[values != 0])
-    assert nonzero.min() > 2**-17 and np.abs(values).max() < 2**20
+    assert np.abs(values).max() < 2**VALUE_BITS
+    distinct = np.unique(values.astype(np.float32)).astype(np.float64)
+    assert np.diff(distinct).min() >= 2 * 16 * 2.0**-SCALE_BITS
     for v in values:
         encode_value(v)
     tree = em.train_tree(X, y, max_depth=6, random_state=0)
@@ -357,7 +358,7 @@ def test_multiplicative_blinding_keeps_the_divisor(heart, tree6, client):
         if d[j] == 0:
             assert v == 0
         else:
-            assert v % d[j] == 0 and 1 <= v // d[j] < 2**40
+            assert v % d[j] == 0 and 1 <= v // d[j] < 2**BLIND_BITS
     assert any(v != d[j] for j, v in values.items())  # it does multiply
 
 
@@ -637,7 +638,8 @@ def test_message_sizes_at_2048_bits(heart):
     n_internal = len(internal_nodes(tree))
     reply = em.TreeServer(tree).evaluate(q)
     per = (2048 - 1) // SLOT_BITS
-    assert per == slots_per_pack(2048) == 19
+    assert per == slots_per_pack(2048) == 31  # a complete depth-5 tree in one pack
+    assert len(reply.packs) == 1
     assert reply.n_values == n_internal
     assert len(reply.packs) == math.ceil(n_internal / per)
     assert all(len(base64.b64decode(t)) == 512 for t in reply.to_dict()["packs"])
@@ -892,3 +894,48 @@ def test_a_certified_key_is_verified_once(heart, tree4, client, monkeypatch):
     for i in range(3):
         assert client.decrypt(server.evaluate(client.encrypt(X.iloc[i]))) == tree4.predict(X.iloc[[i]])[0]
     assert len(seen) == 1
+
+
+# ------------------------------------------------------ one pack, one multi-exponentiation
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(st.integers(1, 2**64), st.integers(0, 2**300)), max_size=6))
+def test_multi_power_is_the_product_of_powers(pairs):
+    modulus = gmpy2.mpz(2**521 - 1)
+    bases = [(gmpy2.mpz(b), e) for b, e in pairs]
+    expected = 1
+    for b, e in bases:
+        expected = expected * gmpy2.powmod(b, e, modulus) % modulus
+    assert server_module.multi_power(bases, modulus) == expected
+
+
+def test_packed_values_equal_horner_packing_of_the_same_blinds(heart, tree6, client, monkeypatch):
+    X, _ = heart
+    blinds = [(1 + secrets.randbelow(2**BLIND_BITS - 1), 0) for _ in range(200)]
+    blinds = [(r, secrets.randbelow(r)) for r, _ in blinds]
+    server = em.TreeServer(tree6)
+    key, negated = server.encrypted_inputs(client.encrypt(X.iloc[5]))
+    for packed in (True, False):
+        queue = iter(blinds)
+        monkeypatch.setattr(server_module, "draw_blinds", lambda blinding, q=queue: next(q))
+        if packed:
+            multi = server.packed_values(key, negated)
+        else:
+            one_by_one = server.blinded_values(key, negated, offset=1 << (SLOT_BITS - 1))
+            horner = server_module.pack_ciphertexts(key, one_by_one)
+    sk = client.private_key
+    assert len(multi) == len(horner) == math.ceil(len(internal_nodes(tree6)) / slots_per_pack(1024))
+    assert [sk.raw_decrypt(a) for a in multi] == [sk.raw_decrypt(b) for b in horner]
+
+
+def test_a_complete_depth_5_tree_fits_one_2048_bit_pack(client):
+    A, b = make_classification(n_samples=4000, n_features=8, n_informative=6, flip_y=0.3, random_state=4)
+    X = pd.DataFrame(A, columns=[f"x{i}" for i in range(8)]).round(2)
+    tree = em.train_tree(X, b, max_depth=5, random_state=0)
+    server = em.TreeServer(tree)
+    assert len(internal_nodes(tree)) == 31  # complete: 2**5 - 1
+    assert server.randomisers_per_query(2048) == 1  # one pack, one full re-randomiser
+    assert server.randomisers_per_query(1024) == 3  # 15 slots per 1024-bit pack
+    for i in (0, 1, 2):
+        reply = server.evaluate(client.encrypt(X.iloc[i]))
+        assert len(reply.packs) == 3
+        assert client.decrypt(reply) == tree.predict(X.iloc[[i]])[0]

@@ -5,9 +5,10 @@ own queries.  For every internal node :math:`j` (feature :math:`f`, threshold
 :math:`t_j`) basic mode returns
 
 .. math::  v_j = r_j\\,d_j + s_j, \\qquad d_j = T_j - X_f,
-           \\quad T_j = \\lfloor t_j 2^{40} \\rfloor,\\quad X_f = \\mathrm{float32}(x_f)\\,2^{40}
+           \\quad T_j = \\lfloor t_j 2^{26} \\rfloor,
+           \\quad X_f = \\lfloor \\mathrm{float32}(x_f)\\,2^{26} \\rfloor
 
-with the server's fresh blinds :math:`1 \\le r_j < 2^{40}`, :math:`0 \\le s_j < r_j`.
+with the server's fresh blinds :math:`1 \\le r_j < 2^{21}`, :math:`0 \\le s_j < r_j`.
 Every attack uses only what such a client has: its :class:`~encmed_lib.Client`,
 the records it chose, the replies, public knowledge (scikit-learn's way of
 choosing thresholds, a public sample) and a server it can only call
@@ -19,10 +20,10 @@ helpers alone (:mod:`.common`).  One module per idea:
 * :mod:`.divisor`: :math:`d \\mid v` over the public candidates
   (:mod:`.candidates`); ``blinding="multiplicative"``: 1 chosen query.
 * :mod:`.sieve`: **the one-query sieve**; an edge record makes
-  :math:`d \\approx 2^{60} \\gg r`, so :math:`r = \\lfloor v/d \\rfloor`; the
+  :math:`d \\approx 2^{42} \\gg r`, so :math:`r = \\lfloor v/d \\rfloor`; the
   protocol (``blinding="full"``): every threshold exactly, **1 query**.
 * :mod:`.lattice`: approximate common divisor by LLL; the protocol with no
-  candidate grid: 4 queries (5 in 2 runs out of 60).
+  candidate grid: 3 queries (4 in 14 runs out of 40, 5 in 1).
 * :mod:`.out_of_domain`: :math:`E(-K)`, :math:`K = 2^{wm}` splits each pack
   into values and blinds; thresholds and blinds, 1 query (a ~3,000-bit key).
 * :mod:`.malformed`: planted randomisers under :math:`n = Pq`,

@@ -23,7 +23,7 @@ from ..protocol.messages import BLIND_BITS, Query, Reply
 from ..tree import as_portable
 
 R_BOUND = 1 << BLIND_BITS
-"""The multiplicative blind satisfies ``1 <= r < R_BOUND = 2**40`` (public)."""
+"""The multiplicative blind satisfies ``1 <= r < R_BOUND = 2**21`` (public)."""
 
 Oracle = Callable[[Query], Reply]
 """The server as the client sees it: ``reply = oracle(query)``."""
@@ -38,7 +38,7 @@ def record_dict(record) -> dict[str, float]:
 
 
 def encoded_record(record) -> dict[str, int]:
-    """``{feature: X_f}`` as the client encodes it, :math:`X_f = \\mathrm{float32}(x_f)\\,2^{40}`."""
+    """``{feature: X_f}`` as the client encodes it (:func:`~encmed_lib.crypto.encoding.encode_value`)."""
     return {name: encode_value(value, name) for name, value in record_items(record)}
 
 
@@ -91,7 +91,7 @@ class ThresholdRecovery:
         Replies the attacker used.
     nodes : list
         Per internal node (slot order): the recovered ``(feature, T)``, with
-        :math:`T = \\lfloor t\\,2^{40} \\rfloor` the encoded threshold the
+        :math:`T = \\lfloor t\\,2^{26} \\rfloor` the encoded threshold the
         server compares with, or ``None`` where the attack did not decide.
     status : str
         ``"done"``, or ``"refused"`` when the server refused the query (the
@@ -116,7 +116,7 @@ class ThresholdRecovery:
 
     @property
     def thresholds(self) -> dict[int, float]:
-        """Slot -> recovered threshold in feature units (:math:`T / 2^{40}`), for the scoring helpers."""
+        """Slot -> recovered threshold in feature units (:math:`T / 2^{26}`), for the scoring helpers."""
         return {j: node[1] / SCALE for j, node in enumerate(self.nodes) if node is not None}
 
     def exact(self, server) -> list[bool]:
@@ -178,11 +178,11 @@ def identify_feature(d: int, encoded: Mapping[str, int]) -> tuple[str, int]:
     """The node's ``(feature, T)`` from a recovered difference :math:`d = T - X_f`.
 
     Each feature of the attacker's record sits at its own encoded value
-    :math:`X_f`, the values at least ``2**14`` feature units apart
+    :math:`X_f`, the values ``2**11`` feature units apart by default
     (:func:`~encmed_lib.attacks.edge_record`).  Every candidate feature gives
-    :math:`T = d + X_f`; the public assumption :math:`|t| < 2^{13}` (true of any
-    clinical threshold) leaves one: the feature whose :math:`T` is smallest in
-    absolute value.
+    :math:`T = d + X_f`; the public assumption :math:`|t| < 2^{10}` (true of the
+    heart and Synthea thresholds; a wider feature needs a wider ``spacing``)
+    leaves one: the feature whose :math:`T` is smallest in absolute value.
     """
     f = min(encoded, key=lambda name: abs(d + encoded[name]))
     return f, d + encoded[f]

@@ -16,11 +16,11 @@ def off_grid_record(record, rng: np.random.Generator | int | None = None) -> dic
     """A record the attacker *chooses* for :func:`divisor_attack`: every value moved off the grid.
 
     Each value ``x`` becomes ``x + u`` with ``u`` uniform in ``(0.05, 0.95)``
-    (a different ``u`` per feature).  ``float32(x + u)`` then uses all 24 bits
-    of its mantissa, so every candidate's :math:`d = T - X` has a large,
+    (a different ``u`` per feature).  ``floor(float32(x + u) 2^26)`` then has
+    random low bits, so every candidate's :math:`d = T - X` has a large,
     essentially random odd part, and a wrong candidate divides
     :math:`v = r\\,d_{true}` only by a rare accident.  With natural records
-    (whole numbers) all the :math:`d` are small multiples of :math:`2^{39}`
+    (whole numbers) all the :math:`d` are small multiples of :math:`2^{25}`
     and many wrong candidates divide :math:`v`.  Nothing forces the client to
     send a real patient: it owns its queries.
 
@@ -41,15 +41,15 @@ def divisor_attack(client: Client, record, reply: Reply,
     """Test public candidate thresholds against one reply of multiplicative blinding.
 
     With ``blinding="multiplicative"`` the client decrypts :math:`v_j = r_j d_j`
-    with :math:`1 \\le r_j < 2^{40}`: the size of :math:`d_j` is hidden, but
+    with :math:`1 \\le r_j < 2^{21}`: the size of :math:`d_j` is hidden, but
     not its divisors.  It does not know which feature node :math:`j` compares,
     so it tries every public candidate :math:`(f, t)`: with
-    :math:`d = \\lfloor t\\,2^{40} \\rfloor - X_f` (its own encoded value), the
+    :math:`d = \\lfloor t\\,2^{26} \\rfloor - X_f` (its own encoded value), the
     candidate is *consistent* with :math:`v_j` when
 
     * :math:`d \\ne 0` divides :math:`v_j`, and
     * the blind it implies, :math:`r = v_j / d`, is possible:
-      :math:`1 \\le r < 2^{40}` (so :math:`d` has the sign of :math:`v_j`).
+      :math:`1 \\le r < 2^{21}` (so :math:`d` has the sign of :math:`v_j`).
 
     :math:`v_j = 0` happens exactly when :math:`d_j = 0` (the record sits
     exactly on the encoded threshold): then the consistent candidates are
@@ -57,7 +57,7 @@ def divisor_attack(client: Client, record, reply: Reply,
 
     The true candidate always passes.  A false one passes only if its
     :math:`d` happens to divide :math:`r_j d_j` with a quotient below
-    :math:`2^{40}`: a few do, because the grid makes every :math:`d` a small
+    :math:`2^{21}`: a few do, because the grid makes every :math:`d` a small
     multiple of a common power of two.  Each query draws fresh blinds, so the
     survivors of two or three queries intersect to (nearly) the truth alone
     (:func:`intersect_survivors`).
@@ -76,17 +76,21 @@ def divisor_attack(client: Client, record, reply: Reply,
     Returns
     -------
     list[list[tuple[str, float]]]
-        For every node (slot order), the surviving ``(feature, threshold)`` pairs.
+        For every node (slot order), the surviving ``(feature, threshold)`` pairs, one per
+        distinct comparison (candidates with the same :math:`\\lfloor t\\,2^{26}\\rfloor` count once).
     """
     values = client.decrypt_values(reply)
     X = encoded_record(record)
-    encoded = []  # (feature, threshold, d) for every candidate
+    encoded = []  # (feature, threshold, d) for every distinct comparison
+    seen: set[tuple[str, int]] = set()
     for f, ts in candidates.items():
         if f not in X:
             raise KeyError(f"candidate feature {f!r} is not in the record")
         for t in ts:
-            t = float(t)
-            encoded.append((f, t, encode_threshold(t) - X[f]))
+            t, T = float(t), encode_threshold(t)
+            if (f, T) not in seen:  # two floats within 2**-26 are one comparison: tested once
+                seen.add((f, T))
+                encoded.append((f, t, T - X[f]))
     survivors = []
     for v in values:
         if v == 0:
@@ -104,7 +108,7 @@ def intersect_survivors(*rounds: list[list[Candidate]]) -> list[list[Candidate]]
     """Per node, the candidates that survived every round (each round: one :func:`divisor_attack`).
 
     Candidates are compared by feature and *encoded* threshold (two floats
-    with the same :math:`\\lfloor t\\,2^{40}\\rfloor` are the same comparison).
+    with the same :math:`\\lfloor t\\,2^{26}\\rfloor` are the same comparison).
     """
     if not rounds:
         return []

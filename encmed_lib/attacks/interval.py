@@ -24,7 +24,7 @@ from .common import R_BOUND, Oracle, record_dict, true_thresholds
 def sign_and_magnitude(v: int) -> tuple[bool, tuple[int, int]]:
     """What one fully blinded value reveals: the side, and an interval for :math:`|d|`.
 
-    With :math:`v = r d + s`, :math:`1 \\le r < R = 2^{40}`, :math:`0 \\le s < r`:
+    With :math:`v = r d + s`, :math:`1 \\le r < R = 2^{21}`, :math:`0 \\le s < r`:
 
     * **sign**: :math:`d \\ge 0 \\iff v \\ge 0` (if :math:`d \\le -1`,
       :math:`v \\le -r + s < 0`), i.e. the record goes left, :math:`x \\le t`;
@@ -37,7 +37,7 @@ def sign_and_magnitude(v: int) -> tuple[bool, tuple[int, int]]:
     Both ends are attained (``r = R - 1`` and ``r = 1, s = 0``), so this is
     the exact feasible interval.  The lower end is the useful one: since
     :math:`r` is uniform, it is about :math:`|d| \\cdot r/R`, a uniformly
-    random fraction of the true distance.  Divide by :math:`2^{40}` for
+    random fraction of the true distance.  Divide by :math:`2^{26}` for
     feature units: the threshold is *at least that far* from the record's
     value, on the side given by the sign.
 
@@ -184,31 +184,29 @@ class _Bounds:
         return _float32_above(high) if self._above else _float32_at_or_below(low)
 
 
-def _encoded(x: float) -> int | float:
-    """``x * 2**40`` (exact for a float32 ``x``; compares exactly with integers)."""
-    return x * SCALE
+def _encoded(x: float) -> int:
+    """``floor(x * 2**26)``: the client's encoding of a float32 ``x`` (as ``encode_value``)."""
+    return math.floor(x * SCALE)
 
 
 def _float32_above(E: int) -> float:
-    """The smallest float32 ``x`` with ``x * 2**40 > E`` (``E`` in encoded units)."""
+    """The smallest float32 ``x`` whose encoding exceeds ``E`` (``E`` in encoded units)."""
     x = np.float32(E / SCALE)
-    while float(x) * SCALE <= E:
+    while _encoded(float(x)) <= E:
         x = np.nextafter(x, np.float32(np.inf))
-    while float(np.nextafter(x, np.float32(-np.inf))) * SCALE > E:
+    while _encoded(float(np.nextafter(x, np.float32(-np.inf)))) > E:
         x = np.nextafter(x, np.float32(-np.inf))
-    return _encodable_float32(float(x))
+    return float(x)
 
 
 def _float32_at_or_below(E: int) -> float:
-    """The largest float32 ``x`` with ``x * 2**40 <= E``."""
-    x = np.float32(_float32_above(E))
-    return _encodable_float32(float(np.nextafter(x, np.float32(-np.inf))))
+    """The largest float32 ``x`` whose encoding is at most ``E``."""
+    return float(np.nextafter(np.float32(_float32_above(E)), np.float32(-np.inf)))
 
 
-def _encodable_float32(x: float) -> float:
-    """``float32(x)``, or 0 when it is too small for the 2**-40 grid."""
-    x = float(np.float32(x))
-    return 0.0 if x != 0.0 and abs(x) < 2.0 ** -17 else x
+def _as_float32(x: float) -> float:
+    """``float32(x)`` as a Python float (every float32 of the domain is encodable)."""
+    return float(np.float32(x))
 
 
 def interval_attack(client: Client, oracle: Oracle, base_record, n_queries: int,
@@ -246,7 +244,7 @@ def interval_attack(client: Client, oracle: Oracle, base_record, n_queries: int,
     :math:`T < X` (its high end falls to ``x``); with ``use_magnitude`` the
     bound on :math:`|d|` shrinks the interval further, by a uniformly random
     fraction of the distance between ``x`` and the threshold.  All bounds are
-    exact integers on :math:`T = \\lfloor t\\,2^{40} \\rfloor`, so the
+    exact integers on :math:`T = \\lfloor t\\,2^{26} \\rfloor`, so the
     interval always holds the truth.  Signs alone stop at the float32 spacing
     of the query values (``2**-16`` around 150); the magnitude bound keeps
     improving inside it.
@@ -324,8 +322,8 @@ def _domain_ends(base: dict, domain: Mapping[str, tuple[float, float]]
     missing = [f for f in features if f not in base]
     if missing:
         raise KeyError(f"domain features {missing} are not in the base record")
-    lows = {f: _encodable_float32(domain[f][0]) for f in features}
-    highs = {f: _encodable_float32(domain[f][1]) for f in features}
+    lows = {f: _as_float32(domain[f][0]) for f in features}
+    highs = {f: _as_float32(domain[f][1]) for f in features}
     for f in features:
         if not lows[f] < highs[f]:
             raise ValueError(f"domain of {f!r}: low {domain[f][0]} must be below high {domain[f][1]}")

@@ -206,8 +206,8 @@ def malformed_modulus_tree(oracle, features: Iterable[str], n_values: int, *, pr
 
     Every feature's ciphertext carries :math:`\\prod_j g_j`; the projection of
     a pack onto :math:`\\langle g_j \\rangle` is :math:`z_j^{-R}` with
-    :math:`R = \\sum_k r_k 2^{wk}` (Horner's packing), so enough primes
-    (:math:`P > 2^{w(m-1) + 41}`) give every :math:`r_k`; the client decrypts
+    :math:`R = \\sum_k r_k 2^{wk}` (the packing's exponent), so enough primes
+    (:math:`P > 2^{w(m-1) + 22}`) give every :math:`r_k`; the client decrypts
     the pack (:meth:`MalformedKey.decrypt`) and reads
     :math:`d_k = \\lfloor v_k / r_k \\rfloor` exactly.  The record is the edge
     record (in-domain), so :math:`T_k = d_k + X_f` names its feature.

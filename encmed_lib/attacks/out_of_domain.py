@@ -5,7 +5,7 @@ client need not use it: it holds the key and may encrypt any
 :math:`M \\in \\mathbb{Z}_n`.  The server cannot tell (semantic security).
 Send, for feature ``i``, :math:`E(X_f)` with
 
-.. math::  X_f = -(K + D_f), \\qquad K = 2^{w m}, \\qquad D_f = i \\cdot \\text{spacing} \\cdot 2^{40}
+.. math::  X_f = -(K + D_f), \\qquad K = 2^{w m}, \\qquad D_f = i \\cdot \\text{spacing} \\cdot 2^{26}
 
 where :math:`w` = ``SLOT_BITS`` and :math:`m` is the number of slots in a
 pack.  Slot :math:`k` of a pack then holds
@@ -18,10 +18,11 @@ If :math:`P < n` the client decrypts it without reduction: the low
 :math:`wm` bits give each :math:`e_k = r_k (T_k + D_f) + s_k`, the high bits
 each :math:`r_k`, and :math:`T_k + D_f = \\lfloor e_k / r_k \\rfloor`,
 :math:`s_k = e_k \\bmod r_k`: **every threshold and every blind from one
-query**.  :math:`P < 2^{2wm - w + 40}` must stay below :math:`n`: the attacker
+query**.  :math:`P < 2^{2wm - w + 21}` must stay below :math:`n`: the attacker
 picks its key size (the tree's size is public: every reply carries it), e.g.
-3,028 bits for the 15 nodes of a depth-4 tree; nothing in basic mode refuses
-such a key.
+1,936 bits for the 15 nodes of a depth-4 tree (an ordinary 2048-bit key does)
+and 3,256 bits for the 25 of the heart depth-5 tree; nothing in basic mode
+refuses such a key.
 """
 
 from __future__ import annotations

@@ -1,29 +1,36 @@
 """The one-query sieve: every threshold of basic mode from one reply of one edge record.
 
 Basic mode returns, for every internal node, :math:`v = r\\,d + s` with
-:math:`d = T - X_f`, :math:`1 \\le r < 2^{40}` and :math:`0 \\le s < r`
+:math:`d = T - X_f`, :math:`1 \\le r < 2^{21}` and :math:`0 \\le s < r`
 (:mod:`encmed_lib.protocol.server`).  The blind :math:`r` was meant to hide
 :math:`|d|`; it does so only while :math:`|d|` is not much larger than
 :math:`r`.  The client chooses its record.  With every feature near the
-bottom of the encodable domain, :math:`x_f \\approx -2^{20}`
+bottom of the encodable domain, :math:`x_f \\approx -2^{16}`
 (:func:`edge_record`, still an ordinary in-domain record that
 :meth:`Client.encrypt` accepts), every difference is
-:math:`d = T - X_f \\approx 2^{60}`, far above :math:`r < 2^{40}`.  Then
+:math:`d = T - X_f \\approx 2^{42}`, far above :math:`r < 2^{21}`.  Then
 
 .. math::  r = \\lfloor v / d \\rfloor, \\qquad s = v - r\\,d
 
 (:math:`s < r \\le d`), so a public candidate threshold :math:`(f, t)`, with
-:math:`d' = \\lfloor t\\,2^{40} \\rfloor - X_f`, *fits* :math:`v` when
+:math:`d' = \\lfloor t\\,2^{26} \\rfloor - X_f`, *fits* :math:`v` when
 
-.. math::  1 \\le r' := \\lfloor v / d' \\rfloor < 2^{40} \\quad\\text{and}\\quad v - r' d' < r'.
+.. math::  1 \\le r' := \\lfloor v / d' \\rfloor < 2^{21} \\quad\\text{and}\\quad v - r' d' < r'.
 
 The true candidate always fits.  For a wrong one, :math:`v - r' d'` is
 essentially uniform in :math:`[0, d')`, so it fits with probability about
 :math:`r'/d' < 2^{-20}`: over the 1,656 public candidates of the heart data
 (:func:`~encmed_lib.attacks.grid_candidates`), the expected number of wrong
-survivors per node is about :math:`10^{-3}`.  One query, every threshold.
+survivors per node is below :math:`10^{-3}`.  One query, every threshold.
 The features get different values (``spacing`` apart) so that a candidate of
-one feature never has the same :math:`d'` as one of another.
+one feature never has the same :math:`d'` as one of another (as long as each
+feature's candidates span less than ``spacing``).
+
+This holds for *any* blind much narrower than :math:`|d|`: the seed protocol's
+:math:`r < 2^{40}` against :math:`|d| \\approx 2^{60}` (scale :math:`2^{40}`,
+domain :math:`2^{20}`) fell the same way, and the present 21-bit blind keeps
+that ratio (:data:`~encmed_lib.protocol.messages.BLIND_BITS` says why it is
+not wider).
 """
 
 from __future__ import annotations
@@ -37,20 +44,31 @@ from ..crypto.encoding import SCALE, VALUE_BITS, encode_threshold
 from ..protocol.client import Client
 from .common import R_BOUND, Oracle, ThresholdRecovery, encoded_record
 
-EDGE = float(-(1 << VALUE_BITS) + 1)
-"""The lowest whole value of the encodable domain, :math:`-(2^{20} - 1)`."""
+EDGE = float(-(1 << VALUE_BITS) + 1) + 2.0 ** -8
+"""Near the bottom of the encodable domain: :math:`-(2^{16} - 1) + 2^{-8}` (exact in float32).
 
-SPACING = float(1 << 14)
+The :math:`2^{-8}` makes :math:`X_f` an odd multiple of :math:`2^{18}`.  With a
+whole value, :math:`X_f` and every threshold of the half-unit grid
+(:math:`t = k + 1/2`, :math:`T = (2k+1) 2^{25}`) would be multiples of
+:math:`2^{25}`: so would :math:`d` and every candidate's :math:`d'`, and a
+wrong candidate would fit whenever :math:`d'/2^{25} \\approx 2^{17}` divides
+:math:`r d / 2^{25}`, with probability about :math:`2^{-17}` instead of
+:math:`r'/d' \\approx 2^{-21}` (measured over 150 replies of the heart
+trees: with whole values an undecided node in 39% of the depth-4 replies and
+58% of the depth-5 ones; with the :math:`2^{-8}`, none).
+"""
+
+SPACING = float(1 << 11)
 """Distance between two features' values in :func:`edge_record` (feature units)."""
 
 
 def edge_record(features: Iterable[str], *, spacing: float = SPACING) -> dict[str, float]:
-    """An in-domain record with every feature near :math:`-2^{20}`, a different value per feature.
+    """An in-domain record with every feature near :math:`-2^{16}`, a different value per feature.
 
-    Feature ``i`` (in the given order) gets :math:`-(2^{20} - 1) + i \\cdot`
-    ``spacing``: whole numbers, exact in float32, all inside the domain
-    :math:`|x| < 2^{20}` as long as there are fewer than :math:`2^{20} /`
-    ``spacing`` features (64 with the default).
+    Feature ``i`` (in the given order) gets :math:`-(2^{16} - 1) + i \\cdot`
+    ``spacing``: exact in float32 (multiples of :math:`2^{-8}`), all inside the domain
+    :math:`|x| < 2^{16}` as long as there are fewer than :math:`2^{16} /`
+    ``spacing`` features (32 with the default: the 30 of the breast-cancer data fit).
 
     Raises
     ------
@@ -65,7 +83,7 @@ def edge_record(features: Iterable[str], *, spacing: float = SPACING) -> dict[st
 
 
 def fits(v: int, d: int) -> bool:
-    """Whether :math:`v = r\\,d + s` for some :math:`1 \\le r < 2^{40}`, :math:`0 \\le s < r` (``d > 0``)."""
+    """Whether :math:`v = r\\,d + s` for some :math:`1 \\le r < 2^{21}`, :math:`0 \\le s < r` (``d > 0``)."""
     if d <= 0:
         return False
     r = v // d
@@ -98,9 +116,10 @@ def sieve_attack(client: Client, oracle: Oracle, candidates: Mapping[str, Iterab
     spacing : float
         Distance between two features' values in the edge record.
     max_queries : int
-        A wrong candidate survives beside the truth at some node of a depth-4
-        tree in about one reply out of a hundred; the attack then leaves that
-        node undecided.  With ``max_queries > 1`` it sends another edge
+        A wrong candidate survives beside the truth at some node of the heart
+        depth-5 tree in about 2% of the replies at most
+        (:math:`25 \\times 1656 \\times 2^{-21}`; none in 150 measured); the
+        attack then leaves that node undecided.  With ``max_queries > 1`` it sends another edge
         record (every value one unit higher) while some node is undecided,
         and keeps the candidates that fit every reply.
 
@@ -151,7 +170,7 @@ def sieve_slack(v: int, record: Mapping[str, float],
 
     For a candidate with :math:`d' > 0` and :math:`r' = \\lfloor v/d' \\rfloor`,
     the *slack* is :math:`(v - r'd')/r'`: below 1 exactly when the candidate
-    fits (given :math:`1 \\le r' < 2^{40}`).  Candidates with no possible
+    fits (given :math:`1 \\le r' < 2^{21}`).  Candidates with no possible
     blind get an infinite slack.
 
     Returns

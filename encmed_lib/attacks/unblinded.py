@@ -16,10 +16,10 @@ def recover_thresholds_unblinded(client: Client, record, reply: Reply) -> dict[i
     and names each node's feature (``reply.features``).  The client encoded
     the record itself, so it knows :math:`X_f` and computes
 
-    .. math::  T_j = v_j + X_f, \\qquad t_j \\approx T_j / 2^{40}
+    .. math::  T_j = v_j + X_f, \\qquad t_j \\approx T_j / 2^{26}
 
-    Since :math:`T_j = \\lfloor t_j 2^{40} \\rfloor`, the true threshold lies in
-    :math:`[T_j/2^{40}, (T_j + 1)/2^{40})`: the error is below :math:`2^{-40}`
+    Since :math:`T_j = \\lfloor t_j 2^{26} \\rfloor`, the true threshold lies in
+    :math:`[T_j/2^{26}, (T_j + 1)/2^{26})`: the error is below :math:`2^{-26}`
     (:math:`10^{-12}`), whatever the record.
 
     Parameters

@@ -21,7 +21,7 @@ operations the course's protocol is made of, on this machine:
   exponent *and* CRT;
 * **re-randomise (server: DJN)**: one multiplication by a fresh DJN
   randomiser, which the server does to every ciphertext it returns;
-* **add two ciphertexts**, **multiply by small int** (a 40-bit scalar, the
+* **add two ciphertexts**, **multiply by small int** (a 21-bit scalar, the
   size of the server's blinding factors) and **decrypt (CRT)**.
 
 Why the median?  A timing is the true cost plus noise that is only ever
@@ -73,8 +73,8 @@ OPERATIONS: tuple[str, ...] = (
 )
 """The operations :func:`time_operations` measures, in the order it reports them."""
 
-SCALAR_BITS = 40
-"""Bit length of the plaintext scalar in ``multiply by small int``."""
+SCALAR_BITS = 21
+"""Bit length of the plaintext scalar in ``multiply by small int`` (basic mode's blinds, ``BLIND_BITS``)."""
 
 MIN_SAMPLE_SECONDS = 2e-4
 """A timed sample of a fast operation lasts at least this long (a batch of calls)."""
@@ -138,7 +138,7 @@ def _operation_timers(keypair: Keypair) -> dict[str, Callable[[], object]]:
     classic_sk = PrivateKey(PublicKey(n), sk.p, sk.q)  # same factors, no h_s: classic CRT r^n
 
     message = secrets.randbits(SCALAR_BITS)
-    scalar = secrets.randbits(SCALAR_BITS) | (1 << (SCALAR_BITS - 1))  # exactly 40 bits
+    scalar = secrets.randbits(SCALAR_BITS) | (1 << (SCALAR_BITS - 1))  # exactly SCALAR_BITS bits
     phe_ciphertext = phe_pk.encrypt(message)
     c1, c2 = sk.encrypt(message), sk.encrypt(message + 1)
     if phe_sk.decrypt(phe_ciphertext) != message or sk.raw_decrypt(c1) != message:

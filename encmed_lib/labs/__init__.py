@@ -66,13 +66,15 @@ from .nb03 import (
 )
 from .nb04 import (
     check_04_blinded_value,
-    check_04_pack_count,
+    check_04_packed_reply,
     check_04_recovered_threshold,
+    check_04_sieve_node,
 )
 from .nb05 import (
     check_05_agreement,
     check_05_disease_share,
     check_05_leaf,
+    check_05_unpacked_values,
 )
 from .nb06 import (
     check_06_comparison_values,
@@ -125,8 +127,9 @@ __all__ = [
     "check_01_smd", "check_01_input_audit", "check_01_lipid_panels",
     "check_02_best_split", "check_02_cv_depth", "check_02_roundtrip_agreement",
     "check_03_toy_paillier", "check_03_encrypted_difference", "check_03_signed_encoding",
-    "check_04_recovered_threshold", "check_04_blinded_value", "check_04_pack_count",
-    "check_05_agreement", "check_05_leaf", "check_05_disease_share",
+    "check_04_recovered_threshold", "check_04_blinded_value", "check_04_packed_reply",
+    "check_04_sieve_node",
+    "check_05_agreement", "check_05_leaf", "check_05_disease_share", "check_05_unpacked_values",
     "check_06_public_depth", "check_06_comparison_values", "check_06_shared_bits",
     "check_06_path_costs",
     "check_07_clinic_threshold", "check_07_server_by_hand", "check_07_model_from_probabilities",

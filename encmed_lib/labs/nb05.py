@@ -107,3 +107,44 @@ def check_05_disease_share(share, tree, record) -> str:
         raise ex.fail(expected, share, "that is a label; the question asks for the share of class 1")
     raise ex.fail(expected, share, "decrypt the reply of this record with client.decrypt(reply, "
                   "return_distribution=True) and take the second share")
+
+
+def check_05_unpacked_values(values, reply, client) -> str:
+    """Exercise 05.4: the signed slot values of a packed reply, unpacked by hand.
+
+    The right answer is ``client.decrypt_values(reply)``: pack ``k`` decrypts to
+    :math:`P_k = \\sum_i (v_{k m + i} + 2^{w-1}) 2^{i w}`, so slot ``i`` is
+    ``(P >> i·w) & (2**w - 1)`` minus :math:`2^{w-1}`, read for ``n_values``
+    values in all.
+    """
+    ex = Exercise("05.4 (unpack a reply)",
+                  f'{_S05}, section "3 · Packing: fewer ciphertexts, fewer decryptions"')
+    right = client.decrypt_values(reply)
+    w, n = reply.slot_bits, reply.n_values
+    expected = f"a list of the reply's {n} signed values v_j, in slot order"
+    if isinstance(values, (str, numbers.Number)) or not hasattr(values, "__len__"):
+        raise ex.fail(expected, values, "a list with one integer per internal node (slot order)")
+    mine = list(values)
+    if any(isinstance(v, bool) or not isinstance(v, (numbers.Integral, np.integer)) for v in mine):
+        raise ex.fail(expected, None, "integers only: use & and >> on the decrypted integer (no float "
+                      "division, which loses the low bits)", shown="non-integer values")
+    mine = [int(v) for v in mine]
+    if mine == right:
+        signs = "".join("L" if v >= 0 else "R" for v in right)
+        return ok(f"{n} values from {len(reply.packs)} decryption(s); their signs read {signs}")
+    offset = 1 << (w - 1)
+    if len(mine) > n and mine[:n] == right:
+        raise ex.fail(expected, None, f"the last pack is only partly filled: stop after n_values = {n}",
+                      shown=f"{len(mine)} values")
+    if len(mine) != n:
+        raise ex.fail(expected, None, f"one value per internal node: n_values = {n}",
+                      shown=f"{len(mine)} values")
+    if mine == [v + offset for v in right]:
+        raise ex.fail(expected, None, f"each slot holds v + 2**{w - 1}: subtract the offset",
+                      shown="values without the offset removed")
+    if sorted(mine) == sorted(right):
+        raise ex.fail(expected, None, "the right values in the wrong order: slot 0 is the lowest bits of "
+                      "the first pack, then shift right by w for the next", shown="values out of order")
+    raise ex.fail(expected, None, "decrypt each pack (client.private_key.raw_decrypt), then read slot i "
+                  f"as ((P >> (i*w)) & (2**w - 1)) - 2**(w-1) with w = reply.slot_bits = {w}",
+                  shown="other values")

@@ -24,10 +24,9 @@ from ..crypto.ckks import (
     evaluate_ckks,
     require_tenseal,
 )
-from ..crypto.encoding import VALUE_BITS
 from ..crypto.paillier import DEFAULT_KEY_BITS, generate_keypair, security_bits
 from .client import Client as PaillierClient
-from .linear import INPUT_FRAC_BITS, SCORE_FRAC_BITS, LinearServer, decrypt_score, encrypt_float64
+from .linear import INPUT_FRAC_BITS, SCORE_FRAC_BITS, VALUE_BITS, LinearServer, decrypt_score, encrypt_float64
 
 __all__ = ["compare_with_paillier"]
 

@@ -13,15 +13,15 @@ field           content                                                     what
 ``protocol``    ``"encmed-tree"``                                           --
 ``version``     :data:`PROTOCOL_VERSION`; another version is refused         --
 ``type``        ``"query"``                                                 --
-``scale_bits``  40: values are ``float32(x)·2^40`` (a protocol constant;    --
-                a query scaled otherwise is refused)
+``scale_bits``  26: values are ``floor(float32(x)·2^26)`` (a protocol       --
+                constant; a query scaled otherwise is refused)
 ``query_id``    32 random hex digits chosen by the client                   nothing (links the reply)
 ``public_key``  ``{"n": "<decimal>"}``: the Paillier modulus (the client's   the key size, and that the
                 DJN base stays home: the server re-randomises with its own  same client sent both queries
                 uniform randomisers)
 ``features``    feature names, in the order of ``ciphertexts``               which attributes were sent
-``ciphertexts`` base64 of Enc(X_f), X_f = float32(x_f)·2^40 (one scale,      nothing about the values
-                :mod:`encmed_lib.crypto.encoding`), each ``2·bits/8`` bytes  (semantic security)
+``ciphertexts`` base64 of Enc(X_f), X_f = floor(float32(x_f)·2^26) (one     nothing about the values
+                scale, :mod:`encmed_lib.crypto.encoding`), ``2·bits/8`` bytes (semantic security)
 ==============  ==========================================================  ===========================
 
 Reply (server -> client)
@@ -112,11 +112,28 @@ __all__ = ["PROTOCOL", "PROTOCOL_VERSION", "BLIND_BITS", "SLOT_BITS", "MAX_KEY_B
            "Query", "Reply", "parse_modulus", "parse_public_key",
            "check_tree", "int_to_b64", "b64_to_int", "ciphertext_length", "slots_per_pack"]
 
-BLIND_BITS = 40
-"""kappa: the multiplicative blind r is uniform in ``[1, 2**BLIND_BITS)``."""
+BLIND_BITS = 21
+"""kappa: the multiplicative blind r is uniform in ``[1, 2**BLIND_BITS)``.
+
+Why 21 bits and not more: no width of :math:`r` makes this design safe
+against a client who chooses its record.  For any :math:`r \\ll |d|` the
+one-query sieve (:mod:`encmed_lib.attacks.sieve`) reads every threshold from
+one edge record; a blind wider than :math:`|d|` would stop the sieve but not
+the sign of every node, which the interval attack
+(:mod:`encmed_lib.attacks.interval`) bisects in a few dozen queries, and it
+would double the slot: a second ciphertext and a second full re-randomiser
+per reply.  21 bits keep the seed design's ratio at the domain edge
+(:math:`|d|/r \\approx 2^{42}/2^{21}`, the seed's :math:`2^{60}/2^{40}`), so the
+lessons of notebook 04 are those of the design, and make a slot 66 bits: a
+complete depth-5 tree (31 nodes) in
+one 2048-bit plaintext.
+"""
 
 SLOT_BITS = D_BITS + BLIND_BITS + 2
-"""Width of a packed slot: ``|r·d + s| < 2**(SLOT_BITS - 1)``, so ``v + 2**(SLOT_BITS-1)`` fits."""
+"""Width of a packed slot, 66 bits: ``|r·d + s| < 2**(SLOT_BITS - 1)``, so ``v + 2**(SLOT_BITS-1)`` fits.
+
+``(bits - 1) // 66`` slots per pack: 15 at 1024 bits (a complete depth-4
+tree), 31 at 2048 bits (a complete depth-5 tree), 46 at 3072 bits."""
 
 
 def int_to_b64(value: int, length: int) -> str:
@@ -160,7 +177,7 @@ class Query:
 
     @classmethod
     def _scale(cls, data: dict) -> dict:
-        """Check ``scale_bits`` (optional, the tree's 2**40); returns extra constructor arguments."""
+        """Check ``scale_bits`` (optional, the tree's 2**26); returns extra constructor arguments."""
         scale = int_field(data, "scale_bits", kind="query", required=False, default=SCALE_BITS)
         if scale != SCALE_BITS:
             raise MalformedMessageError(

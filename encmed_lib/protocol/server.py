@@ -1,35 +1,50 @@
 """The server: it holds the tree and computes on ciphertexts only.
 
 For every internal node :math:`j` comparing feature :math:`f` with threshold
-:math:`t_j` the server knows :math:`T_j = \\lfloor t_j 2^{40} \\rfloor` and receives
+:math:`t_j` the server knows :math:`T_j = \\lfloor t_j 2^{26} \\rfloor` and receives
 :math:`E(X_f)`.  It computes, without decrypting anything,
 
 .. math::
 
     E(v_j) = E(X_f)^{-r_j} \\cdot (1 + (r_j T_j + s_j)\\,n) = E(r_j (T_j - X_f) + s_j)
 
-with :math:`r_j` uniform in :math:`[1, 2^{40})` and :math:`0 \\le s_j < r_j` drawn
+with :math:`r_j` uniform in :math:`[1, 2^{21})` and :math:`0 \\le s_j < r_j` drawn
 from :mod:`secrets` for every query.  Then :math:`v_j \\ge 0` exactly when
 :math:`X_f \\le T_j`, i.e. when the record goes left, and:
 
-* :math:`r_j` hides the size of :math:`d_j = T_j - X_f`; without :math:`s_j` the
+* :math:`r_j` hides the size of :math:`d_j = T_j - X_f` from an honest client
+  (not from one who picks its record: :mod:`encmed_lib.attacks.sieve`; why the
+  blind is 21 bits: :data:`~.messages.BLIND_BITS`); without :math:`s_j` the
   client would know that :math:`d_j` divides :math:`v_j` (the *divisor attack*:
   :func:`encmed_lib.attacks.divisor_attack`);
-* every returned ciphertext is re-randomised with a uniform :math:`\rho^n` that
+* every returned ciphertext is re-randomised with a uniform :math:`\\rho^n` that
   the server draws itself, otherwise the client, who knows :math:`E(X_f)`'s
-  randomiser :math:`\rho_x`, would see :math:`\rho_x^{-r_j}` and find the 40-bit
+  randomiser :math:`\\rho_x`, would see :math:`\\rho_x^{-r_j}` and find the 21-bit
   :math:`r_j` by a baby-step giant-step search.  The server does *not* use the
   client's short-exponent base: the client chose it (``h_s = 1`` would make
   re-randomising a no-op), and it knows the factors, so the DJN assumption says
   nothing about what it can see.  These randomisers cost a full exponentiation
   each, one per pack, and can be drawn ahead (:meth:`TreeServer.precompute`).
 
-**Packing.** A Paillier plaintext has ~2048 bits and a blinded value ~103.
-The server shifts each :math:`v_j` to be non-negative (``+ 2**(SLOT_BITS-1)``)
-and packs up to ``(bits-1) // SLOT_BITS`` of them into one plaintext by
-Horner's rule on ciphertexts,
-:math:`E(P) = (\\cdots(E(u_{k-1})^{2^w} E(u_{k-2}))^{2^w} \\cdots) E(u_0)`,
-re-randomises once per pack, and the client decrypts once per pack.
+**Packing.** A Paillier plaintext has ~2048 bits and a blinded value at most
+64 (:math:`|d| < 2^{43}`, :math:`r < 2^{21}`).  The server shifts each
+:math:`v_j` to be non-negative (``+ 2**(SLOT_BITS-1)``, 66-bit slots) and packs
+up to ``(bits-1) // SLOT_BITS`` of them (31 at 2048 bits: a complete depth-5
+tree) into one plaintext
+
+.. math::
+
+    P = \\sum_j (v_j + 2^{w-1})\\, 2^{jw}, \\qquad
+    E(P) = \\prod_f E(-X_f)^{R_f} \\cdot \\bigl(1 + (K \\bmod n)\\, n\\bigr),
+
+with :math:`R_f = \\sum_{j \\text{ on } f} r_j 2^{jw}` and
+:math:`K = \\sum_j (r_j T_j + s_j + 2^{w-1}) 2^{jw}`.  The product is one
+simultaneous multi-exponentiation (:func:`multi_power`): the blinds of
+different slots occupy disjoint bits of the exponents, so it costs about
+:math:`(k-1)w + \\kappa` squarings for :math:`k` slots and one multiplication
+per set bit of the blinds, where packing the :math:`E(v_j)` by Horner's rule
+(:func:`pack_ciphertexts`) would add :math:`\\kappa` squarings per node.  The
+server re-randomises once per pack, and the client decrypts once per pack.
 """
 
 from __future__ import annotations
@@ -301,6 +316,34 @@ class TreeServer:
             out.append(c * (1 + ((r * T + s + offset) % n) * n) % n2)
         return out
 
+    def packed_values(self, key: PublicKey, negated: dict, slot_bits: int = SLOT_BITS) -> list:
+        """The packs :math:`E(P)` of the blinded values (module docstring), before re-randomising.
+
+        Blinds are drawn node by node in slot order (:func:`draw_blinds`); pack
+        ``k`` holds slots ``k·m .. k·m + m - 1`` with ``m = slots_per_pack(key.bits)``.
+
+        Raises
+        ------
+        KeyTooSmallError
+            The key cannot hold one slot.
+        """
+        per = slots_per_pack(key.bits, slot_bits)
+        if per < 1:
+            raise KeyTooSmallError(f"a {key.bits}-bit key cannot hold a {slot_bits}-bit slot")
+        n, n2, offset = key.n, key.nsquare, 1 << (slot_bits - 1)
+        blinds = [draw_blinds(self.blinding) for _ in self._internal]
+        packs = []
+        for start in range(0, len(self._internal), per):
+            exponents: dict[str, int] = {}
+            constant = 0
+            for i, j in enumerate(range(start, min(start + per, len(self._internal)))):
+                (r, s), feature = blinds[j], self._internal[j].feature
+                exponents[feature] = exponents.get(feature, 0) + (r << (i * slot_bits))
+                constant += (r * self._T[j] + s + offset) << (i * slot_bits)
+            bases = [(negated[f], e) for f, e in exponents.items()]
+            packs.append(multi_power(bases, n2) * (1 + (constant % n) * n) % n2)
+        return packs
+
     def serve(self, bucket) -> list[str]:
         """Answer every query in ``bucket`` (a :class:`~encmed_lib.transport.Bucket`) that has no reply yet.
 
@@ -327,12 +370,7 @@ class TreeServer:
         if not isinstance(query, Query):
             query = Query.from_json(query)
         key, negated = self.encrypted_inputs(query)
-        if self.packing:
-            offset = 1 << (SLOT_BITS - 1)
-            values = self.blinded_values(key, negated, offset=offset)
-            packs = pack_ciphertexts(key, values)
-        else:
-            packs = self.blinded_values(key, negated)
+        packs = self.packed_values(key, negated) if self.packing else self.blinded_values(key, negated)
         pool = self.pool(key)
         packs = [key.rerandomise(c, pool.take()) for c in packs]
         features = [n.feature for n in self._internal] if self.blinding == "none" else None
@@ -340,6 +378,44 @@ class TreeServer:
                      n_values=len(self._internal), tree=self.public_shape(), key_bits=key.bits,
                      mode=self.mode, blinding=self.blinding, packed=self.packing,
                      features=features)
+
+
+def _square(acc, times: int, modulus):
+    """``acc**(2**times) mod modulus``: a loop of squarings for short runs, one powmod for long ones."""
+    if times >= 16:
+        return gmpy2.powmod(acc, 1 << times, modulus)
+    for _ in range(times):
+        acc = acc * acc % modulus
+    return acc
+
+
+def multi_power(bases: list[tuple], modulus) -> gmpy2.mpz:
+    """:math:`\\prod_i b_i^{e_i} \\bmod N` for ``bases = [(b_i, e_i), ...]`` (``e_i >= 0``), simultaneously.
+
+    Left-to-right binary multi-exponentiation (Straus's trick without tables):
+    one squaring per bit of the longest exponent, shared by all bases, and one
+    multiplication per set bit.  Only the set bits are visited (a run of
+    :math:`k` bits without one costs :math:`k` squarings and no Python loop
+    over the bases), so sparse exponents such as the blinds' :math:`R_f` are
+    cheap to walk.
+    """
+    at: dict[int, list] = {}
+    for b, e in bases:
+        e = gmpy2.mpz(e)
+        if e < 0:
+            raise ValueError("multi_power needs non-negative exponents")
+        bit = e.bit_scan1(0) if e else None
+        while bit is not None:
+            at.setdefault(bit, []).append(b)
+            bit = e.bit_scan1(bit + 1)
+    acc, previous = gmpy2.mpz(1), None
+    for bit in sorted(at, reverse=True):
+        if previous is not None:
+            acc = _square(acc, previous - bit, modulus)
+        for b in at[bit]:
+            acc = acc * b % modulus
+        previous = bit
+    return _square(acc, previous or 0, modulus) % modulus
 
 
 def pack_ciphertexts(key: PublicKey, values: list, slot_bits: int = SLOT_BITS) -> list:

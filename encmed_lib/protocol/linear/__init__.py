@@ -34,7 +34,7 @@ The tree protocol casts inputs to float32, as scikit-learn's trees do; a
 logistic regression computes in float64, so here every scale is larger:
 
 * input :math:`X = \\mathrm{round}(x \\cdot 2^{64})` (:data:`INPUT_FRAC_BITS`),
-  for :math:`|x| < 2^{20}` (the tree's domain).  A float64 of magnitude
+  for :math:`|x| < 2^{20}` (wider than the tree's :math:`2^{16}`).  A float64 of magnitude
   :math:`|x| \\in [2^k, 2^{k+1})` is a multiple of :math:`2^{k-52}`, so
   :math:`x \\cdot 2^{64}` is an integer, and the encoding **exact**, whenever
   :math:`|x| \\ge 2^{-12}` (and for 0); smaller inputs are rounded, with an
@@ -179,6 +179,7 @@ from .fixed_point import (
     INPUT_FRAC_BITS,
     SCORE_FRAC_BITS,
     SCORE_TOLERANCE,
+    VALUE_BITS,
     WEIGHT_FRAC_BITS,
     decode_score,
     encode_float64,
@@ -197,7 +198,7 @@ from .server import NOISE_TERMS as NOISE_TERMS
 from .server import LinearServer
 
 __all__ = [
-    "INPUT_FRAC_BITS", "WEIGHT_FRAC_BITS", "SCORE_FRAC_BITS", "OUTPUTS", "SCORE_TOLERANCE",
+    "VALUE_BITS", "INPUT_FRAC_BITS", "WEIGHT_FRAC_BITS", "SCORE_FRAC_BITS", "OUTPUTS", "SCORE_TOLERANCE",
     "encode_float64", "encode_weight", "encode_intercept", "decode_score",
     "score_error_bound", "worst_case_score_error", "fold_standard_scaler", "linear_parameters",
     "LinearQuery", "LinearReply", "LinearServer",

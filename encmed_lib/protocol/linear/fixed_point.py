@@ -15,12 +15,15 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from ...crypto.encoding import VALUE_BITS, as_float
+from ...crypto.encoding import as_float
 from ...errors import DomainError
 
-__all__ = ["INPUT_FRAC_BITS", "WEIGHT_FRAC_BITS", "SCORE_FRAC_BITS", "X_BOUND", "SCORE_TOLERANCE",
-           "encode_float64", "encode_weight", "encode_intercept", "decode_score", "fixed_point_score",
-           "score_error_bound", "worst_case_score_error"]
+__all__ = ["VALUE_BITS", "INPUT_FRAC_BITS", "WEIGHT_FRAC_BITS", "SCORE_FRAC_BITS", "X_BOUND",
+           "SCORE_TOLERANCE", "encode_float64", "encode_weight", "encode_intercept", "decode_score",
+           "fixed_point_score", "score_error_bound", "worst_case_score_error"]
+
+VALUE_BITS = 20
+"""Linear-mode inputs satisfy ``|x| < 2**VALUE_BITS`` (wider than the tree's ``2**16``: no slots to fit)."""
 
 INPUT_FRAC_BITS = 64
 """Inputs are encoded as ``round(x * 2**64)``: exact for every float64 with ``|x| >= 2**-12``."""

@@ -7,14 +7,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ...crypto.encoding import SCALE_BITS, VALUE_BITS
+from ...crypto.encoding import SCALE_BITS
 from ...crypto.paillier import MIN_KEY_BITS
 from ...errors import MalformedMessageError
 from ..messages import MAX_KEY_BITS, PROTOCOL, PROTOCOL_VERSION, Query, int_to_b64
 from ..schema import KEY_ID_PATTERN, check_classes, check_ints, check_query_id, present
 from ..wire import b64_int, describe, int_field, list_field, number_field, parse_message, str_field
 from ..wire import field as _field
-from .fixed_point import INPUT_FRAC_BITS, SCORE_FRAC_BITS
+from .fixed_point import INPUT_FRAC_BITS, SCORE_FRAC_BITS, VALUE_BITS
 
 __all__ = ["OUTPUTS", "MAX_NOISE_SCALE", "LINEAR_REPLY", "LinearQuery", "LinearReply", "plain_value"]
 
@@ -37,7 +37,7 @@ class LinearQuery(Query):
     """A :class:`Query` whose ciphertexts encrypt ``round(x * 2**64)`` (float64 fixed point).
 
     Its JSON is the tree query's plus ``"scale_bits": 64``: a :class:`LinearServer`
-    refuses a query without it (a tree query, scaled by ``2**40``), which would
+    refuses a query without it (a tree query, scaled by ``2**26``), which would
     otherwise give silently wrong scores.
     """
 
@@ -59,7 +59,7 @@ class LinearQuery(Query):
         if "scale_bits" not in data:
             raise MalformedMessageError(
                 "this query has no 'scale_bits' field: it was encoded for the tree protocol "
-                "(float32 x 2**40, Client.encrypt); encrypt the record with "
+                "(floor(float32 x 2**26), Client.encrypt); encrypt the record with "
                 "encmed_lib.protocol.linear.encrypt_float64 for a LinearServer")
         scale = int_field(data, "scale_bits", kind="query")
         if scale != INPUT_FRAC_BITS:

@@ -14,7 +14,6 @@ from collections.abc import Sequence
 import gmpy2
 import numpy as np
 
-from ...crypto.encoding import VALUE_BITS
 from ...crypto.paillier import MIN_KEY_BITS, PublicKey
 from ...errors import DomainError, MalformedMessageError
 from ..messages import Query
@@ -24,6 +23,7 @@ from .fixed_point import (
     INPUT_FRAC_BITS,
     SCORE_FRAC_BITS,
     SCORE_TOLERANCE,
+    VALUE_BITS,
     X_BOUND,
     decode_score,
     encode_float64,
@@ -180,7 +180,7 @@ class LinearServer:
         Raises
         ------
         MalformedMessageError
-            Not a linear query (e.g. a tree query, scaled by ``2**40``) or bad JSON.
+            Not a linear query (e.g. a tree query, scaled by ``2**26``) or bad JSON.
         MissingFeatureError
             The query lacks a feature with a non-zero weight.
         KeyTooSmallError, CiphertextRangeError
@@ -192,7 +192,7 @@ class LinearServer:
                 raise MalformedMessageError(f"the query's inputs are scaled by "
                                             f"2**{describe(query.scale_bits)}, not 2**{INPUT_FRAC_BITS}")
         elif isinstance(query, Query):
-            raise MalformedMessageError("this is a tree query (float32 x 2**40, Client.encrypt); "
+            raise MalformedMessageError("this is a tree query (floor(float32 x 2**26), Client.encrypt); "
                                         "a LinearServer needs encrypt_float64(client, record)")
         else:
             query = LinearQuery.from_json(query)
