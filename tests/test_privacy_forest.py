@@ -292,3 +292,42 @@ def test_opendp_sampler_is_not_seeded_and_its_map_is_the_accountants():
     assert not np.array_equal(a, b)
     assert laplace_epsilon(13, 13 / 0.5) == pytest.approx(0.5, rel=1e-9)
     assert laplace_epsilon(5, 5.0) == pytest.approx(1.0, rel=1e-9)
+
+
+# ------------------------------------------------------------------ the benchmark's table and gap line
+def _rows(data, accuracies):
+    """Accuracy rows of one data set: {method key: [accuracy at eps 1 for seeds 0, 1, 2]}."""
+    from encmed_lib.privacy import METHODS
+
+    return [{"data": data, "method": METHODS[m], "epsilon": 1.0, "seed": s, "accuracy": a}
+            for m, values in accuracies.items() for s, a in enumerate(values)]
+
+
+def test_the_gap_line_reads_the_named_data_set_only():
+    from encmed_lib.errors import ArgumentError
+    from encmed_lib.privacy.benchmark import summarise, targets_met
+
+    heart = _rows("heart", {"forest": [0.80, 0.82, 0.84], "diffprivlib tree": [0.70, 0.71, 0.72],
+                            "diffprivlib forest": [0.75, 0.76, 0.77]})
+    cancer = _rows("cancer", {"forest": [0.60, 0.61, 0.62], "diffprivlib tree": [0.90, 0.91, 0.92],
+                              "diffprivlib forest": [0.50, 0.51, 0.52]})
+    both = pd.DataFrame(heart + cancer)
+    assert targets_met(both, "heart")[1.0] == pytest.approx(0.82 - 0.76)
+    assert targets_met(both, "cancer")[1.0] == pytest.approx(0.61 - 0.91)
+    assert summarise(both, "cancer").loc["DP random-split forest (central)", "eps 1"].startswith("0.610")
+    with pytest.raises(ArgumentError, match="2 data sets"):
+        targets_met(both)  # medians over both data sets would be neither's
+    with pytest.raises(ArgumentError, match="expected one of"):
+        targets_met(both, "cleveland")
+    with pytest.raises(ArgumentError, match="no rows of"):
+        targets_met(pd.DataFrame(heart[:3]), "heart")
+
+
+def test_benchmark_rows_carry_their_data_set(heart):
+    from encmed_lib.privacy.benchmark import run, targets_met
+
+    X, y = em.load_heart()
+    df = run(X, y, [0], epsilons=[1.0], methods=["forest", "diffprivlib tree", "diffprivlib forest"],
+             name="bundled heart sample")
+    assert set(df["data"]) == {"bundled heart sample"} and len(df) == 3
+    assert list(targets_met(df).index) == [1.0]
