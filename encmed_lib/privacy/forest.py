@@ -6,27 +6,37 @@ The level-by-level tree of :mod:`encmed_lib.privacy.tree` pays for every split
 it chooses: each level's tables have sensitivity :math:`F` (one histogram per
 feature), so at small :math:`\varepsilon` its splits drown in noise.  A
 **random-split tree** chooses nothing from the data: at every node a feature
-is drawn at random, and a threshold uniformly inside the node's *public*
-interval of that feature (:data:`~encmed_lib.federated.HEART_RANGES`; for a
-categorical feature, a cut between two of its public codes).  The structure
-is public randomness, drawn before any record is touched, and costs no budget.
+is drawn at random, and a threshold inside the node's *public* interval of
+that feature (:data:`~encmed_lib.federated.HEART_RANGES`; for a categorical
+feature, a cut between two of its public codes).  The threshold is uniform in
+the interval, except on a range that spans an order of magnitude
+(:math:`0 \le lo`, :math:`hi \ge 10\, lo`, :func:`log_offset`): areas,
+concentrations and measurement errors are right-skewed, and a uniform
+threshold on such a range mostly falls in its empty upper tail, so there it is
+uniform in :math:`\log(v + c)`.  The rule reads the public range only.  The
+structure is public randomness, drawn before any record is touched, and
+costs no budget.
 
-The data enter once, at the leaves.  With two classes (the course's case)
-each provider releases, per leaf of every tree, the **margin**
-:math:`m_\ell = c_\ell(1) - c_\ell(0)` of its records there; with more classes,
-the class counts :math:`c_\ell(c)`.  A record falls in exactly one leaf of each
-of the :math:`T` trees, so adding or removing it changes :math:`T` released
-values by 1 each: the whole release (all trees, all leaves) has L1 sensitivity
-:math:`\Delta = T`, and discrete Laplace noise with
-:math:`\alpha = e^{-\varepsilon/T}` on every value makes it
-:math:`\varepsilon`-DP (one release).  The margin carries what a two-class
-vote needs with **one** noise draw per leaf instead of two (the difference of
-two noisy counts has twice the variance): the gain is largest at small
-:math:`\varepsilon`.  Everything else is post-processing: each leaf's class
-shares :math:`\hat p_\ell(1) = (1 + \tanh(\hat m_\ell / b))/2` with
-:math:`b = T/\varepsilon` the noise scale (a noisy margin of the size of the
-noise counts for little), or :math:`\max(\hat c_\ell, 0)/\sum` for counts;
-the internal nodes' values (from sums over their leaves), and the prediction
+The data enter once, at the leaves.  Each provider releases, per leaf of
+every tree, either the **margin** :math:`m_\ell = c_\ell(1) - c_\ell(0)` of its
+records there (two classes, :math:`\varepsilon <` :data:`COUNTS_FROM`), or the
+class counts :math:`c_\ell(c)` (more classes, or larger :math:`\varepsilon`).
+A record falls in exactly one leaf of each of the :math:`T` trees, so adding
+or removing it changes :math:`T` released values by 1 each: the whole release
+(all trees, all leaves) has L1 sensitivity :math:`\Delta = T` either way, and
+discrete Laplace noise with :math:`\alpha = e^{-\varepsilon/T}` on every value
+makes it :math:`\varepsilon`-DP (one release).  The margin carries what a
+two-class vote needs with **one** noise draw per leaf instead of two (the
+difference of two noisy counts has twice the variance): the gain is largest at
+small :math:`\varepsilon`.  The counts also carry the leaf's size, so a leaf's
+class shares can be normalised: once the noise is small, that is what the
+vote needs (a large mixed leaf must not outvote a small pure one).
+Everything else is post-processing: each leaf's class shares
+:math:`\hat p_\ell(1) = (1 + \tanh(\hat m_\ell / b))/2` with :math:`b = T/\varepsilon`
+the noise scale (a noisy margin of the size of the noise counts for little),
+or :math:`(\max(\hat c_\ell(c), 0) + b) / (\sum_{c'} \max(\hat c_\ell(c'), 0) + C b)`
+for counts (a pseudo-count of one noise scale per class); the internal nodes'
+values (from sums over their leaves), and the prediction
 
 .. math::  \hat y(x) = \arg\max_c \frac{1}{T} \sum_{t=1}^{T} \hat p_{\ell_t(x)}(c),
 
@@ -40,11 +50,22 @@ Why more, shallower or deeper trees: the signal at a leaf is about
 :math:`\sqrt{2}\,T/\varepsilon`; averaging :math:`T` trees divides the noise
 of the vote by :math:`\sqrt T` and adds diversity, so the vote's
 signal-to-noise ratio is about :math:`n\varepsilon / (2^d \sqrt{T})`: few
-trees at small :math:`\varepsilon`, many at large.  :func:`forest_schedule`
-fixes :math:`T` and :math:`d` from :math:`\varepsilon` and :math:`F` only; it
-was chosen on a synthetic heart sample drawn with another seed than the
-bundled one (``make_heart_sample(600, seed=7)``, 20 splits), never on the
-data sets it is scored on.
+trees at small :math:`\varepsilon`, many at large; with many features,
+deeper trees (a path of random splits must meet the informative ones).
+:func:`forest_schedule` fixes :math:`T` and :math:`d` from :math:`\varepsilon`
+and :math:`F` only.  How the hyper-parameters were chosen, never on the data
+sets they are scored on (bundled heart sample, breast cancer, Cleveland):
+
+* up to 16 features, the schedule on a synthetic heart sample drawn with
+  another seed than the bundled one (``make_heart_sample(600, seed=7)``,
+  20 stratified splits); the same sample favoured the log-scale thresholds
+  (``oldpeak``) at :math:`\varepsilon = 0.1` and 0.5;
+* beyond 16 features, the schedule, :data:`COUNTS_FROM` and the log-scale
+  rule on :func:`~encmed_lib.privacy.tuning.wide_sample` (30 skewed
+  measurements, seed 11, 20 splits; :func:`~encmed_lib.privacy.tuning.tune_schedule`
+  scored :math:`T \in \{5, 10, 20\}`, :math:`d \in \{5, 6, 7\}`, margins and
+  counts at every :math:`\varepsilon`).  The offset :math:`c = hi/100` of a
+  range starting at 0 was fixed a priori, not tuned.
 
 The transcript
 --------------
@@ -56,6 +77,9 @@ needs ``record_bound`` fixed in advance
 (:class:`~encmed_lib.federated.PaillierAggregator`), so the transcript is a
 function of the data only through the noisy total, and the
 :class:`~encmed_lib.privacy.PrivacyAccountant` has one row, :math:`\varepsilon`.
+With the multi-process MPyC back-end (:mod:`~encmed_lib.privacy.mpc_forest`)
+each provider adds its Polya share to its own table before secret-sharing it,
+and the one value opened is the noisy total.
 """
 
 from __future__ import annotations
