@@ -11,6 +11,7 @@ import pytest
 from encmed_lib.errors import PartyConfigError
 from encmed_lib.federated import HEART_RANGES
 from encmed_lib.federated.run import demo_providers
+from encmed_lib.federated.trainer import Provider
 from encmed_lib.privacy import distributed_discrete_laplace_shares, insider_epsilon
 from encmed_lib.privacy.forest import leaf_table, release_members
 from encmed_lib.privacy.mpc_forest import ForestSpec, launch_forest, party_noise_rng
@@ -59,6 +60,20 @@ def test_the_accountant_covers_every_value_the_run_opens(run):
             result.opened(i))
         assert forest.meta["insider_epsilon"] == pytest.approx(insider_epsilon(spec.epsilon, 4, 3, 1))
         assert set(forest.predict(demo_providers("heart", 3)[0]._X).tolist()) <= set(CLASSES)  # noqa: SLF001
+
+
+def test_neighbouring_data_sets_open_totals_apart_by_the_accounted_sensitivity(run, tmp_path):
+    """Same public structure and noise draws, one record removed: the opened vectors differ by T in L1."""
+    spec, result = run
+    providers = demo_providers("heart", 3)
+    second = providers[1]
+    smaller = Provider(second.name, second._X.iloc[1:], second._y[1:])  # noqa: SLF001
+    neighbour = launch_forest(spec, 3, "heart", folder=tmp_path, noise_seed=5, timeout=300.0,
+                              step_timeout=40.0, providers=[providers[0], smaller, providers[2]])
+    a, b = np.array(result.opened(0)), np.array(neighbour.opened(0))
+    assert a.shape == b.shape and int(np.abs(a - b).sum()) == spec.n_trees
+    assert [(e["event"], e.get("kind")) for e in result.log(1) if e["event"] in ("sent", "opened")] == \
+           [(e["event"], e.get("kind")) for e in neighbour.log(1) if e["event"] in ("sent", "opened")]
 
 
 def test_forest_spec_rejects_bad_parameters():

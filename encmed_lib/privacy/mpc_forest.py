@@ -206,9 +206,14 @@ class ForestRun(RunResult):
 
 def launch_forest(forest: ForestSpec, parties: int = 3, dataset: str = "heart", *,
                   folder: str | Path | None = None, noise_seed: int | None = None,
-                  timeout: float = 300.0, step_timeout: float = 120.0) -> ForestRun:
-    """Train the forest with one MPyC process per provider on loopback (the demo split of ``run``)."""
-    providers = demo_providers(dataset, parties)
+                  timeout: float = 300.0, step_timeout: float = 120.0,
+                  providers: Sequence[Provider] | None = None) -> ForestRun:
+    """Train the forest with one MPyC process per provider on loopback.
+
+    ``providers`` default to the demo split of :func:`~encmed_lib.federated.run.demo_providers`;
+    each is written to its own file, which only its process reads.
+    """
+    providers = list(providers) if providers is not None else demo_providers(dataset, parties)
     folder = Path(folder) if folder is not None else Path(tempfile.mkdtemp(prefix="encmed-mpc-forest-"))
     files = write_provider_files(providers, folder)
     addresses = [("127.0.0.1", port) for port in free_ports(len(providers))]
