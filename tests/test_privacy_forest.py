@@ -305,7 +305,7 @@ def _rows(data, accuracies):
 
 def test_the_gap_line_reads_the_named_data_set_only():
     from encmed_lib.errors import ArgumentError
-    from encmed_lib.privacy.benchmark import summarise, targets_met
+    from encmed_lib.privacy.benchmark import gap_line, summarise, targets_met
 
     heart = _rows("heart", {"forest": [0.80, 0.82, 0.84], "diffprivlib tree": [0.70, 0.71, 0.72],
                             "diffprivlib forest": [0.75, 0.76, 0.77]})
@@ -315,6 +315,8 @@ def test_the_gap_line_reads_the_named_data_set_only():
     assert targets_met(both, "heart")[1.0] == pytest.approx(0.82 - 0.76)
     assert targets_met(both, "cancer")[1.0] == pytest.approx(0.61 - 0.91)
     assert summarise(both, "cancer").loc["DP random-split forest (central)", "eps 1"].startswith("0.610")
+    line = gap_line(targets_met(both, "cancer"), "cancer")
+    assert line == "cancer: forest - best diffprivlib: eps 1: -0.300"
     with pytest.raises(ArgumentError, match="2 data sets"):
         targets_met(both)  # medians over both data sets would be neither's
     with pytest.raises(ArgumentError, match="expected one of"):
