@@ -16,10 +16,13 @@ through MPyC (Shamir shares over a prime field, threshold
    records (margins per leaf, or class counts).
 3. **Own noise share**: :math:`X_i - Y_i`, two Polya(:math:`1/K`,
    :math:`1 - \alpha`) arrays, :math:`\alpha = e^{-\varepsilon / T}`
-   (:func:`~encmed_lib.privacy.distributed_discrete_laplace_shares`), drawn
-   from the party's own generator (seeded from :mod:`secrets` unless a test
-   fixes ``noise_seed``), added to its own table **before** the table is
-   secret-shared: the shares it sends are shares of a noisy table.
+   (:func:`~encmed_lib.privacy.distributed_discrete_laplace_shares`: the
+   project's own Polya sampler, no library has distributed shares), drawn from
+   the party's own NumPy generator seeded with 128 bits of :mod:`secrets`
+   (a test fixes ``noise_seed`` instead; a floating-point Polya sampler is not
+   an exact one, the caveat of Mironov 2012 applies), added to its own table
+   **before** the table is secret-shared: the shares it sends are shares of a
+   noisy table.
 4. **Secure sum**: every party ``mpc.input``\ s its noisy table; the shared
    tables are added (local).
 5. **One opening**: ``mpc.output`` of the sum.  The opened vector is
