@@ -76,6 +76,33 @@ def _drain_pool_of(pool) -> None:
         pool.take()
 
 
+def _warm_up(client: Client, server: TreeServer, record: dict, pools: tuple[int, dict, int] | None) -> None:
+    """One untimed round trip (the fixed-base tables for this key).
+
+    ``pools = (n_features, key, per_query)`` fills both parties' pools first, as a timed patient's do.
+    """
+    if pools is not None:
+        n_features, key, per_query = pools
+        client.precompute(n_features)
+        server.precompute(key, per_query)
+    client.decrypt(server.evaluate(client.encrypt(record).to_json()).to_json())
+
+
+def _timed_round_trip(client: Client, server: TreeServer, record: dict, plain) -> dict:
+    """One patient's round trip: each phase in milliseconds, the JSON sizes and both labels."""
+    t1 = time.perf_counter()
+    query_json = client.encrypt(record).to_json()
+    t2 = time.perf_counter()
+    reply_json = server.evaluate(query_json).to_json()
+    t3 = time.perf_counter()
+    label = client.decrypt(reply_json)
+    t4 = time.perf_counter()
+    plain = plain.item() if hasattr(plain, "item") else plain
+    return {"encrypt": 1000 * (t2 - t1), "evaluate": 1000 * (t3 - t2), "decrypt": 1000 * (t4 - t3),
+            "total": 1000 * (t4 - t1), "query_bytes": len(query_json), "reply_bytes": len(reply_json),
+            "label": label, "expected": plain, "agrees": bool(label == plain)}
+
+
 def latency_breakdown(client: Client, server: TreeServer, X: pd.DataFrame, *, precompute: bool = True,
                       tree=None, warmup: bool = True) -> pd.DataFrame:
     """Time every phase of one round trip, for each row of ``X``.
@@ -120,10 +147,7 @@ def latency_breakdown(client: Client, server: TreeServer, X: pd.DataFrame, *, pr
     key = client.public_key_message()  # the key as a query carries it: n and its certificate
     per_query = server.randomisers_per_query(client.key_bits)
     if warmup and records:
-        if precompute:
-            client.precompute(n_features)
-            server.precompute(key, per_query)
-        client.decrypt(server.evaluate(client.encrypt(records[0]).to_json()).to_json())
+        _warm_up(client, server, records[0], (n_features, key, per_query) if precompute else None)
     if not precompute:
         _drain_pool(client)
         _drain_pool_of(server.pool(server._public_key(key)))
@@ -135,19 +159,7 @@ def latency_breakdown(client: Client, server: TreeServer, X: pd.DataFrame, *, pr
             client.precompute(n_features)    # the client's encryption randomisers
             server.precompute(key, per_query)  # the server's re-randomisers, r^n
             fill = time.perf_counter() - t0
-        t1 = time.perf_counter()
-        query_json = client.encrypt(record).to_json()
-        t2 = time.perf_counter()
-        reply_json = server.evaluate(query_json).to_json()
-        t3 = time.perf_counter()
-        label = client.decrypt(reply_json)
-        t4 = time.perf_counter()
-        plain = plain.item() if hasattr(plain, "item") else plain
-        rows.append({"fill_pool": 1000 * fill, "encrypt": 1000 * (t2 - t1),
-                     "evaluate": 1000 * (t3 - t2), "decrypt": 1000 * (t4 - t3),
-                     "total": 1000 * (t4 - t1),
-                     "query_bytes": len(query_json), "reply_bytes": len(reply_json),
-                     "label": label, "expected": plain, "agrees": bool(label == plain)})
+        rows.append({"fill_pool": 1000 * fill, **_timed_round_trip(client, server, record, plain)})
     columns = ["fill_pool", *PHASES, "total", "query_bytes", "reply_bytes", "label", "expected", "agrees"]
     df = pd.DataFrame(rows, index=X.index, columns=columns)
     df.attrs.update({"key_bits": client.key_bits, "precompute": precompute})

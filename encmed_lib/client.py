@@ -103,20 +103,23 @@ def predict(bucket, client, record, *, mode: str = "basic", timeout: float = 30.
     ReplyTimeoutError
         No answer within ``timeout`` seconds (over all rounds).
     """
+    from .protocol.bucket_names import query_name, reply_name
+
     deadline = time.monotonic() + timeout
     if mode == "basic":
         query = client.post(bucket, record)
-        return client.decrypt(_wait(bucket, f"replies/{query.query_id}.json", deadline, poll))
+        return client.decrypt(_wait(bucket, reply_name(query.query_id), deadline, poll))
     from .data.records import record_items
     from .data.schema import schema_for
     from .protocol.label_only import decrypt_label
 
-    # Label-only: the public grid of the record's features, then two rounds.
+    # Label-only: the public grid of the record's features, then two rounds (the second: <id>.answers).
     query = client.encrypt_label_only(record, schema_for(name for name, _ in record_items(record)))
-    bucket.put_text(f"queries/{query.query_id}.json", query.to_json())
-    comparisons = _wait(bucket, f"replies/{query.query_id}.json", deadline, poll)
-    bucket.put_text(f"queries/{query.query_id}.answers.json", client.answer(comparisons).to_json())
-    return decrypt_label(client, _wait(bucket, f"replies/{query.query_id}.answers.json", deadline, poll))
+    bucket.put_text(query_name(query.query_id), query.to_json())
+    comparisons = _wait(bucket, reply_name(query.query_id), deadline, poll)
+    answers = f"{query.query_id}.answers"
+    bucket.put_text(query_name(answers), client.answer(comparisons).to_json())
+    return decrypt_label(client, _wait(bucket, reply_name(answers), deadline, poll))
 
 
 def _parser() -> argparse.ArgumentParser:

@@ -261,7 +261,8 @@ def throughput_vs_workers(client, server, X: pd.DataFrame, workers=(1, 2), *, en
     For ``engine="dask"`` without a scheduler a LocalCluster of each size is
     started *before* the clock; with ``engine="joblib"`` the workers are warmed
     up first.  Returns columns ``engine``, ``workers``, ``patients``, ``seconds``,
-    ``patients_per_s``, ``speedup``.
+    ``patients_per_s``, ``speedup``; ``attrs`` holds ``key_bits`` (the client's)
+    and ``depth`` (the server's tree), for :func:`plot_throughput`.
     """
     import time
 
@@ -296,23 +297,68 @@ def throughput_vs_workers(client, server, X: pd.DataFrame, workers=(1, 2), *, en
                      "patients_per_s": len(X) / seconds})
     df = pd.DataFrame(rows)
     df["speedup"] = df.patients_per_s / df.patients_per_s.iloc[0]
+    df.attrs.update(key_bits=getattr(client, "key_bits", None),
+                    depth=getattr(getattr(server, "tree", None), "depth", None))
     return df
 
 
-def plot_throughput(df: pd.DataFrame):
-    """Throughput against workers, one line per engine, with ideal linear scaling dashed."""
+def _recorded(df: pd.DataFrame, name: str, given):
+    """``given``, else the table's one value of column ``name``, else ``df.attrs[name]``, else None."""
+    if given is not None:
+        return int(given)
+    if name in df.columns and df[name].notna().any():
+        values = df[name].dropna().unique()
+        if len(values) == 1:
+            return int(values[0])
+    value = df.attrs.get(name)
+    return None if value is None else int(value)
+
+
+def plot_throughput(df: pd.DataFrame, *, key_bits: int | None = None, depth: int | None = None):
+    """Throughput against workers, one line per engine, with its ideal linear scaling dashed.
+
+    Every line is in the legend: each engine's measured throughput (solid)
+    and, in the same colour, the throughput it would reach if it scaled
+    linearly from its first worker count (dashed).  The title gives the
+    Paillier key size and the tree depth, read from ``key_bits`` / ``depth``,
+    else from the table's columns of those names (the evaluation report's
+    table), else from ``df.attrs`` (:func:`throughput_vs_workers`,
+    :func:`encmed_lib.evaluation.throughput_table`).
+
+    Raises
+    ------
+    ArgumentError
+        ``df`` is empty, or the key size or the depth is known from nowhere.
+    """
     from matplotlib.figure import Figure
 
-    fig = Figure(figsize=(6, 4))
+    key_bits, depth = _recorded(df, "key_bits", key_bits), _recorded(df, "depth", depth)
+    if not len(df):
+        raise ArgumentError("plot_throughput needs at least one measured row")
+    if key_bits is None or depth is None:
+        raise ArgumentError("plot_throughput needs the key size and the tree depth: pass key_bits= and "
+                            "depth=, or a table from throughput_vs_workers() or throughput_table()")
+    fig = Figure(figsize=(6.4, 4.8), layout="constrained")
     ax = fig.subplots()
-    for engine, part in df.groupby("engine", sort=False):
-        ax.plot(part.workers, part.patients_per_s, marker="o", label=engine)
-        base = part.patients_per_s.iloc[0] / part.workers.iloc[0]
-        ax.plot(part.workers, base * part.workers, ls="--", color="grey", lw=1)
+    for k, (engine, part) in enumerate(df.groupby("engine", sort=False)):
+        part = part.sort_values("workers")
+        colour = f"C{k % 10}"
+        ax.plot(part.workers, part.patients_per_s, marker="o", color=colour, label=f"{engine}: measured")
+        first = int(part.workers.iloc[0])
+        base = part.patients_per_s.iloc[0] / first
+        ax.plot(part.workers, base * part.workers, ls="--", color=colour, lw=1,
+                label=f"{engine}: linear scaling from {first} worker{'s' if first > 1 else ''}")
+    patients = int(df["patients"].iloc[0]) if "patients" in df.columns else None
+    cores = df.attrs.get("cores")
     ax.set_xlabel("workers (processes)")
     ax.set_ylabel("patients per second")
     ax.set_xticks(sorted(df.workers.unique()))
-    ax.set_title("Encrypted batch scoring: throughput vs workers (dashed: linear)")
-    ax.legend()
+    ax.set_title(f"Encrypted batch scoring: Paillier {key_bits}-bit keys, depth-{depth} tree\n"
+                 + (f"{patients} patients" if patients else "")
+                 + (f", {cores} CPU cores" if cores else "")
+                 + " (dashed: ideal linear scaling)", fontsize=10)
+    # under the axes: no measured point or line can run under the legend
+    fig.legend(*ax.get_legend_handles_labels(), fontsize=8, loc="outside lower center", ncols=2,
+               frameon=False)
     ax.grid(alpha=0.3)
     return fig

@@ -97,7 +97,7 @@ from encmed_lib.errors import (
     UnsafePathError,
 )
 from encmed_lib.parties import safe_folder
-from encmed_lib.parties.bucket_names import (
+from encmed_lib.protocol.bucket_names import (
     NAME_RULES,
     PART_RE,
     TMP_MARKER,

@@ -259,6 +259,52 @@ def test_tree_server_serve_is_one_pass(model, client, tmp_path):
     assert [client.decrypt(bucket.get_text(reply_name(q.query_id))) for q in queries] == model["labels"][:3]
 
 
+class DictBucket:
+    """A bucket in a dict with only the methods the protocol layer calls: no transport involved."""
+
+    def __init__(self):
+        self.texts: dict[str, str] = {}
+
+    def put_text(self, name, text):
+        self.texts[name] = text
+        return name
+
+    def create_exclusive(self, name, text):
+        return self.texts.setdefault(name, text) is text
+
+    def get_text(self, name, max_bytes=None):
+        return self.texts[name]
+
+    def exists(self, name):
+        return name in self.texts
+
+    def list(self, prefix=""):
+        return sorted(n for n in self.texts if n.startswith(prefix))
+
+    scan = list
+
+    def delete(self, name, missing_ok=False):
+        if name in self.texts or not missing_ok:
+            del self.texts[name]
+
+    def remove_stale_temporaries(self, older_than=3600.0):
+        return []
+
+    def wait_for(self, name, timeout=30.0):
+        return self.texts[name]
+
+
+def test_post_serve_collect_need_only_the_bucket_methods(model, client):
+    # Client.post/collect and TreeServer.serve name the messages themselves and call the bucket's methods.
+    bucket = DictBucket()
+    server = em.TreeServer(PortableTree.load(model["path"]))
+    queries = [client.post(bucket, row) for _, row in model["X"].iloc[:2].iterrows()]
+    assert sorted(bucket.texts) == sorted(query_name(q.query_id) for q in queries)
+    assert sorted(server.serve(bucket)) == sorted(q.query_id for q in queries)
+    assert not bucket.list("claims/")  # each claim released once its reply was written
+    assert [client.collect(bucket, q.query_id) for q in queries] == model["labels"][:2]
+
+
 def test_handlers_are_a_table_by_message_type(model, client, tmp_path):
     bucket = Bucket(tmp_path)
     basic = em.TreeServer(PortableTree.load(model["path"]))

@@ -287,6 +287,39 @@ def interval_attack(client: Client, oracle: Oracle, base_record, n_queries: int,
         The budget does not cover the discovery step, or a domain is empty.
     """
     base = record_dict(base_record)
+    features, lows, highs = _domain_ends(base, domain)
+    plan = _discovery_plan(features, discovery, n_queries)
+    transcript = _Transcript(client, oracle)
+    for raised in plan:
+        transcript.ask({**base, **{f: (highs[f] if f in raised else lows[f]) for f in features}})
+        if len(transcript.records) < len(plan):
+            transcript.estimates.append({})
+            transcript.half_widths.append({})
+    node_features, undiscovered = _discovered_features(transcript.replies, features, discovery, len(plan))
+    bounds = _node_bounds(node_features, candidates)
+    for record, values in zip(transcript.records, transcript.replies, strict=True):
+        _absorb(bounds, node_features, record, values, use_magnitude)
+    transcript.snapshot(bounds)
+
+    by_feature: dict[str, list[int]] = {}
+    for j, f in node_features.items():
+        by_feature.setdefault(f, []).append(j)
+    while len(transcript.records) < n_queries:
+        record = _bisection_record(base, by_feature, bounds)
+        if not bounds or all(b.resolved for b in bounds.values()):
+            break  # nothing (left) to learn
+        _absorb(bounds, node_features, record, transcript.ask(record), use_magnitude)
+        transcript.snapshot(bounds)
+
+    return IntervalAttackResult(
+        queries_used=len(transcript.records), discovery_queries=len(plan), node_features=node_features,
+        undiscovered=undiscovered, intervals={j: b.interval for j, b in bounds.items()},
+        estimates=transcript.estimates, half_widths=transcript.half_widths, records=transcript.records)
+
+
+def _domain_ends(base: dict, domain: Mapping[str, tuple[float, float]]
+                 ) -> tuple[list[str], dict[str, float], dict[str, float]]:
+    """The domain's features and their float32 low and high ends (every feature in ``base``)."""
     features = [str(f) for f in domain]
     missing = [f for f in features if f not in base]
     if missing:
@@ -296,8 +329,11 @@ def interval_attack(client: Client, oracle: Oracle, base_record, n_queries: int,
     for f in features:
         if not lows[f] < highs[f]:
             raise ValueError(f"domain of {f!r}: low {domain[f][0]} must be below high {domain[f][1]}")
+    return features, lows, highs
 
-    # step 1's plan: which features sit at their high end in each query
+
+def _discovery_plan(features: list[str], discovery: str, n_queries: int) -> list[set[str]]:
+    """Step 1's plan: which features sit at their high end in each discovery query."""
     if discovery == "one_at_a_time":
         plan: list[set[str]] = [set()] + [{f} for f in features]
     elif discovery == "binary":
@@ -309,24 +345,33 @@ def interval_attack(client: Client, oracle: Oracle, base_record, n_queries: int,
     if n_queries < len(plan):
         raise ValueError(f"a budget of {n_queries} queries does not cover the {len(plan)} "
                          f"discovery queries ({discovery!r}, {len(features)} features)")
+    return plan
 
-    records: list[dict[str, float]] = []
-    replies: list[list[int]] = []
-    estimates: list[dict[int, float]] = []
-    half_widths: list[dict[int, float]] = []
 
-    def ask(record: dict[str, float]) -> list[int]:
-        values = client.decrypt_values(oracle(client.encrypt(record)))
-        records.append(dict(record))
-        replies.append(values)
+class _Transcript:
+    """The queries sent and the values returned, and the estimates after each query."""
+
+    def __init__(self, client: Client, oracle: Oracle):
+        self.client, self.oracle = client, oracle
+        self.records: list[dict[str, float]] = []
+        self.replies: list[list[int]] = []
+        self.estimates: list[dict[int, float]] = []
+        self.half_widths: list[dict[int, float]] = []
+
+    def ask(self, record: dict[str, float]) -> list[int]:
+        values = self.client.decrypt_values(self.oracle(self.client.encrypt(record)))
+        self.records.append(dict(record))
+        self.replies.append(values)
         return values
 
-    for raised in plan:
-        ask({**base, **{f: (highs[f] if f in raised else lows[f]) for f in features}})
-        if len(records) < len(plan):
-            estimates.append({})
-            half_widths.append({})
+    def snapshot(self, bounds: dict[int, _Bounds]) -> None:
+        self.estimates.append({j: b.estimate for j, b in bounds.items()})
+        self.half_widths.append({j: b.half_width for j, b in bounds.items()})
 
+
+def _discovered_features(replies: list[list[int]], features: list[str], discovery: str, n_plan: int
+                         ) -> tuple[dict[int, str], list[int]]:
+    """Slot -> feature for the nodes whose signs flipped as step 1 planned, and the other slots."""
     left = [[v >= 0 for v in values] for values in replies]
     node_features: dict[int, str] = {}
     undiscovered: list[int] = []
@@ -337,13 +382,18 @@ def interval_attack(client: Client, oracle: Oracle, base_record, n_queries: int,
             if left[0][j] and len(flips) == 1:
                 found = flips[0]
         elif left[0][j] and not left[1][j]:
-            index = sum(1 << b for b in range(len(plan) - 2) if not left[2 + b][j])
+            index = sum(1 << b for b in range(n_plan - 2) if not left[2 + b][j])
             found = features[index] if index < len(features) else None
         if found is None:
             undiscovered.append(j)
         else:
             node_features[j] = found
+    return node_features, undiscovered
 
+
+def _node_bounds(node_features: dict[int, str], candidates: Mapping[str, Iterable[float]] | None
+                 ) -> dict[int, _Bounds]:
+    """Fresh bounds per discovered node, with its feature's public candidates if any were given."""
     public = {}
     for f, values in (candidates or {}).items():
         values = sorted({float(t) for t in values})
@@ -353,38 +403,26 @@ def interval_attack(client: Client, oracle: Oracle, base_record, n_queries: int,
     for j, f in node_features.items():
         if candidates is not None and f not in public:
             bounds[j].candidates = ([], [])
+    return bounds
 
-    def absorb(record: dict[str, float], values: list[int]) -> None:
-        for j, f in node_features.items():
-            bounds[j].update(encode_value(record[f], f), values[j], use_magnitude)
 
-    def snapshot() -> None:
-        estimates.append({j: b.estimate for j, b in bounds.items()})
-        half_widths.append({j: b.half_width for j, b in bounds.items()})
-
-    for record, values in zip(records, replies, strict=True):
-        absorb(record, values)
-    snapshot()
-
-    by_feature: dict[str, list[int]] = {}
+def _absorb(bounds: dict[int, _Bounds], node_features: dict[int, str], record: dict[str, float],
+            values: list[int], use_magnitude: bool) -> None:
+    """Update every discovered node's bounds with one reply."""
     for j, f in node_features.items():
-        by_feature.setdefault(f, []).append(j)
-    while len(records) < n_queries:
-        record = dict(base)
-        for f, nodes in by_feature.items():
-            open_nodes = [j for j in nodes if not bounds[j].resolved]
-            if open_nodes:
-                widest = max(open_nodes, key=lambda j: bounds[j].width)
-                record[f] = bounds[widest].query_value()
-        if not bounds or all(b.resolved for b in bounds.values()):
-            break  # nothing (left) to learn
-        absorb(record, ask(record))
-        snapshot()
+        bounds[j].update(encode_value(record[f], f), values[j], use_magnitude)
 
-    return IntervalAttackResult(
-        queries_used=len(records), discovery_queries=len(plan), node_features=node_features,
-        undiscovered=undiscovered, intervals={j: b.interval for j, b in bounds.items()},
-        estimates=estimates, half_widths=half_widths, records=records)
+
+def _bisection_record(base: dict, by_feature: dict[str, list[int]], bounds: dict[int, _Bounds]
+                      ) -> dict[str, float]:
+    """Step 2's next record: each feature splits the widest open interval among its nodes."""
+    record = dict(base)
+    for f, nodes in by_feature.items():
+        open_nodes = [j for j in nodes if not bounds[j].resolved]
+        if open_nodes:
+            widest = max(open_nodes, key=lambda j: bounds[j].width)
+            record[f] = bounds[widest].query_value()
+    return record
 
 
 def attack_errors(result: IntervalAttackResult, server) -> pd.DataFrame:

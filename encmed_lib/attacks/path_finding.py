@@ -90,71 +90,108 @@ def label_boundary_attack(oracle: Oracle, base_records, n_queries: int,
     """
     from ..protocol.client import record_items
 
-    if isinstance(base_records, pd.DataFrame):
-        bases = [row for _, row in base_records.iterrows()]
-    elif isinstance(base_records, (pd.Series, Mapping)):
-        bases = [base_records]
-    else:
-        bases = list(base_records)
     result = LabelBoundaryResult(0)
-
-    def left() -> int:
-        return n_queries - result.queries_used
-
-    for base_record in bases:
-        if left() < 1:
+    for base_record in _as_bases(base_records):
+        if n_queries - result.queries_used < 1:
             break
         base = {name: float(value) for name, value in record_items(base_record)}
         missing = [f for f in domain if f not in base]
         if missing:
             raise KeyError(f"domain features {missing} are not in the base record")
         result.bases_used += 1
-
-        def ask(f: str | None = None, x: float = 0.0, base=base) -> object:
-            record = dict(base) if f is None else {**base, f: x}
-            result.records.append(record)
-            result.queries_used += 1
-            label = oracle(record)
-            return label.item() if hasattr(label, "item") else label
-
-        base_label = ask()
-        points: dict[str, list[tuple[float, object]]] = {f: [(base[f], base_label)] for f in domain}
-        for f, (low, high) in domain.items():
-            for x in (float(low), float(high)):
-                if left() < 1:
-                    break
-                if x != base[f]:
-                    points[f].append((x, ask(f, x)))
-        brackets = []
-        for f, seen in points.items():
-            seen = sorted(seen, key=lambda p: p[0])
-            for (a, la), (b, lb) in zip(seen, seen[1:], strict=False):
-                if la != lb:
-                    brackets.append((f, a, b, la, lb))
-        brackets.sort(key=lambda br: br[2] - br[1])
-        for f, a, b, la, lb in brackets:
-            same = False
-            for e in [g_e for g, g_e, _ in result.boundaries if g == f]:
-                if not (a < e - resolution and e + resolution < b) or left() < 2:
-                    continue
-                l1, l2 = ask(f, e - resolution), ask(f, e + resolution)
-                if l1 != l2:  # the label flips at a boundary already found
-                    same = True
-                    break
-                if l1 != la:  # the flip is elsewhere: keep the side whose ends differ
-                    b, lb = e - resolution, l1
-                else:
-                    a, la = e + resolution, l2
-            if same:
-                continue
-            while (b - a) / 2 > resolution and left() > 0:
+        probe = _LineProbe(oracle, base, result, n_queries)
+        for f, a, b, la, lb in _brackets(_line_ends(probe, domain)):
+            bracket = _past_known_boundaries(probe, f, (a, b, la, lb), resolution)
+            if bracket is None:
+                continue  # the label flips at a boundary already found
+            a, b, la, _ = bracket
+            while (b - a) / 2 > resolution and probe.left() > 0:
                 m = (a + b) / 2
-                if ask(f, m) == la:
+                if probe.ask(f, m) == la:
                     a = m
                 else:
                     b = m
             result.boundaries.append((f, (a + b) / 2, (b - a) / 2))
     return result
+
+
+def _as_bases(base_records) -> list:
+    """The base records in order: a DataFrame's rows, one record, or a sequence of records."""
+    if isinstance(base_records, pd.DataFrame):
+        return [row for _, row in base_records.iterrows()]
+    if isinstance(base_records, (pd.Series, Mapping)):
+        return [base_records]
+    return list(base_records)
+
+
+class _LineProbe:
+    """Labels along lines through one base record, counted against the attack's budget."""
+
+    def __init__(self, oracle: Oracle, base: dict[str, float], result: LabelBoundaryResult, n_queries: int):
+        self.oracle, self.base, self.result, self.n_queries = oracle, base, result, n_queries
+
+    def left(self) -> int:
+        return self.n_queries - self.result.queries_used
+
+    def ask(self, f: str | None = None, x: float = 0.0) -> object:
+        """The label of the base record, or of the base record with feature ``f`` set to ``x``."""
+        record = dict(self.base) if f is None else {**self.base, f: x}
+        self.result.records.append(record)
+        self.result.queries_used += 1
+        label = self.oracle(record)
+        return label.item() if hasattr(label, "item") else label
+
+
+def _line_ends(probe: _LineProbe, domain: Mapping[str, tuple[float, float]]
+               ) -> dict[str, list[tuple[float, object]]]:
+    """Step 1: the base record's label, then each feature at both ends of its domain (budget allowing)."""
+    base = probe.base
+    base_label = probe.ask()
+    points: dict[str, list[tuple[float, object]]] = {f: [(base[f], base_label)] for f in domain}
+    for f, (low, high) in domain.items():
+        for x in (float(low), float(high)):
+            if probe.left() < 1:
+                break
+            if x != base[f]:
+                points[f].append((x, probe.ask(f, x)))
+    return points
+
+
+def _brackets(points: Mapping[str, list[tuple[float, object]]]
+              ) -> list[tuple[str, float, float, object, object]]:
+    """``(feature, a, b, label at a, label at b)`` for neighbouring points of different labels.
+
+    Narrowest first: fewest halvings to reach the resolution.
+    """
+    brackets = []
+    for f, seen in points.items():
+        seen = sorted(seen, key=lambda p: p[0])
+        for (a, la), (b, lb) in zip(seen, seen[1:], strict=False):
+            if la != lb:
+                brackets.append((f, a, b, la, lb))
+    brackets.sort(key=lambda br: br[2] - br[1])
+    return brackets
+
+
+def _past_known_boundaries(probe: _LineProbe, f: str, bracket: tuple[float, float, object, object],
+                           resolution: float) -> tuple[float, float, object, object] | None:
+    """Test the bracket just either side of each boundary already found on ``f``.
+
+    None if the label flips there (the same boundary: the bracket is done);
+    otherwise the bracket narrowed to the side whose ends still differ.
+    """
+    a, b, la, lb = bracket
+    for e in [g_e for g, g_e, _ in probe.result.boundaries if g == f]:
+        if not (a < e - resolution and e + resolution < b) or probe.left() < 2:
+            continue
+        l1, l2 = probe.ask(f, e - resolution), probe.ask(f, e + resolution)
+        if l1 != l2:
+            return None
+        if l1 != la:  # the flip is elsewhere: keep the side whose ends differ
+            b, lb = e - resolution, l1
+        else:
+            a, la = e + resolution, l2
+    return a, b, la, lb
 
 
 def boundary_recovery(boundaries: Iterable[tuple[str, float, float]], server, tol: float = 1e-3) -> int:

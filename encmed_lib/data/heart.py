@@ -184,6 +184,31 @@ def load_heart(
         raise ArgumentError(f"layout must be 'auto', 'uci' or 'kaggle', got {layout!r}")
     bundled = path is None
     path = Path(path) if path is not None else default_heart_path()
+    text, all_lines, lines = _read_lines(path)
+    head = all_lines[lines[0] - 1].strip()
+    _refuse_raw_uci(path, head)
+    if layout == "auto":
+        layout = "uci" if _is_numeric_row(head) else "kaggle"
+    raw, label_col = _read_table(path, text, layout)
+    data_lines = lines if layout == "uci" else lines[1:]
+    line_of = data_lines if len(data_lines) == len(raw) else None
+    table, n_zero = _checked_numbers(raw, layout, label_col, path, line_of)
+
+    X = table[FEATURES].astype("float64")
+    y = (table[label_col] > 0).astype("int64").rename("target")
+    n_missing = int(X.isna().any(axis=1).sum())
+    X, y = _apply_missing(X, y, path, missing, quiet=bundled)
+    X.attrs.update(layout=layout, source=str(path), n_missing_rows=n_missing, missing=missing,
+                   n_zero_as_missing=n_zero)
+    return X, y
+
+
+def _read_lines(path: Path) -> tuple[str, list[str], list[int]]:
+    """The file's text, its lines, and the (1-based) numbers of its non-blank lines.
+
+    Raises :class:`DataFormatError` if the file does not exist, is not UTF-8
+    text, or has no non-blank line.
+    """
     if not path.is_file():
         hint = ""
         if path.name == DEFAULT_FILE:
@@ -194,14 +219,17 @@ def load_heart(
     lines = [k + 1 for k, line in enumerate(all_lines) if line.strip()]
     if not lines:
         raise DataFormatError(path, None, "at least one data row", "an empty file")
-    head = all_lines[lines[0] - 1].strip()
-    _refuse_raw_uci(path, head)
-    if layout == "auto":
-        layout = "uci" if _is_numeric_row(head) else "kaggle"
-    raw, label_col = _read_table(path, text, layout)
-    data_lines = lines if layout == "uci" else lines[1:]
-    line_of = data_lines if len(data_lines) == len(raw) else None
+    return text, all_lines, lines
 
+
+def _checked_numbers(raw: pd.DataFrame, layout: str, label_col: str, path: Path,
+                     line_of: list[int] | None) -> tuple[pd.DataFrame, int]:
+    """The raw cells as numbers, checked: a label on every row, codes in the codebook, values in range.
+
+    Zeros of :data:`ZERO_MEANS_MISSING` become NaN first; returns the table
+    and how many cells that turned into NaN.  Any other problem raises
+    :class:`DataFormatError` naming the column and the line.
+    """
     table = pd.DataFrame(index=raw.index)
     for col in raw.columns:
         table[col] = _to_number(raw[col], path, col, line_of)
@@ -217,14 +245,7 @@ def load_heart(
     n_zero = _zeros_as_missing(table)
     for col, (low, high) in LIMITS.items():
         _check_range(table[col], low, high, path, col, line_of)
-
-    X = table[FEATURES].astype("float64")
-    y = (table[label_col] > 0).astype("int64").rename("target")
-    n_missing = int(X.isna().any(axis=1).sum())
-    X, y = _apply_missing(X, y, path, missing, quiet=bundled)
-    X.attrs.update(layout=layout, source=str(path), n_missing_rows=n_missing, missing=missing,
-                   n_zero_as_missing=n_zero)
-    return X, y
+    return table, n_zero
 
 
 def _line(line_of: list[int] | None, row: int) -> int | None:

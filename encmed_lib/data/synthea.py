@@ -238,7 +238,32 @@ def load_synthea(
     c_path, conditions = _read_table(folder, "conditions.csv")
     g_path, organizations = _read_table(folder, "organizations.csv")
 
-    # -- patients: one row each, age and sex
+    ids, gender, birth, death = _patients(patients, p_path)
+    # The export's "today": the latest date recorded anywhere.
+    enc_start = _dates(encounters, e_path, "START")
+    enc_stop = _dates(encounters, e_path, "STOP", required=False)
+    obs_date = _dates(observations, o_path, "DATE")
+    cond_start = _dates(conditions, c_path, "START")
+    latest = pd.Series([enc_start.max(), enc_stop.max(), obs_date.max(),
+                        cond_start.max()]).max()
+    X = _age_and_sex(p_path, ids, gender, birth, death, latest)
+
+    obs_patient = _required(observations, o_path, "PATIENT")
+    obs_code = _required(observations, o_path, "CODE")
+    observations = observations.assign(DATE=obs_date, PATIENT=obs_patient)
+    _add_measurements(X, observations, obs_code, o_path)
+    _add_smoking(X, observations, obs_code, o_path)
+    y = _add_conditions(X, conditions, c_path)
+    organization = _main_organization(encounters, e_path, organizations, g_path)
+
+    X = _keep(X, organization, folder, missing)
+    y = y.reindex(X.index)
+    organization = organization.reindex(X.index).rename("organization")
+    return X, y, organization
+
+
+def _patients(patients: pd.DataFrame, p_path: Path) -> tuple[pd.Series, pd.Series, pd.Series, pd.Series]:
+    """``patients.csv`` checked: its ``Id`` (one row each), ``GENDER`` (M/F), birth and death dates."""
     ids = _required(patients, p_path, "Id")
     if ids.duplicated().any():
         raise DataFormatError(p_path, "Id", "one row per patient",
@@ -249,25 +274,32 @@ def load_synthea(
                               found=repr(gender[~gender.isin(["M", "F"])].iloc[0]))
     birth = _dates(patients, p_path, "BIRTHDATE")
     death = _dates(patients, p_path, "DEATHDATE", required=False)
+    return ids, gender, birth, death
 
-    # The export's "today": the latest date recorded anywhere.
-    enc_start = _dates(encounters, e_path, "START")
-    enc_stop = _dates(encounters, e_path, "STOP", required=False)
-    obs_date = _dates(observations, o_path, "DATE")
-    cond_start = _dates(conditions, c_path, "START")
-    latest = pd.Series([enc_start.max(), enc_stop.max(), obs_date.max(),
-                        cond_start.max()]).max()
+
+def _age_and_sex(p_path: Path, ids: pd.Series, gender: pd.Series, birth: pd.Series, death: pd.Series,
+                 latest) -> pd.DataFrame:
+    """One row per patient (sorted by ``Id``): ``age`` in years and ``sex`` (1 male).
+
+    The age is :math:`(\\text{end} - \\text{birth}) / 365.25` days, with
+    "end" the death date, or the export's ``latest`` date for the living
+    (both taken at midnight); :func:`_check_lifespan` refuses negative ages.
+    """
     end = death.fillna(latest).dt.normalize()
     _check_lifespan(p_path, birth, death, latest)
-    X = pd.DataFrame({
+    return pd.DataFrame({
         "age": ((end - birth.dt.normalize()).dt.days / 365.25).to_numpy(),
         "sex": (gender == "M").astype("int64").to_numpy(),
     }, index=pd.Index(ids, name="patient")).sort_index()
 
-    # -- observations: the latest value of each code
-    obs_patient = _required(observations, o_path, "PATIENT")
-    obs_code = _required(observations, o_path, "CODE")
-    observations = observations.assign(DATE=obs_date, PATIENT=obs_patient)
+
+def _add_measurements(X: pd.DataFrame, observations: pd.DataFrame, obs_code: pd.Series,
+                      o_path: Path) -> None:
+    """Add the latest value of each :data:`OBSERVATION_CODES` measurement as a column of ``X``.
+
+    Values must be finite numbers of 0 or more; of several observations of one
+    code on the latest date, the one written last wins (NaN if none).
+    """
     numeric = observations[obs_code.isin(OBSERVATION_CODES.values())]
     values = pd.to_numeric(numeric["VALUE"], errors="coerce")
     bad = ~np.isfinite(values.to_numpy(dtype=float))
@@ -292,6 +324,9 @@ def load_synthea(
         column = latest_values[code] if code in latest_values else pd.Series(dtype=float)
         X[feature] = column.reindex(X.index).astype("float64")
 
+
+def _add_smoking(X: pd.DataFrame, observations: pd.DataFrame, obs_code: pd.Series, o_path: Path) -> None:
+    """Add ``smoking``: the latest :data:`SMOKING_CODE` status as 0/1/2 (:data:`SMOKING_STATUS`), else NaN."""
     smoking = observations[obs_code == SMOKING_CODE]
     texts = smoking["VALUE"].str.strip()
     unknown = ~texts.isin(list(SMOKING_STATUS))
@@ -308,14 +343,19 @@ def load_synthea(
                     .set_index("PATIENT")["VALUE"])
     X["smoking"] = last_smoking.reindex(X.index).astype("float64")
 
-    # -- conditions: diabetes flag and label
+
+def _add_conditions(X: pd.DataFrame, conditions: pd.DataFrame, c_path: Path) -> pd.Series:
+    """Add the ``diabetes`` flag to ``X``; return the label ``chd`` (1 if any :data:`CHD_CODES` diagnosis)."""
     cond_patient = _required(conditions, c_path, "PATIENT")
     cond_code = _required(conditions, c_path, "CODE").str.strip()
     X["diabetes"] = X.index.isin(cond_patient[cond_code == DIABETES_CODE]).astype("int64")
-    y = pd.Series(X.index.isin(cond_patient[cond_code.isin(CHD_CODES.keys())]),
-                  index=X.index, name="chd").astype("int64")
+    return pd.Series(X.index.isin(cond_patient[cond_code.isin(CHD_CODES.keys())]),
+                     index=X.index, name="chd").astype("int64")
 
-    # -- encounters: the organization seen most often
+
+def _main_organization(encounters: pd.DataFrame, e_path: Path, organizations: pd.DataFrame,
+                       g_path: Path) -> pd.Series:
+    """Each patient's organization with the most encounters (ties: the smallest ``Id``)."""
     known = set(_required(organizations, g_path, "Id"))
     enc_org = _required(encounters, e_path, "ORGANIZATION")
     if not enc_org.isin(known).all():
@@ -326,12 +366,7 @@ def load_synthea(
               .value_counts().rename("n").reset_index()
               .sort_values(["patient", "n", "organization"],
                            ascending=[True, False, True]))
-    organization = counts.drop_duplicates("patient").set_index("patient")["organization"]
-
-    X = _keep(X, organization, folder, missing)
-    y = y.reindex(X.index)
-    organization = organization.reindex(X.index).rename("organization")
-    return X, y, organization
+    return counts.drop_duplicates("patient").set_index("patient")["organization"]
 
 
 def _check_lifespan(path: Path, birth: pd.Series, death: pd.Series, latest) -> None:

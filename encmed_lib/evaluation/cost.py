@@ -303,8 +303,6 @@ def cost_report(key_sizes: Sequence[int] = (1024, 2048, 3072), depths: Iterable[
         ``"config"``, ``"cost"`` (columns :data:`COST_COLUMNS`), ``"accuracy"``,
         ``"federated"``, ``"throughput"``.
     """
-    from ..protocol import TreeServer
-
     started = time.perf_counter()
     notes: list[str] = []
     modes = _available(modes, notes)
@@ -324,17 +322,8 @@ def cost_report(key_sizes: Sequence[int] = (1024, 2048, 3072), depths: Iterable[
                               setting.models["linear"], setting.models["mlp"], fed_tree, federated_depth,
                               setting.X_train, setting.y_train, setting.X_test, setting.y_test, dp_epsilons,
                               dp_seeds)
-    if throughput_rows:
-        say(verbose, f"  throughput: {throughput_rows} patients, {throughput_bits} bits, "
-                     f"engines {list(throughput_engines)}")
-        tree = setting.trees[throughput_depth]
-        throughput = throughput_table(quiet_client(throughput_bits), TreeServer(tree),
-                                      setting.X.iloc[:throughput_rows], (1, 2), engines=throughput_engines)
-        throughput.insert(1, "key_bits", throughput_bits)
-        throughput.insert(2, "depth", tree.get_depth())
-    else:
-        throughput = pd.DataFrame(columns=["engine", "key_bits", "depth", "workers", "patients", "seconds",
-                                           "patients_per_s", "speedup"])
+    throughput = _throughput_part(setting, throughput_rows, throughput_bits, throughput_depth,
+                                  throughput_engines, verbose)
     config = _config_table(
         key_sizes=key_sizes, depths=depths, lo_depths=lo_depths, modes=modes, setting=setting, seed=seed,
         rows=rows, label_only_rows=label_only_rows, throughput=(throughput_rows, throughput_bits,
@@ -342,6 +331,23 @@ def cost_report(key_sizes: Sequence[int] = (1024, 2048, 3072), depths: Iterable[
         notes=notes, elapsed=time.perf_counter() - started)
     return {"config": config, "cost": cost, "accuracy": accuracy, "federated": federated,
             "throughput": throughput}
+
+
+def _throughput_part(setting: _Setting, n_rows: int, bits: int, depth: int, engines: Sequence[str],
+                     verbose: bool) -> pd.DataFrame:
+    """The report's throughput table: :func:`throughput_table` on the first ``n_rows`` records (0: empty)."""
+    from ..protocol import TreeServer
+
+    if not n_rows:
+        return pd.DataFrame(columns=["engine", "key_bits", "depth", "workers", "patients", "seconds",
+                                     "patients_per_s", "speedup"])
+    say(verbose, f"  throughput: {n_rows} patients, {bits} bits, engines {list(engines)}")
+    tree = setting.trees[depth]
+    throughput = throughput_table(quiet_client(bits), TreeServer(tree), setting.X.iloc[:n_rows], (1, 2),
+                                  engines=engines)
+    throughput.insert(1, "key_bits", bits)
+    throughput.insert(2, "depth", tree.get_depth())
+    return throughput
 
 
 def _config_table(*, key_sizes, depths, lo_depths, modes, setting: _Setting, seed: int, rows: int,
@@ -394,7 +400,7 @@ def throughput_table(client, server, X: pd.DataFrame, workers: Sequence[int] = (
     pandas.DataFrame
         ``engine``, ``workers``, ``patients``, ``seconds``, ``patients_per_s``,
         ``speedup`` (against the engine's first row); ``attrs`` holds
-        ``key_bits``, ``cores`` and ``same_labels`` (every engine and worker
+        ``key_bits``, ``depth`` (the server's tree), ``cores`` and ``same_labels`` (every engine and worker
         count returned the same labels, equal to the plaintext tree's).
     """
     from ..scale import predict_encrypted, throughput_vs_workers
@@ -410,29 +416,45 @@ def throughput_table(client, server, X: pd.DataFrame, workers: Sequence[int] = (
             frames.append(throughput_vs_workers(client, server, X, workers, engine="joblib"))
             labels.append(predict_encrypted(client, server, warm, progress=False))
             continue
-        from distributed import Client as DaskClient
-        from distributed import LocalCluster
-
-        cluster = own = None
-        target = scheduler
-        if target is None:
-            cluster = LocalCluster(n_workers=max(workers), threads_per_worker=1, processes=True,
-                                   dashboard_address=None)
-            target = own = DaskClient(cluster)
-        try:
-            labels.append(predict_encrypted(client, server, warm, n_jobs=max(workers), progress=False,
-                                            engine="dask", scheduler=target, chunk_size=1))
-            frames.append(throughput_vs_workers(client, server, X, workers, engine="dask", scheduler=target))
-        finally:
-            if own is not None:
-                own.close()
-                cluster.close()
+        label, frame = _dask_throughput(client, server, X, warm, workers, scheduler)
+        labels.append(label)
+        frames.append(frame)
     columns = ["engine", "workers", "patients", "seconds", "patients_per_s", "speedup"]
     df = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=columns)
     expected = server.tree.to_sklearn().predict(warm) if len(warm) else np.array([])
     same = all(np.array_equal(lab, expected) for lab in labels)
-    df.attrs.update(key_bits=client.key_bits, cores=os.cpu_count(), same_labels=bool(same))
+    df.attrs.update(key_bits=client.key_bits, depth=server.tree.depth, cores=os.cpu_count(),
+                    same_labels=bool(same))
     return df
+
+
+def _dask_throughput(client, server, X: pd.DataFrame, warm: pd.DataFrame, workers: tuple[int, ...],
+                     scheduler) -> tuple[np.ndarray, pd.DataFrame]:
+    """The dask engine's warm-up labels and its rows of :func:`throughput_table`.
+
+    Without a ``scheduler``, a ``LocalCluster`` of ``max(workers)``
+    single-threaded processes is started for the measurement and closed after it.
+    """
+    from distributed import Client as DaskClient
+    from distributed import LocalCluster
+
+    from ..scale import predict_encrypted, throughput_vs_workers
+
+    cluster = own = None
+    target = scheduler
+    if target is None:
+        cluster = LocalCluster(n_workers=max(workers), threads_per_worker=1, processes=True,
+                               dashboard_address=None)
+        target = own = DaskClient(cluster)
+    try:
+        label = predict_encrypted(client, server, warm, n_jobs=max(workers), progress=False,
+                                  engine="dask", scheduler=target, chunk_size=1)
+        frame = throughput_vs_workers(client, server, X, workers, engine="dask", scheduler=target)
+    finally:
+        if own is not None:
+            own.close()
+            cluster.close()
+    return label, frame
 
 
 def headline(report: Mapping[str, pd.DataFrame], *, key_bits: int = 2048, depth: int = 4) -> pd.DataFrame:

@@ -183,6 +183,24 @@ def extraction_queries(model, X_public, *, targets: Sequence[float] = (1e-6, 1e-
     counts = list(query_counts) if query_counts is not None else [d + 1, 30, 100, 300, 1000, 3000, 10000]
     curve = extraction_curve(model, X_public, counts, defences=defences, seed=seed, repeats=repeats)
     d = int(curve.attrs["n_features"])
+    rows = _queries_needed(curve, defences, targets)
+    if client is not None:
+        enc = extraction_curve(model, X_public, [d + 1], defences=("exact",), seed=seed,
+                               encrypted=True, client=client, repeats=1)
+        rows += _protocol_rows(float(enc["rel_error"].iloc[0]), d + 1, targets)
+    df = pd.DataFrame(rows, columns=["defence", "target", "queries", "how", "error at the largest count",
+                                     "largest count"])
+    df.attrs.update(n_features=d)
+    return df
+
+
+def _queries_needed(curve: pd.DataFrame, defences: Sequence[str], targets: Sequence[float]) -> list[dict]:
+    """Per defence and target, the fewest measured queries reaching the target, or the extrapolation.
+
+    With :math:`e_{max}` the median error at the largest count :math:`q_{max}`,
+    an unreached target :math:`t` needs :math:`\\lceil q_{max} (e_{max} / t)^2 \\rceil`
+    queries by the :math:`1/\\sqrt{q}` law of least squares.
+    """
     rows = []
     for spec in defences:
         part = curve[curve["defence"] == str(spec)].sort_values("queries")
@@ -196,19 +214,16 @@ def extraction_queries(model, X_public, *, targets: Sequence[float] = (1e-6, 1e-
                 q, how = int(math.ceil(q_max * (e_max / target) ** 2)), "extrapolated (1/sqrt(q))"
             rows.append({"defence": str(spec), "target": float(target), "queries": q, "how": how,
                          "error at the largest count": e_max, "largest count": q_max})
-    if client is not None:
-        enc = extraction_curve(model, X_public, [d + 1], defences=("exact",), seed=seed,
-                               encrypted=True, client=client, repeats=1)
-        err = float(enc["rel_error"].iloc[0])
-        for target in targets:
-            rows.append({"defence": "exact, through the protocol", "target": float(target),
-                         "queries": d + 1 if err <= target else np.nan,
-                         "how": "measured" if err <= target else "not reached",
-                         "error at the largest count": err, "largest count": d + 1})
-    df = pd.DataFrame(rows, columns=["defence", "target", "queries", "how", "error at the largest count",
-                                     "largest count"])
-    df.attrs.update(n_features=d)
-    return df
+    return rows
+
+
+def _protocol_rows(err: float, queries: int, targets: Sequence[float]) -> list[dict]:
+    """The rows of the exact attack run through the encrypted protocol with ``queries`` queries."""
+    return [{"defence": "exact, through the protocol", "target": float(target),
+             "queries": queries if err <= target else np.nan,
+             "how": "measured" if err <= target else "not reached",
+             "error at the largest count": err, "largest count": queries}
+            for target in targets]
 
 
 def format_error(error: float, *, floor: float = 1e-12) -> str:

@@ -119,7 +119,7 @@ def plot_bytes_by_mode(cost: pd.DataFrame, *, depth: int = 4) -> Figure:
         else:
             label = f"{row['mode']} ({row['parameters']})" if row["parameters"] else str(row["mode"])
         parts.append((label, row))
-    fig = Figure(figsize=(10, 1.2 + 0.5 * max(1, len(parts))), layout="constrained")
+    fig = Figure(figsize=(10, 1.5 + 0.5 * max(1, len(parts))), layout="constrained")
     ax = fig.subplots()
     y = np.arange(len(parts))
     h = 0.28
@@ -133,10 +133,16 @@ def plot_bytes_by_mode(cost: pd.DataFrame, *, depth: int = 4) -> Figure:
                             va="center", fontsize=7)
     handles, labels = ax.get_legend_handles_labels()
     unique = dict(zip(labels, handles, strict=True))
-    ax.legend(unique.values(), unique.keys(), fontsize=8, loc="lower right")
+    # outside the axes, under the x label: no bar and no value label can run under the legend
+    fig.legend(unique.values(), unique.keys(), fontsize=8, loc="outside lower center", ncols=len(unique),
+               frameon=False)
     ax.set_yticks(y, [label for label, _ in parts])
     ax.invert_yaxis()
     ax.set_xscale("log")
+    values = [v for _, row in parts for v in (row["bytes_to_server"], row["bytes_to_client"],
+                                              row["setup_bytes"]) if v and v > 0]
+    if values:  # room on the right for the value label of the longest bar
+        ax.set_xlim(right=max(values) * 6)
     ax.set_xlabel("bytes per patient (log scale; JSON messages, CKKS ciphertexts in base64)")
     ax.set_title("Bytes on the wire per patient")
     ax.grid(axis="x", alpha=0.3)

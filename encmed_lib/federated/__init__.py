@@ -1,9 +1,15 @@
 """Federated tree training: providers grow one Gini tree, revealing only summed counts.
 
 * :mod:`.aggregation`: secure sums of count tables -- additive secret sharing
-  (SMPC), Paillier (HE) and an insecure plain baseline -- with a transcript of
-  every message.
-* :mod:`.trainer`: public binning, providers, and the level-by-level trainer
+  (SMPC), Paillier (HE) and an insecure plain baseline, one module each --
+  with a transcript of every message.
+* :mod:`.ranges` and :mod:`.binning`: the public ranges and the public bins
+  every provider shares.
+* :mod:`.providers`: the data holders, who only ever send count tables.
+* :mod:`.splits`: a node's best Gini split from its summed table (exact scores,
+  tie-break and stopping rules).
+* :mod:`.assembly`: the drafts grown level by level, written as a tree.
+* :mod:`.trainer`: the level-by-level trainer (and the names above, re-exported)
   whose result is a :class:`~encmed_lib.tree.PortableTree` that
   :class:`~encmed_lib.TreeServer` serves for encrypted prediction.
 

@@ -165,6 +165,34 @@ def provider_view(trainer: FederatedTreeTrainer, provider: Provider, *, round: s
         ``own table`` (int), ``share from <peer>`` for each peer (Python ints,
         random) and ``total`` (int).
     """
+    msgs, shares, nodes = _round_messages(trainer, provider, round)
+    binning, classes = trainer.binning, trainer.classes_
+    own = _replay_own_table(trainer, provider, round, nodes)
+    total = _published_total(msgs, trainer.aggregator.prime)
+
+    index = table_index(binning, classes, nodes)
+    data = {"own table": own.astype(np.int64)}
+    for m in shares:
+        data[f"share from {m.sender}"] = pd.Series(list(m.payload), dtype=object).to_numpy()
+    data["total"] = np.asarray(total, dtype=np.int64)
+    view = pd.DataFrame(data, index=index)
+    if feature is not None:
+        names = binning.feature_names
+        if feature not in names:
+            raise ValueError(f"unknown feature {feature!r}; the binning has {names}")
+        view = view.xs(feature, level="feature", drop_level=False)
+    if nonzero:
+        view = view[view["total"] != 0]
+    return view
+
+
+def _round_messages(trainer: FederatedTreeTrainer, provider: Provider, round: str
+                    ) -> tuple[list, list, list]:
+    """The round's messages, the shares ``provider`` received in it, and the nodes it was asked about.
+
+    Raises ``ValueError`` unless the run used secret sharing, kept its
+    payloads, has the round, and ``provider`` took part in it.
+    """
     if not isinstance(trainer.aggregator, SecretSharingAggregator):
         raise ValueError("provider_view reads a secret-sharing run: fit the trainer with "
                          "SecretSharingAggregator()")
@@ -180,13 +208,21 @@ def provider_view(trainer: FederatedTreeTrainer, provider: Provider, *, round: s
         raise ValueError(f"{provider.name!r} received no share in {round!r}: is it one of the "
                          "trainer's providers?")
     queries = [m for m in msgs if m.kind == "query" and m.receiver == provider.name]
-    nodes = list(queries[0].payload)
-    binning, classes = trainer.binning, trainer.classes_
+    return msgs, shares, list(queries[0].payload)
 
-    # The provider's own table: replay the splits it was told before this round.
-    provider.prepare(binning, classes)
+
+def _replay_own_table(trainer: FederatedTreeTrainer, provider: Provider, round: str,
+                      nodes: list) -> np.ndarray:
+    """The provider's own flat count table at ``nodes``: its records routed by the splits before ``round``.
+
+    A split announced as "feature <= threshold" is routed as "bin <= k" with
+    ``k`` the index of the threshold among the feature's edges (the
+    threshold is the edge :math:`e_k`).
+    """
+    binning = trainer.binning
+    provider.prepare(binning, trainer.classes_)
     names = binning.feature_names
-    for m in transcript:
+    for m in trainer.transcript_:
         if m.round == round:
             break
         if m.kind == "split" and m.receiver == provider.name:
@@ -196,26 +232,18 @@ def provider_view(trainer: FederatedTreeTrainer, provider: Provider, *, round: s
                 k = int(np.flatnonzero(binning.edges[split["feature"]] == split["threshold"])[0])
                 routing[int(node)] = (f, k, split["left"], split["right"])
             provider.route(routing)
-    own = binning.flatten(provider.count_tables(nodes)).ravel()
+    return binning.flatten(provider.count_tables(nodes)).ravel()
 
-    prime = trainer.aggregator.prime
+
+def _published_total(msgs: list, prime: int) -> list[int]:
+    """The total everyone computes from the published partial sums :math:`S_j`.
+
+    :math:`T = \\sum_j S_j \\bmod p`, lifted to :math:`[-(p-1)/2, (p-1)/2]`
+    (a noisy table may hold negative counts).
+    """
     partial = [m.payload for m in msgs if m.kind == "partial-sum"]
     total = [sum(col) % prime for col in zip(*partial, strict=True)]
-    total = [v - prime if v > prime // 2 else v for v in total]
-
-    index = table_index(binning, classes, nodes)
-    data = {"own table": own.astype(np.int64)}
-    for m in shares:
-        data[f"share from {m.sender}"] = pd.Series(list(m.payload), dtype=object).to_numpy()
-    data["total"] = np.asarray(total, dtype=np.int64)
-    view = pd.DataFrame(data, index=index)
-    if feature is not None:
-        if feature not in names:
-            raise ValueError(f"unknown feature {feature!r}; the binning has {names}")
-        view = view.xs(feature, level="feature", drop_level=False)
-    if nonzero:
-        view = view[view["total"] != 0]
-    return view
+    return [v - prime if v > prime // 2 else v for v in total]
 
 
 # --------------------------------------------------------------------- back-ends

@@ -50,19 +50,19 @@ from .core import (
     LabFormatError,
 )
 from .nb01 import (
-    check_01_class_balance,
-    check_01_largest_provider,
-    check_01_rows_dropped,
+    check_01_input_audit,
+    check_01_lipid_panels,
+    check_01_smd,
 )
 from .nb02 import (
-    check_02_depth_accuracy,
-    check_02_root_split,
+    check_02_best_split,
+    check_02_cv_depth,
     check_02_roundtrip_agreement,
 )
 from .nb03 import (
-    check_03_ciphertext_product,
-    check_03_encrypted_sum,
-    check_03_scalar_multiply,
+    check_03_encrypted_difference,
+    check_03_signed_encoding,
+    check_03_toy_paillier,
 )
 from .nb04 import (
     check_04_blinded_value,
@@ -75,30 +75,34 @@ from .nb05 import (
     check_05_leaf,
 )
 from .nb06 import (
-    check_06_cheating_client,
     check_06_comparison_values,
+    check_06_path_costs,
     check_06_public_depth,
+    check_06_shared_bits,
 )
 from .nb07 import (
-    check_07_encrypted_probability,
+    check_07_clinic_threshold,
+    check_07_model_from_probabilities,
     check_07_query_ciphertexts,
-    check_07_stolen_model,
+    check_07_server_by_hand,
 )
 from .nb08 import (
-    check_08_additive_shares,
+    check_08_count_table,
     check_08_inferred_count,
     check_08_lightest_backend,
+    check_08_secret_sharing,
 )
 from .nb09 import (
-    check_09_advantage_bound,
-    check_09_epsilon_for_accuracy,
-    check_09_level_epsilon,
+    check_09_budget_for_noise,
+    check_09_discrete_laplace,
     check_09_level_sensitivity,
+    check_09_membership_experiment,
 )
 from .nb10 import (
     check_10_extraction_protocols,
     check_10_label_only_query_ratio,
-    check_10_slowdown,
+    check_10_phase_shares,
+    check_10_privacy_row,
 )
 from .students import (
     MARKDOWN_BEGIN,
@@ -118,15 +122,18 @@ __all__ = [
     "LabCheckError", "LabFormatError", "make_student_versions", "student_notebook",
     "strip_code_solution", "strip_markdown_solution", "STUB", "MARKDOWN_STUB", "main",
     "SOLUTION_BEGIN", "SOLUTION_END", "MARKDOWN_BEGIN", "MARKDOWN_END",
-    "check_01_class_balance", "check_01_rows_dropped", "check_01_largest_provider",
-    "check_02_depth_accuracy", "check_02_root_split", "check_02_roundtrip_agreement",
-    "check_03_encrypted_sum", "check_03_scalar_multiply", "check_03_ciphertext_product",
+    "check_01_smd", "check_01_input_audit", "check_01_lipid_panels",
+    "check_02_best_split", "check_02_cv_depth", "check_02_roundtrip_agreement",
+    "check_03_toy_paillier", "check_03_encrypted_difference", "check_03_signed_encoding",
     "check_04_recovered_threshold", "check_04_blinded_value", "check_04_pack_count",
     "check_05_agreement", "check_05_leaf", "check_05_disease_share",
-    "check_06_public_depth", "check_06_comparison_values", "check_06_cheating_client",
-    "check_07_stolen_model", "check_07_encrypted_probability", "check_07_query_ciphertexts",
-    "check_08_additive_shares", "check_08_inferred_count", "check_08_lightest_backend",
-    "check_09_level_epsilon", "check_09_level_sensitivity", "check_09_epsilon_for_accuracy",
-    "check_09_advantage_bound",
-    "check_10_extraction_protocols", "check_10_label_only_query_ratio", "check_10_slowdown",
+    "check_06_public_depth", "check_06_comparison_values", "check_06_shared_bits",
+    "check_06_path_costs",
+    "check_07_clinic_threshold", "check_07_server_by_hand", "check_07_model_from_probabilities",
+    "check_07_query_ciphertexts",
+    "check_08_count_table", "check_08_secret_sharing", "check_08_inferred_count", "check_08_lightest_backend",
+    "check_09_discrete_laplace", "check_09_level_sensitivity", "check_09_budget_for_noise",
+    "check_09_membership_experiment",
+    "check_10_extraction_protocols", "check_10_label_only_query_ratio", "check_10_phase_shares",
+    "check_10_privacy_row",
 ]

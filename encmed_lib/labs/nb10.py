@@ -6,6 +6,7 @@ Exercises section; see :mod:`encmed_lib.labs` for the three-cell format.
 
 from __future__ import annotations
 
+import math
 import numbers
 
 import numpy as np
@@ -182,84 +183,208 @@ def _cost_rows(cost, mode: str, key_bits: int | None, depth: int | None):
     return rows
 
 
-def _slowdown(row) -> float:
-    return float(row["total_ms"]) / float(row["plaintext_ms"])
-
-
 def _near(a: float, b: float) -> bool:
     return abs(a - b) <= max(0.05, 5e-3 * abs(b))
 
 
-def _slowdown_mistakes(cost, row, mode: str, key_bits: int | None, depth: int | None
-                       ) -> list[tuple[float, str]]:
-    """The factors a plausible mistake gives for exercise 10.3, each with its hint."""
-    right = _slowdown(row)
-    mistakes = [
-        (1 / right, "the ratio is inverted: the encrypted total divided by the plaintext time (a factor "
-                    "above 1)"),
-        (float(row["total_ms"]), "that is the encrypted time in milliseconds: divide it by plaintext_ms"),
-        (float(row["total_ms"]) - float(row["plaintext_ms"]),
-         "that is a difference of milliseconds: the question asks for a ratio"),
-        (float(row["server_evaluate_ms"]) / float(row["plaintext_ms"]),
-         "that counts the server's first phase only: take total_ms, every phase of the client and "
-         "the server"),
-    ]
-    for other_mode in dict.fromkeys(cost["mode"].astype(str)):
-        if other_mode != mode:
-            same = _cost_rows(cost, other_mode, key_bits, depth)
-            if len(same) == 1:
-                mistakes.append((_slowdown(same.iloc[0]), f"that is the row of {other_mode} mode: select "
-                                 f"cost['mode'] == {mode!r}"))
-    if depth is not None:
-        for other_depth in cost.loc[cost["mode"].astype(str) == mode, "max_depth"].dropna().unique():
-            if int(other_depth) != depth:
-                same = _cost_rows(cost, mode, key_bits, int(other_depth))
-                if len(same) == 1:
-                    mistakes.append((_slowdown(same.iloc[0]), f"that is the row of depth {int(other_depth)}: "
-                                     f"select max_depth == {depth}"))
-    return mistakes
-
-
-def check_10_slowdown(factor, cost, mode: str = "label-only", key_bits: int | None = 1024,
-                      depth: int | None = 4) -> str:
-    """Exercise 10.3: how many times slower than plaintext scikit-learn ``mode`` is, per patient.
-
-    ``cost`` is ``cost_report(...)["cost"]``; the row is the one of ``mode``
-    at ``key_bits`` (ignored for CKKS) and ``max_depth == depth`` (``None``
-    for the linear and CKKS modes).  The answer is recomputed from that row
-    as ``total_ms / plaintext_ms``, within 0.5 % (or 0.05), so the timings
-    may vary from run to run: the message names no timing.
-    """
-    ex = Exercise(f"10.3 (the slowdown of {mode} mode)", f'{_S10}, section "4 · Measured cost"')
+def _one_row(cost, mode: str, key_bits: int | None, depth: int | None):
+    from ..errors import ArgumentError
 
     rows = _cost_rows(cost, mode, key_bits, depth)
     if len(rows) != 1:
-        raise ValueError(f"cost has {len(rows)} rows for mode={mode!r}, key_bits={key_bits}, depth={depth}; "
-                         "expected exactly one")
-    row = rows.iloc[0]
-    where = (f"{mode} mode" + (f" at {key_bits} bits" if key_bits is not None and mode != "ckks" else "")
-             + (f", depth {depth}" if depth is not None else ""))
-    expected = (f"how many times slower than scikit-learn's predict {where} is for one patient: its total "
-                "time divided by the plaintext time (a number)")
-    value = as_number(factor, ex, expected)
-    right = _slowdown(row)
-    if _near(value, right):
-        nodes = row.get("internal_nodes")
-        shape = f" ({int(nodes)} internal nodes)" if nodes is not None and not _isna(nodes) else ""
-        return ok(f"{where}{shape}: total_ms / plaintext_ms, every phase of the client and the server "
-                  "against scikit-learn on the same rows (the column slowdown). The timings, and so the "
-                  "factor, change from run to run and from machine to machine; the agreement column "
-                  "does not")
-    mistakes = _slowdown_mistakes(cost, row, mode, key_bits, depth)
+        raise ArgumentError(f"cost has {len(rows)} rows for mode={mode!r}, key_bits={key_bits}, "
+                            f"depth={depth}; expected exactly one")
+    return rows.iloc[0]
+
+
+def _phases(row) -> dict[str, float]:
+    """The phases a row measured (its non-NaN phase columns), in milliseconds."""
+    from ..evaluation.cost import PHASE_COLUMNS
+
+    return {p: float(row[p]) for p in PHASE_COLUMNS if p in row.index and not _isna(row[p])}
+
+
+def _read_shares(shares, ex: Exercise, expected: str, measured) -> dict[str, float]:
+    """Read an answer as ``phase -> number`` (a dict or a pandas Series); NaN of unmeasured phases dropped."""
+    if shares is None or shares is Ellipsis:
+        raise ex.fail(expected, shares, "no answer yet: assign your dict to phase_shares before running the "
+                      "checking cell")
+    if hasattr(shares, "to_dict") and not hasattr(shares, "columns"):
+        shares = shares.to_dict()
+    if not isinstance(shares, dict):
+        raise ex.fail(expected, shares, "give a dict mapping each phase column's name to its share, e.g. "
+                      "{p: row[p] / row['total_ms'] for p in ...}")
+    return {str(k): as_number(v, ex, expected) for k, v in shares.items()
+            if str(k) in measured or not (isinstance(v, numbers.Real) and math.isnan(v))}
+
+
+def _share_hint(got: dict[str, float], row, phases: dict[str, float], others: list) -> str | None:
+    """The hint for a wrong ``phase -> share`` dict, or None when it is right (within 0.005 each)."""
+    total, plain = float(row["total_ms"]), float(row["plaintext_ms"])
+    extra = sorted(set(got) - set(phases))
+    if extra:
+        return (f"{extra} is not a phase of this row: the shares are those of the phase columns "
+                f"{list(phases)} (total_ms is their sum, plaintext_ms and slowdown are not phases)")
+    missing = [p for p in phases if p not in got]
+    if missing:
+        return f"{missing} missing: one share per phase the row measured"
+    if all(is_close(got[p], v / total, 5e-3) for p, v in phases.items()):
+        return None
+    if all(is_close(got[p], 100 * v / total, 0.5) for p, v in phases.items()):
+        return "fractions of the total (between 0 and 1), not percentages"
+    if all(is_close(got[p], v / plain, 5e-3 * v / plain + 5e-3) for p, v in phases.items()):
+        return "that divides by plaintext_ms: a phase's share of the encrypted time divides by total_ms"
+    if all(is_close(got[p], v, 5e-3) for p, v in phases.items()):
+        return "those are the phases' milliseconds: divide each by the row's total_ms"
+    for name, other in others:
+        o_total, o_phases = float(other["total_ms"]), _phases(other)
+        if set(o_phases) == set(phases) and all(is_close(got[p], o_phases[p] / o_total, 5e-3)
+                                                for p in phases):
+            return f"those are the shares of the row of {name}: select the row asked for"
+    return "each phase's milliseconds divided by the same row's total_ms (the shares add up to 1)"
+
+
+def check_10_phase_shares(shares, times_basic, cost, mode: str = "label-only", key_bits: int | None = 1024,
+                          depth: int | None = 4) -> str:
+    """Exercise 10.3: where ``mode``'s time goes, and how many times basic mode's total it costs.
+
+    ``cost`` is ``cost_report(...)["cost"]``; the row is the one of ``mode``
+    at ``key_bits`` and ``max_depth == depth``.  ``shares`` maps each phase
+    the row measured (its non-NaN phase columns) to its share of
+    ``total_ms``, within 0.005; ``times_basic`` is the row's ``total_ms``
+    divided by basic mode's at the same key size and depth, within 0.5 %
+    (or 0.05).  Both are recomputed from ``cost``, so timings may vary from
+    run to run: the message names no timing.
+    """
+    row = _one_row(cost, mode, key_bits, depth)
+    basic = _one_row(cost, "basic", key_bits, depth)
+    ex = Exercise(f"10.3 (where {mode} mode's time goes)", f'{_S10}, section "4 · Measured cost"')
+    where = f"{key_bits} bits, depth {depth}"
+    expected = (f"a dict phase -> share of total_ms for {mode} mode at {where}, and the ratio of its "
+                "total_ms to basic mode's (a number)")
+    phases = _phases(row)
+    got = _read_shares(shares, ex, expected, phases)
+    others = [(f"{m} mode, depth {int(d)}", r) for m, d, r in
+              ((str(r["mode"]), r["max_depth"], r) for _, r in cost.iterrows())
+              if not _isna(d) and (m, int(d)) != (mode, depth) and m != "linear"]
+    hint = _share_hint(got, row, phases, others)
+    if hint is not None:
+        raise ex.fail(expected, shares, hint)
+    value = as_number(times_basic, ex, expected)
+    right = float(row["total_ms"]) / float(basic["total_ms"])
+    if not _near(value, right):
+        raise ex.fail(expected, times_basic, _ratio_hint(value, row, basic, cost, mode, key_bits, depth))
+    top = max(phases, key=phases.get)
+    return ok(f"{mode} mode at {where}: the shares add up to 1 and {top} is the largest one; its total is "
+              f"{right:.0f} times basic mode's at the same depth (your own timings: the factor changes from "
+              "run to run, the ranking of the phases rarely does)")
+
+
+def _ratio_hint(value: float, row, basic, cost, mode: str, key_bits, depth) -> str:
+    """The hint for a wrong ratio of ``mode``'s total to basic mode's."""
+    right = float(row["total_ms"]) / float(basic["total_ms"])
+    mistakes = [
+        (1 / right, "the ratio is inverted: the total of the slower mode divided by basic mode's"),
+        (float(row["total_ms"]) - float(basic["total_ms"]),
+         "that is a difference of milliseconds: the question asks for a ratio"),
+        (float(row["slowdown"]) / float(basic["slowdown"]) if "slowdown" in row.index else math.nan,
+         "that divides the slowdowns, whose plaintext times differ from row to row: divide the total_ms"),
+        (float(row["server_evaluate_ms"]) / float(basic["server_evaluate_ms"]),
+         "that compares the servers' first phase only: divide the total_ms"),
+        (float(row["total_ms"]) / float(row["plaintext_ms"]),
+         "that is the slowdown against plaintext scikit-learn: divide by basic mode's total_ms instead"),
+    ]
+    for d in cost.loc[cost["mode"].astype(str) == "basic", "max_depth"].dropna().unique():
+        if int(d) != depth:
+            other = _cost_rows(cost, "basic", key_bits, int(d))
+            if len(other) == 1:
+                mistakes.append((float(row["total_ms"]) / float(other["total_ms"].iloc[0]),
+                                 f"that is basic mode at depth {int(d)}: take the same depth, {depth}"))
     for candidate, hint in mistakes:
-        if _near(value, candidate):
-            raise ex.fail(expected, factor, hint)
-    raise ex.fail(expected, factor, "select the one row of cost with that mode, key_bits and max_depth, "
-                  "then divide its total_ms by its plaintext_ms (your cost table, not the one printed in "
-                  "another run)")
+        if math.isfinite(candidate) and _near(value, candidate):
+            return hint
+    return f"{mode} mode's total_ms divided by basic mode's total_ms, same key size and max_depth"
 
 
 def _isna(value) -> bool:
     import pandas as pd
 
     return bool(pd.isna(value))
+
+
+def _scored(found, nodes: list, tol: float) -> dict[str, int]:
+    """The right count of recovered nodes, and the counts a plausible mistake gives."""
+    boundaries = list(found.boundaries)
+
+    def near(f: str, est: float, tf: str, t: float) -> bool:
+        return f == tf and abs(est - t) <= tol
+
+    return {
+        "right": sum(any(near(f, est, tf, t) for f, est, _ in boundaries) for tf, t in nodes),
+        "boundaries": sum(any(near(f, est, tf, t) for tf, t in nodes) for f, est, _ in boundaries),
+    }
+
+
+def _read_row(row, ex: Exercise, expected: str, keys: tuple[str, ...]) -> dict[str, float]:
+    if row is None or row is Ellipsis:
+        raise ex.fail(expected, row, "no answer yet: assign your dict to privacy_row before running the "
+                      "checking cell")
+    if hasattr(row, "to_dict") and not hasattr(row, "columns"):
+        row = row.to_dict()
+    if not isinstance(row, dict):
+        raise ex.fail(expected, row, "give a dict with the keys " + ", ".join(keys))
+    missing = [k for k in keys if k not in row]
+    if missing:
+        raise ex.fail(expected, row, f"the row lacks {missing}: a row of the table has the keys "
+                      + ", ".join(keys))
+    return {k: as_number(row[k], ex, expected, integer=k != "rate") for k in keys}
+
+
+def check_10_privacy_row(row, found, tree, tol: float = 1e-3) -> str:
+    """Exercise 10.4: the label-only row of the threshold-recovery table, from the attack's raw output.
+
+    ``found`` is a :class:`~encmed_lib.attacks.path_finding.LabelBoundaryResult`
+    (``queries_used`` and its ``boundaries``, ``(feature, estimate,
+    half_width)``) and ``tree`` the attacked model.  ``row`` is a dict (or
+    Series) with ``queries`` (used), ``thresholds`` (the tree's internal
+    nodes), ``recovered`` (nodes with a boundary on their feature within
+    ``tol``) and ``rate``, recomputed as
+    :func:`~encmed_lib.attacks.path_finding.boundary_recovery` does.
+    """
+    from ..attacks.common import true_thresholds
+
+    ex = Exercise("10.4 (a row of the privacy table)",
+                  f'{_S10}, section "3.1 · What a curious client learns of the tree"')
+    keys = ("queries", "thresholds", "recovered", "rate")
+    expected = ("a dict with the label-only attack's queries (used), thresholds (internal nodes), recovered "
+                f"(nodes with a boundary on their feature within tol = {tol:g}) and rate")
+    got = _read_row(row, ex, expected, keys)
+    nodes = true_thresholds(tree)
+    score = _scored(found, nodes, tol)
+    right = {"queries": int(found.queries_used), "thresholds": len(nodes), "recovered": score["right"]}
+    if got["queries"] != right["queries"]:
+        raise ex.fail(expected, row, "queries is the number of labels the attack asked for: "
+                      "found.queries_used")
+    if got["thresholds"] != right["thresholds"]:
+        hint = ("every internal node counts, even two with the same feature and threshold"
+                if got["thresholds"] == len(set(nodes)) else
+                "that is the number of boundaries found: thresholds counts the tree's internal nodes"
+                if got["thresholds"] == len(found.boundaries) else
+                "thresholds is the number of the tree's internal nodes (attacks.true_thresholds(tree))")
+        raise ex.fail(expected, row, hint)
+    if got["recovered"] != right["recovered"]:
+        hint = ("that counts boundaries (or the boundaries found): count the tree's nodes instead; one "
+                "boundary recovers every node with the same feature and threshold"
+                if got["recovered"] in (score["boundaries"], len(found.boundaries)) else
+                "a node (feature, t) is recovered when some boundary (feature, estimate, half_width) on the "
+                "same feature has |estimate - t| <= tol")
+        raise ex.fail(expected, row, hint)
+    rate = right["recovered"] / right["thresholds"] if right["thresholds"] else 1.0
+    if not is_close(got["rate"], rate, 5e-4):
+        hint = ("a rate is a fraction between 0 and 1, not a percentage"
+                if is_close(got["rate"], 100 * rate, 0.05) else
+                "rate = recovered / thresholds (the share of the nodes)")
+        raise ex.fail(expected, row, hint)
+    return ok(f"with {right['queries']} queries the bisection on the label found {len(found.boundaries)} "
+              f"boundaries, which recover {right['recovered']} of the {right['thresholds']} nodes "
+              f"(rate {rate:.2f}): blinded basic mode gave them all away in one or two queries")

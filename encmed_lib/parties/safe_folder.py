@@ -37,11 +37,11 @@ import time
 from collections.abc import Iterator
 
 from ..errors import TransportError, UnsafePathError
+from ..protocol.bucket_names import TMP_MARKER  # the reserved marker of temporary names
 
 __all__ = ["TMP_MARKER", "create_exclusive", "is_file", "read_bytes", "remove", "remove_stale",
            "scan", "write_atomic"]
 
-TMP_MARKER = ".tmp-"
 _DIR_FLAGS = os.O_RDONLY | getattr(os, "O_DIRECTORY", 0) | getattr(os, "O_NOFOLLOW", 0)
 _DIR_FD = os.open in os.supports_dir_fd and hasattr(os, "O_NOFOLLOW")
 _LINK_ERRNOS = {errno.ELOOP, errno.ENOTDIR, getattr(errno, "EMLINK", errno.ELOOP)}

@@ -21,6 +21,7 @@ from ..crypto.encoding import encode_value
 from ..crypto.paillier import DEFAULT_KEY_BITS, Keypair, RandomiserPool, generate_keypair
 from ..data.records import record_items  # noqa: F401 (re-exported: the one record reader)
 from ..errors import KeyMismatchError, MalformedMessageError, ProtocolError, QueryMismatchError
+from .bucket_names import query_name, reply_name
 from .label_only.messages import LabelReply
 from .messages import SLOT_BITS, Query, Reply, slots_per_pack
 from .schema import check_query_id
@@ -125,18 +126,22 @@ class Client:
         return Query(query_id, self.public_key_message(), [name for name, _ in encoded], cts)
 
     def post(self, bucket, record) -> Query:
-        """Encrypt ``record`` and drop the query into ``bucket`` as ``queries/<id>.json``."""
-        from ..transport import query_name
+        """Encrypt ``record`` and drop the query into ``bucket`` as ``queries/<id>.json``.
 
+        ``bucket`` is a :class:`~encmed_lib.transport.Bucket` or any object with
+        its ``put_text(name, text)`` method.
+        """
         query = self.encrypt(record)
         bucket.put_text(query_name(query.query_id), query.to_json())
         return query
 
     def collect(self, bucket, query_id: str, *, timeout: float = 30.0,
                 return_distribution: bool = False):
-        """Wait for ``replies/<query_id>.json`` in ``bucket`` and decrypt it."""
-        from ..transport import reply_name
+        """Wait for ``replies/<query_id>.json`` in ``bucket`` and decrypt it.
 
+        ``bucket`` is a :class:`~encmed_lib.transport.Bucket` or any object with
+        its ``wait_for(name, timeout=...)`` method.
+        """
         text = bucket.wait_for(reply_name(query_id), timeout=timeout)
         return self.decrypt(text, return_distribution=return_distribution)
 

@@ -33,6 +33,7 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from matplotlib.axes import Axes
     from matplotlib.figure import Figure
 
 
@@ -133,8 +134,40 @@ def plot_sequence_diagram(steps: Sequence[Mapping], parties: Sequence[str] = ("C
     if len(parties) != 2:
         raise ValueError(f"a sequence diagram here has exactly two parties, got {len(parties)}")
     kinds = [_check_step(k, step, len(parties)) for k, step in enumerate(steps)]
+    rows, title_y, header_y, height = _layout(steps, kinds, title)
 
-    # Lay the rows out first (in inches from the top), then size the figure.
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(_WIDTH, height))
+    ax = fig.add_axes((0, 0, 1, 1))
+    ax.set_xlim(0, _WIDTH)
+    ax.set_ylim(height, 0)  # y grows downwards, in inches
+    ax.set_axis_off()
+
+    if title:
+        ax.text(_STEP_X - 0.15, title_y, title, ha="left", va="bottom", fontsize=_FONT["title"],
+                fontweight="bold", gid="title")
+    _draw_parties(ax, parties, header_y, height)
+    numbered = set()
+    for kind, step, row_y, text, note in rows:
+        number = step.get("step")
+        if number is not None and number not in numbered:
+            numbered.add(number)
+            _draw_step_number(ax, number, row_y)
+        if kind == "arrow":
+            _draw_message(ax, step, row_y, text, note)
+        else:
+            _draw_computation(ax, step["at"], row_y, text)
+    return fig
+
+
+def _layout(steps: Sequence[Mapping], kinds: list[str], title: str | None
+            ) -> tuple[list[tuple], float, float, float]:
+    """The rows ``(kind, step, y, text lines, note lines)``, in inches from the top, and the heights.
+
+    Returns ``(rows, title_y, header_y, height)``: where the title and the party
+    headers sit, and the figure's height.
+    """
     rows = []
     y = 0.35 if title else 0.1
     title_y = 0.3
@@ -153,19 +186,11 @@ def plot_sequence_diagram(steps: Sequence[Mapping], parties: Sequence[str] = ("C
             height = 0.2 + _LINE["box"] * len(text)
             rows.append((kind, step, y + height / 2, text, []))
             y += height + 0.25
-    height = y + 0.1
+    return rows, title_y, header_y, y + 0.1
 
-    from matplotlib.figure import Figure
 
-    fig = Figure(figsize=(_WIDTH, height))
-    ax = fig.add_axes((0, 0, 1, 1))
-    ax.set_xlim(0, _WIDTH)
-    ax.set_ylim(height, 0)  # y grows downwards, in inches
-    ax.set_axis_off()
-
-    if title:
-        ax.text(_STEP_X - 0.15, title_y, title, ha="left", va="bottom", fontsize=_FONT["title"],
-                fontweight="bold", gid="title")
+def _draw_parties(ax: Axes, parties: tuple[str, str], header_y: float, height: float) -> None:
+    """The two dashed lifelines, each under its party's coloured header."""
     for x, name, colour in zip(_LIFELINE_X, parties, PARTY_COLOURS, strict=True):
         ax.plot([x, x], [header_y, height - 0.05], color="#9A9A9A", linestyle=(0, (4, 3)),
                 linewidth=1, zorder=0)
@@ -173,34 +198,36 @@ def plot_sequence_diagram(steps: Sequence[Mapping], parties: Sequence[str] = ("C
                 fontweight="bold", gid="party",
                 bbox={"boxstyle": "round,pad=0.45", "facecolor": colour, "edgecolor": colour})
 
-    numbered = set()
-    for kind, step, row_y, text, note in rows:
-        number = step.get("step")
-        if number is not None and number not in numbered:
-            numbered.add(number)
-            ax.text(_STEP_X, row_y, str(number), ha="center", va="center", fontsize=9,
-                    fontweight="bold", color="#333333", gid="step",
-                    bbox={"boxstyle": "circle,pad=0.25", "facecolor": "#F2F2F2", "edgecolor": "#9A9A9A"})
-        if kind == "arrow":
-            start, end = _LIFELINE_X[step["from"]], _LIFELINE_X[step["to"]]
-            colour = PARTY_COLOURS[step["from"]]
-            ax.annotate("", xy=(end, row_y), xytext=(start, row_y), gid="arrow",
-                        arrowprops={"arrowstyle": "-|>,head_length=0.6,head_width=0.3", "color": colour,
-                                    "linewidth": 1.6, "shrinkA": 0, "shrinkB": 0})
-            middle = sum(_LIFELINE_X) / 2
-            ax.text(middle, row_y - 0.07, "\n".join(text), ha="center", va="bottom",
-                    fontsize=_FONT["label"], fontweight="bold", color="#222222", gid="label",
-                    linespacing=1.3)
-            if note:
-                ax.text(middle, row_y + 0.08, "\n".join(note), ha="center", va="top",
-                        fontsize=_FONT["note"], color=_NOTE_COLOUR, gid="note", linespacing=1.3)
-        else:
-            at = step["at"]
-            ax.text(_LIFELINE_X[at], row_y, "\n".join(text), ha="center", va="center",
-                    fontsize=_FONT["box"], color="#222222", gid="box", linespacing=1.35,
-                    bbox={"boxstyle": "round,pad=0.5", "facecolor": _BOX_FILLS[at],
-                          "edgecolor": PARTY_COLOURS[at], "linewidth": 1.1})
-    return fig
+
+def _draw_step_number(ax: Axes, number, row_y: float) -> None:
+    """A step's number in a grey circle in the left margin (drawn at the step's first row)."""
+    ax.text(_STEP_X, row_y, str(number), ha="center", va="center", fontsize=9,
+            fontweight="bold", color="#333333", gid="step",
+            bbox={"boxstyle": "circle,pad=0.25", "facecolor": "#F2F2F2", "edgecolor": "#9A9A9A"})
+
+
+def _draw_message(ax: Axes, step: Mapping, row_y: float, text: list[str], note: list[str]) -> None:
+    """One message: an arrow from the sender's lifeline, its label above and its note below."""
+    start, end = _LIFELINE_X[step["from"]], _LIFELINE_X[step["to"]]
+    colour = PARTY_COLOURS[step["from"]]
+    ax.annotate("", xy=(end, row_y), xytext=(start, row_y), gid="arrow",
+                arrowprops={"arrowstyle": "-|>,head_length=0.6,head_width=0.3", "color": colour,
+                            "linewidth": 1.6, "shrinkA": 0, "shrinkB": 0})
+    middle = sum(_LIFELINE_X) / 2
+    ax.text(middle, row_y - 0.07, "\n".join(text), ha="center", va="bottom",
+            fontsize=_FONT["label"], fontweight="bold", color="#222222", gid="label",
+            linespacing=1.3)
+    if note:
+        ax.text(middle, row_y + 0.08, "\n".join(note), ha="center", va="top",
+                fontsize=_FONT["note"], color=_NOTE_COLOUR, gid="note", linespacing=1.3)
+
+
+def _draw_computation(ax: Axes, at: int, row_y: float, text: list[str]) -> None:
+    """One local computation: a framed box on party ``at``'s lifeline."""
+    ax.text(_LIFELINE_X[at], row_y, "\n".join(text), ha="center", va="center",
+            fontsize=_FONT["box"], color="#222222", gid="box", linespacing=1.35,
+            bbox={"boxstyle": "round,pad=0.5", "facecolor": _BOX_FILLS[at],
+                  "edgecolor": PARTY_COLOURS[at], "linewidth": 1.1})
 
 
 # ----------------------------------------------------------------- the two protocols

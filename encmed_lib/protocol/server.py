@@ -304,13 +304,14 @@ class TreeServer:
     def serve(self, bucket) -> list[str]:
         """Answer every query in ``bucket`` (a :class:`~encmed_lib.transport.Bucket`) that has no reply yet.
 
-        One pass of :class:`encmed_lib.parties.service.ModelService` (claims, error
-        replies, quarantine); returns the query ids answered.  For a
-        long-running server: ``python -m encmed_lib.serve``.
+        One pass of :class:`~encmed_lib.protocol.answering.BucketAnswerer` (claims, error
+        replies, quarantine: :func:`~encmed_lib.protocol.answering.answer_pending`); returns
+        the query ids answered.  For a long-running server: ``python -m encmed_lib.serve``
+        (:class:`encmed_lib.parties.service.ModelService`).
         """
-        from ..parties.service import serve_pending
+        from .answering import answer_pending
 
-        return serve_pending(self, bucket)
+        return answer_pending(self, bucket)
 
     def evaluate(self, query: Query | str | bytes | dict) -> Reply:
         """Compute the reply to one query (a :class:`Query` or its JSON).
