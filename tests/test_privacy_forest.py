@@ -38,6 +38,8 @@ from encmed_lib.privacy import (
     random_split_tree,
 )
 from encmed_lib.privacy.experiments import BREAST_CANCER_RANGES, load_breast_cancer_frame
+from encmed_lib.privacy.forest import log_offset
+from encmed_lib.privacy.tuning import wide_sample
 
 CLASSES = [0, 1]
 
@@ -80,9 +82,54 @@ def test_random_split_tree_uses_public_ranges_only():
     assert random_split_tree(HEART_RANGES, 4, CLASSES, rng=2).to_dict() != tree.to_dict()
 
 
+def test_skewed_public_ranges_get_log_scale_thresholds():
+    assert log_offset((6.8, 550)) == 0.0 and log_offset((0.0, 6.4)) == pytest.approx(0.064)
+    assert log_offset((20.0, 84.0)) is None and log_offset(Codes(0, 1)) is None
+    assert log_offset((-1, 50)) is None
+    ranges = {"area error": (6.8, 550.0), "age": (20.0, 84.0)}
+    roots = {"area error": [], "age": []}
+    for seed in range(400):
+        root = random_split_tree(ranges, 1, CLASSES, rng=seed).nodes[0]
+        roots[root.feature].append(root.threshold)
+    area, age = np.array(roots["area error"]), np.array(roots["age"])
+    assert np.all((area >= 6.8) & (area <= 550)) and np.all((age >= 20) & (age <= 84))
+    # log-uniform on [6.8, 550]: median sqrt(6.8 * 550) = 61, far below the midpoint 278
+    assert 40 < np.median(area) < 90 and 45 < np.median(age) < 60
+    uniform = [random_split_tree({"area error": (6.8, 550.0)}, 1, CLASSES, rng=s, scale="uniform").nodes[0]
+               .threshold for s in range(200)]
+    assert np.median(uniform) > 200
+    with pytest.raises(ValueError, match="scale"):
+        random_split_tree(ranges, 1, CLASSES, scale="cubic")
+
+
+def test_auto_statistic_switches_to_counts_at_large_epsilon_with_a_pseudo_count(providers):
+    small = dp_random_forest(providers, 0.5, HEART_RANGES, PlainAggregator(), classes=CLASSES, n_trees=2,
+                             max_depth=1, rng=0)
+    large = dp_random_forest(providers, 2.0, HEART_RANGES, PlainAggregator(), classes=CLASSES, n_trees=2,
+                             max_depth=1, rng=0, sampler=zero)
+    assert small.meta["statistic"] == "margin" and large.meta["statistic"] == "counts"
+    exact = {m.sender: np.asarray(m.payload) for m in large.transcript if m.kind == "table"}
+    counts = sum(exact.values()).reshape(2, 2, 2)  # (tree, leaf, class)
+    b = 2 / 2.0  # the noise scale T / eps: one pseudo-count per class
+    for tree, table in zip(large.trees, counts, strict=True):
+        leaves = [n for n in tree.nodes if n.is_leaf]
+        for leaf, c in zip(leaves, table, strict=True):
+            assert leaf.value == pytest.approx(list((c + b) / (c.sum() + 2 * b)))
+
+
+def test_the_wide_tuning_sample_is_reproducible_and_inside_its_ranges():
+    X, y, ranges = wide_sample(200, 30, seed=11)
+    X2, _, _ = wide_sample(200, 30, seed=11)
+    pd.testing.assert_frame_equal(X, X2)
+    assert X.shape == (200, 30) and set(np.unique(y)) == {0, 1}
+    assert all(lo <= X[c].min() and X[c].max() <= hi for c, (lo, hi) in ranges.items())
+    assert sum(log_offset(r) is not None for r in ranges.values()) >= 10  # skewed measurements
+    assert not wide_sample(200, 30, seed=12)[0].equals(X)
+
+
 def test_schedule_depends_on_public_inputs_and_grows_with_epsilon():
     assert forest_schedule(1.0, 13) == (20, 4)
-    assert forest_schedule(1.0, 30)[1] == 5
+    assert forest_schedule(0.1, 30) == (5, 5) and forest_schedule(1.0, 30) == (10, 7)  # the wide schedule
     trees = [forest_schedule(e, 13)[0] for e in (0.1, 0.5, 1, 2, 5, 10)]
     assert trees == sorted(trees) and trees[0] < trees[-1]
     with pytest.raises(ValueError, match="epsilon"):
@@ -156,13 +203,13 @@ def test_every_backend_releases_the_same_forest(providers, paillier, mode):
 
 def test_distributed_noise_is_in_every_provider_table_before_it_leaves(providers, paillier):
     forest = dp_random_forest(providers, 1.0, HEART_RANGES, paillier, classes=CLASSES, mode="distributed",
-                              n_trees=3, max_depth=2, rng=0)
+                              n_trees=3, max_depth=2, rng=0, statistic="margin")
     exact = dp_random_forest(providers, 1.0, HEART_RANGES, PlainAggregator(), classes=CLASSES,
-                             n_trees=3, max_depth=2, rng=0, sampler=zero)
+                             n_trees=3, max_depth=2, rng=0, sampler=zero, statistic="margin")
     tables = {m.sender: np.asarray(m.payload) for m in exact.transcript if m.kind == "table"}
     assert len(tables) == 3 and all(t.shape == (3 * 4,) for t in tables.values())  # one margin per leaf
     noisy_plain = dp_random_forest(providers, 1.0, HEART_RANGES, PlainAggregator(), classes=CLASSES,
-                                   mode="distributed", n_trees=3, max_depth=2, rng=0)
+                                   mode="distributed", n_trees=3, max_depth=2, rng=0, statistic="margin")
     sent = {m.sender: np.asarray(m.payload) for m in noisy_plain.transcript if m.kind == "table"}
     assert all(not np.array_equal(sent[n], tables[n]) for n in tables)  # each carries its own share
     assert [t.to_dict() for t in forest.trees] == [t.to_dict() for t in noisy_plain.trees]
@@ -245,3 +292,44 @@ def test_opendp_sampler_is_not_seeded_and_its_map_is_the_accountants():
     assert not np.array_equal(a, b)
     assert laplace_epsilon(13, 13 / 0.5) == pytest.approx(0.5, rel=1e-9)
     assert laplace_epsilon(5, 5.0) == pytest.approx(1.0, rel=1e-9)
+
+
+# ------------------------------------------------------------------ the benchmark's table and gap line
+def _rows(data, accuracies):
+    """Accuracy rows of one data set: {method key: [accuracy at eps 1 for seeds 0, 1, 2]}."""
+    from encmed_lib.privacy import METHODS
+
+    return [{"data": data, "method": METHODS[m], "epsilon": 1.0, "seed": s, "accuracy": a}
+            for m, values in accuracies.items() for s, a in enumerate(values)]
+
+
+def test_the_gap_line_reads_the_named_data_set_only():
+    from encmed_lib.errors import ArgumentError
+    from encmed_lib.privacy.benchmark import gap_line, summarise, targets_met
+
+    heart = _rows("heart", {"forest": [0.80, 0.82, 0.84], "diffprivlib tree": [0.70, 0.71, 0.72],
+                            "diffprivlib forest": [0.75, 0.76, 0.77]})
+    cancer = _rows("cancer", {"forest": [0.60, 0.61, 0.62], "diffprivlib tree": [0.90, 0.91, 0.92],
+                              "diffprivlib forest": [0.50, 0.51, 0.52]})
+    both = pd.DataFrame(heart + cancer)
+    assert targets_met(both, "heart")[1.0] == pytest.approx(0.82 - 0.76)
+    assert targets_met(both, "cancer")[1.0] == pytest.approx(0.61 - 0.91)
+    assert summarise(both, "cancer").loc["DP random-split forest (central)", "eps 1"].startswith("0.610")
+    line = gap_line(targets_met(both, "cancer"), "cancer")
+    assert line == "cancer: forest - best diffprivlib: eps 1: -0.300"
+    with pytest.raises(ArgumentError, match="2 data sets"):
+        targets_met(both)  # medians over both data sets would be neither's
+    with pytest.raises(ArgumentError, match="expected one of"):
+        targets_met(both, "cleveland")
+    with pytest.raises(ArgumentError, match="no rows of"):
+        targets_met(pd.DataFrame(heart[:3]), "heart")
+
+
+def test_benchmark_rows_carry_their_data_set(heart):
+    from encmed_lib.privacy.benchmark import run, targets_met
+
+    X, y = em.load_heart()
+    df = run(X, y, [0], epsilons=[1.0], methods=["forest", "diffprivlib tree", "diffprivlib forest"],
+             name="bundled heart sample")
+    assert set(df["data"]) == {"bundled heart sample"} and len(df) == 3
+    assert list(targets_met(df).index) == [1.0]

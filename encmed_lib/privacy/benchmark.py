@@ -23,6 +23,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
+from ..errors import ArgumentError
 from ..tree import split_data
 from .experiments import (
     BREAST_CANCER_RANGES,
@@ -38,19 +39,48 @@ DEFAULT_METHODS = ("forest", "diffprivlib tree", "diffprivlib forest", "non-priv
 
 
 def run(X: pd.DataFrame, y, seeds: Sequence[int], *, ranges=None, epsilons: Sequence[float] = EPSILONS,
-        methods: Sequence[str] = DEFAULT_METHODS) -> pd.DataFrame:
-    """Accuracy rows (``method, epsilon, seed, accuracy``), one stratified split per seed."""
+        methods: Sequence[str] = DEFAULT_METHODS, name: str = "data") -> pd.DataFrame:
+    """Accuracy rows (``data, method, epsilon, seed, accuracy``), one stratified split per seed.
+
+    ``name`` fills the ``data`` column, so that frames of several data sets
+    can be concatenated and still be told apart (:func:`targets_met`).
+    """
     frames = []
     for seed in seeds:
         X_tr, X_te, y_tr, y_te = split_data(X, y, random_state=int(seed))
         frames.append(accuracy_vs_epsilon(X_tr, y_tr, X_te, y_te, list(epsilons), [int(seed)],
                                           ranges=ranges, classes=[0, 1], methods=list(methods)))
-    return pd.concat(frames, ignore_index=True)
+    out = pd.concat(frames, ignore_index=True)
+    out.insert(0, "data", name)
+    return out
 
 
-def summarise(df: pd.DataFrame) -> pd.DataFrame:
-    """``median (q1-q3)`` per method (rows) and epsilon (columns)."""
-    g = df.groupby(["method", "epsilon"])["accuracy"]
+def one_data_set(df: pd.DataFrame, data: str | None = None) -> pd.DataFrame:
+    """The rows of one data set: ``data`` by name, or the only one the frame holds.
+
+    Raises
+    ------
+    ArgumentError
+        If the frame holds several data sets and ``data`` is not given (their
+        medians would be mixed), or ``data`` is not among them.
+    """
+    if "data" not in df.columns:
+        if data is not None:
+            raise ArgumentError(f"data: the frame has no 'data' column, cannot select {data!r}")
+        return df
+    names = list(pd.unique(df["data"]))
+    if data is None:
+        if len(names) > 1:
+            raise ArgumentError(f"data: the frame holds {len(names)} data sets {names}; name one")
+        return df
+    if data not in names:
+        raise ArgumentError(f"data: expected one of {names}, got {data!r}")
+    return df[df["data"] == data]
+
+
+def summarise(df: pd.DataFrame, data: str | None = None) -> pd.DataFrame:
+    """``median (q1-q3)`` per method (rows) and epsilon (columns), of one data set (:func:`one_data_set`)."""
+    g = one_data_set(df, data).groupby(["method", "epsilon"])["accuracy"]
     stats = pd.DataFrame({"median": g.median(), "q1": g.quantile(0.25), "q3": g.quantile(0.75)})
     cells = stats.apply(lambda r: f"{r['median']:.3f} ({r['q1']:.3f}-{r['q3']:.3f})", axis=1)
     table = cells.unstack("epsilon")
@@ -58,11 +88,24 @@ def summarise(df: pd.DataFrame) -> pd.DataFrame:
     return table
 
 
-def targets_met(df: pd.DataFrame) -> pd.Series:
-    """Per epsilon: the forest's median minus the best diffprivlib median (>= 0: target met)."""
+def targets_met(df: pd.DataFrame, data: str | None = None) -> pd.Series:
+    """Per epsilon: the forest's median minus the best diffprivlib median (>= 0: target met).
+
+    Of one data set (:func:`one_data_set`): a frame of several data sets needs ``data``.
+    """
+    df = one_data_set(df, data)
     med = df[np.isfinite(df["epsilon"])].groupby(["method", "epsilon"])["accuracy"].median().unstack()
-    best = med.loc[[METHODS["diffprivlib tree"], METHODS["diffprivlib forest"]]].max()
-    return (med.loc[METHODS["forest"]] - best).rename("forest - best diffprivlib")
+    needed = [METHODS["forest"], METHODS["diffprivlib tree"], METHODS["diffprivlib forest"]]
+    missing = [m for m in needed if m not in med.index]
+    if missing:
+        raise ArgumentError(f"df: no rows of {missing} (run the forest and both diffprivlib methods)")
+    best = med.loc[needed[1:]].max()
+    return (med.loc[needed[0]] - best).rename("forest - best diffprivlib")
+
+
+def gap_line(gap: pd.Series, name: str) -> str:
+    """The printed gap line of one data set, named so that it cannot be read as another's."""
+    return f"{name}: forest - best diffprivlib: " + ", ".join(f"eps {e:g}: {v:+.3f}" for e, v in gap.items())
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -87,17 +130,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         data["UCI Cleveland"] = (*load_heart(args.cleveland), None)
     pd.set_option("display.width", 200)
     pd.set_option("display.max_columns", 20)
-    ok = True
+    missed, frames = [], []
     for name, (X, y, ranges) in data.items():
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            df = run(X, y, range(n), ranges=ranges, methods=methods)
+            frames.append(run(X, y, range(n), ranges=ranges, methods=methods, name=name))
+        df = pd.concat(frames, ignore_index=True)
         print(f"\n== {name}: {len(X)} records, {n} seeds, median (IQR) held-out accuracy")
-        print(summarise(df).to_string())
-        gap = targets_met(df)
-        print("forest - best diffprivlib: " + ", ".join(f"eps {e:g}: {v:+.3f}" for e, v in gap.items()))
-        ok &= bool((gap >= 0).all())
-    print("\nevery target met" if ok else "\nsome target NOT met")
+        print(summarise(df, name).to_string())
+        gap = targets_met(df, name)
+        print(gap_line(gap, name))
+        missed += [f"{name} at eps {e:g}" for e, v in gap.items() if v < 0]
+    print("\nevery target met" if not missed else "\ntargets NOT met: " + "; ".join(missed))
     if args.membership:
         print_membership(*load_heart(), range(min(n, 10)))
     return 0

@@ -6,27 +6,37 @@ The level-by-level tree of :mod:`encmed_lib.privacy.tree` pays for every split
 it chooses: each level's tables have sensitivity :math:`F` (one histogram per
 feature), so at small :math:`\varepsilon` its splits drown in noise.  A
 **random-split tree** chooses nothing from the data: at every node a feature
-is drawn at random, and a threshold uniformly inside the node's *public*
-interval of that feature (:data:`~encmed_lib.federated.HEART_RANGES`; for a
-categorical feature, a cut between two of its public codes).  The structure
-is public randomness, drawn before any record is touched, and costs no budget.
+is drawn at random, and a threshold inside the node's *public* interval of
+that feature (:data:`~encmed_lib.federated.HEART_RANGES`; for a categorical
+feature, a cut between two of its public codes).  The threshold is uniform in
+the interval, except on a range that spans an order of magnitude
+(:math:`0 \le lo`, :math:`hi \ge 10\, lo`, :func:`log_offset`): areas,
+concentrations and measurement errors are right-skewed, and a uniform
+threshold on such a range mostly falls in its empty upper tail, so there it is
+uniform in :math:`\log(v + c)`.  The rule reads the public range only.  The
+structure is public randomness, drawn before any record is touched, and
+costs no budget.
 
-The data enter once, at the leaves.  With two classes (the course's case)
-each provider releases, per leaf of every tree, the **margin**
-:math:`m_\ell = c_\ell(1) - c_\ell(0)` of its records there; with more classes,
-the class counts :math:`c_\ell(c)`.  A record falls in exactly one leaf of each
-of the :math:`T` trees, so adding or removing it changes :math:`T` released
-values by 1 each: the whole release (all trees, all leaves) has L1 sensitivity
-:math:`\Delta = T`, and discrete Laplace noise with
-:math:`\alpha = e^{-\varepsilon/T}` on every value makes it
-:math:`\varepsilon`-DP (one release).  The margin carries what a two-class
-vote needs with **one** noise draw per leaf instead of two (the difference of
-two noisy counts has twice the variance): the gain is largest at small
-:math:`\varepsilon`.  Everything else is post-processing: each leaf's class
-shares :math:`\hat p_\ell(1) = (1 + \tanh(\hat m_\ell / b))/2` with
-:math:`b = T/\varepsilon` the noise scale (a noisy margin of the size of the
-noise counts for little), or :math:`\max(\hat c_\ell, 0)/\sum` for counts;
-the internal nodes' values (from sums over their leaves), and the prediction
+The data enter once, at the leaves.  Each provider releases, per leaf of
+every tree, either the **margin** :math:`m_\ell = c_\ell(1) - c_\ell(0)` of its
+records there (two classes, :math:`\varepsilon <` :data:`COUNTS_FROM`), or the
+class counts :math:`c_\ell(c)` (more classes, or larger :math:`\varepsilon`).
+A record falls in exactly one leaf of each of the :math:`T` trees, so adding
+or removing it changes :math:`T` released values by 1 each: the whole release
+(all trees, all leaves) has L1 sensitivity :math:`\Delta = T` either way, and
+discrete Laplace noise with :math:`\alpha = e^{-\varepsilon/T}` on every value
+makes it :math:`\varepsilon`-DP (one release).  The margin carries what a
+two-class vote needs with **one** noise draw per leaf instead of two (the
+difference of two noisy counts has twice the variance): the gain is largest at
+small :math:`\varepsilon`.  The counts also carry the leaf's size, so a leaf's
+class shares can be normalised: once the noise is small, that is what the
+vote needs (a large mixed leaf must not outvote a small pure one).
+Everything else is post-processing: each leaf's class shares
+:math:`\hat p_\ell(1) = (1 + \tanh(\hat m_\ell / b))/2` with :math:`b = T/\varepsilon`
+the noise scale (a noisy margin of the size of the noise counts for little),
+or :math:`(\max(\hat c_\ell(c), 0) + b) / (\sum_{c'} \max(\hat c_\ell(c'), 0) + C b)`
+for counts (a pseudo-count of one noise scale per class); the internal nodes'
+values (from sums over their leaves), and the prediction
 
 .. math::  \hat y(x) = \arg\max_c \frac{1}{T} \sum_{t=1}^{T} \hat p_{\ell_t(x)}(c),
 
@@ -40,11 +50,22 @@ Why more, shallower or deeper trees: the signal at a leaf is about
 :math:`\sqrt{2}\,T/\varepsilon`; averaging :math:`T` trees divides the noise
 of the vote by :math:`\sqrt T` and adds diversity, so the vote's
 signal-to-noise ratio is about :math:`n\varepsilon / (2^d \sqrt{T})`: few
-trees at small :math:`\varepsilon`, many at large.  :func:`forest_schedule`
-fixes :math:`T` and :math:`d` from :math:`\varepsilon` and :math:`F` only; it
-was chosen on a synthetic heart sample drawn with another seed than the
-bundled one (``make_heart_sample(600, seed=7)``, 20 splits), never on the
-data sets it is scored on.
+trees at small :math:`\varepsilon`, many at large; with many features,
+deeper trees (a path of random splits must meet the informative ones).
+:func:`forest_schedule` fixes :math:`T` and :math:`d` from :math:`\varepsilon`
+and :math:`F` only.  How the hyper-parameters were chosen, never on the data
+sets they are scored on (bundled heart sample, breast cancer, Cleveland):
+
+* up to 16 features, the schedule on a synthetic heart sample drawn with
+  another seed than the bundled one (``make_heart_sample(600, seed=7)``,
+  20 stratified splits); the same sample favoured the log-scale thresholds
+  (``oldpeak``) at :math:`\varepsilon = 0.1` and 0.5;
+* beyond 16 features, the schedule, :data:`COUNTS_FROM` and the log-scale
+  rule on :func:`~encmed_lib.privacy.tuning.wide_sample` (30 skewed
+  measurements, seed 11, 20 splits; :func:`~encmed_lib.privacy.tuning.tune_schedule`
+  scored :math:`T \in \{5, 10, 20\}`, :math:`d \in \{5, 6, 7\}`, margins and
+  counts at every :math:`\varepsilon`).  The offset :math:`c = hi/100` of a
+  range starting at 0 was fixed a priori, not tuned.
 
 The transcript
 --------------
@@ -56,6 +77,9 @@ needs ``record_bound`` fixed in advance
 (:class:`~encmed_lib.federated.PaillierAggregator`), so the transcript is a
 function of the data only through the noisy total, and the
 :class:`~encmed_lib.privacy.PrivacyAccountant` has one row, :math:`\varepsilon`.
+With the multi-process MPyC back-end (:mod:`~encmed_lib.privacy.mpc_forest`)
+each provider adds its Polya share to its own table before secret-sharing it,
+and the one value opened is the noisy total.
 """
 
 from __future__ import annotations
@@ -83,18 +107,52 @@ FOREST_ROUND = "forest leaves"
 def forest_schedule(epsilon: float, n_features: int) -> tuple[int, int]:
     r"""``(n_trees, max_depth)`` for a budget and a number of features (public inputs only).
 
-    Depth :math:`\lceil \log_2 F \rceil` (4 for the 13 heart features, 5 for
-    30), and :math:`T = 5, 20, 40` trees for :math:`\varepsilon < 0.3`,
-    :math:`< 1.5` and beyond.  Chosen on a synthetic heart sample drawn with
-    another seed (see the module docstring), never on the data scored.
+    Up to 16 features (the heart data's 13): depth :math:`\lceil \log_2 F \rceil`
+    (4 for 13) and :math:`T = 5, 20, 40` trees for :math:`\varepsilon < 0.3`,
+    :math:`< 1.5` and beyond, chosen on the synthetic heart sample
+    ``make_heart_sample(600, seed=7)``.  Beyond 16 features (breast cancer's
+    30): :math:`T = 5` trees of depth :math:`\lceil \log_2 F \rceil` for
+    :math:`\varepsilon < 0.3`, else 10 trees two levels deeper, chosen on the synthetic
+    :func:`~encmed_lib.privacy.tuning.wide_sample` (seed 11).  Both were chosen over 20 stratified splits of
+    their synthetic sample (module docstring), never on the data scored.
     """
     if not epsilon > 0:
         raise ValueError(f"epsilon must be > 0, got {epsilon}")
     if int(n_features) != n_features or n_features < 1:
         raise ValueError(f"n_features must be a positive integer, got {n_features}")
     depth = max(math.ceil(math.log2(n_features)), 1) if n_features > 1 else 1
+    if n_features > WIDE_FEATURES:
+        return (5, depth) if epsilon < 0.3 else (10, depth + 2)
     n_trees = 5 if epsilon < 0.3 else 20 if epsilon < 1.5 else 40
     return n_trees, depth
+
+
+WIDE_FEATURES = 16
+"""Above this many features :func:`forest_schedule` uses the schedule chosen on the wide tuning sample."""
+
+COUNTS_FROM = 1.0
+r"""Two classes: ``statistic="auto"`` releases margins for :math:`\varepsilon <` this, else counts."""
+
+LOG_RATIO = 10.0
+"""A public range ``(lo, hi)`` with ``lo >= 0`` and ``hi >= LOG_RATIO * lo`` gets log-scale thresholds."""
+
+
+def log_offset(spec) -> float | None:
+    r"""The offset :math:`c` of log-scale thresholds for a public range, or ``None`` (uniform thresholds).
+
+    A measurement whose public range spans an order of magnitude or more
+    (:math:`0 \le lo`, :math:`hi \ge 10\,lo`: areas, concentrations, errors)
+    is typically right-skewed, so a threshold uniform in :math:`[lo, hi]`
+    mostly falls in the sparse upper tail.  Such a range gets thresholds
+    uniform in :math:`\log(v + c)`, with :math:`c = 0` if :math:`lo > 0`,
+    else :math:`c = hi / 100`.  A rule on the public range only: no data.
+    """
+    if isinstance(spec, Codes):
+        return None
+    low, high = (float(v) for v in spec)
+    if low < 0 or high < LOG_RATIO * low:
+        return None
+    return 0.0 if low > 0 else high / 100.0
 
 
 def _interval(spec) -> list[float] | tuple[float, float]:
@@ -107,19 +165,24 @@ def _interval(spec) -> list[float] | tuple[float, float]:
 
 
 def random_split_tree(ranges: Mapping[str, tuple[float, float] | Codes], depth: int, classes: Sequence,
-                      rng: RngLike = None) -> PortableTree:
+                      rng: RngLike = None, *, scale: str = "auto") -> PortableTree:
     """A complete tree of random splits drawn from public ranges only (no data).
 
     At each node a feature is drawn uniformly among those whose public
-    interval at the node can still be cut, then a threshold uniform in the
+    interval at the node can still be cut, then a threshold inside the
     interval (a range) or a cut between two consecutive codes (:class:`Codes`);
-    the children inherit the two halves.  Leaves carry uniform class shares
-    until counts are filled in.  Nodes are numbered depth first, left first.
+    the children inherit the two halves.  The threshold is uniform in the
+    interval, or (``scale="auto"`` and :func:`log_offset` of the public range
+    not ``None``) uniform in :math:`\\log(v + c)`.  Leaves carry uniform class
+    shares until counts are filled in.  Nodes are numbered depth first, left first.
     """
     if int(depth) != depth or depth < 0:
         raise ValueError(f"depth must be an integer >= 0, got {depth}")
+    if scale not in ("auto", "uniform"):
+        raise ValueError(f"scale must be 'auto' or 'uniform', got {scale!r}")
     gen = as_generator(rng)
     names = list(ranges)
+    offsets = [log_offset(ranges[n]) if scale == "auto" else None for n in names]
     C = len(classes)
     nodes: list[Node] = []
 
@@ -136,7 +199,10 @@ def random_split_tree(ranges: Mapping[str, tuple[float, float] | Codes], depth: 
             cut = int(gen.integers(len(iv) - 1))
             threshold, lo, hi = float(iv[cut]), iv[:cut + 1], iv[cut + 1:]
         else:
-            threshold = float(np.float32(gen.uniform(iv[0], iv[1])))
+            c = offsets[f]
+            u = gen.uniform(iv[0], iv[1]) if c is None else \
+                math.exp(gen.uniform(math.log(iv[0] + c), math.log(iv[1] + c))) - c
+            threshold = float(np.float32(min(max(u, iv[0]), iv[1])))
             lo, hi = (iv[0], threshold), (threshold, iv[1])
         left = grow(intervals[:f] + [lo] + intervals[f + 1:], level + 1)
         right = grow(intervals[:f] + [hi] + intervals[f + 1:], level + 1)
@@ -221,7 +287,8 @@ def leaf_table(X: pd.DataFrame, y, trees: Sequence[PortableTree], classes: Seque
 def _with_values(tree: PortableTree, released: np.ndarray, statistic: str, scale: float) -> PortableTree:
     r"""``tree`` with class shares computed from its leaves' noisy release (post-processing).
 
-    Counts: clipped at 0 and normalised.  Margins: :math:`p(1) = (1 + \tanh(m / b))/2`
+    Counts: clipped at 0, plus a pseudo-count of ``scale`` (the noise scale)
+    per class, normalised.  Margins: :math:`p(1) = (1 + \tanh(m / b))/2`
     with :math:`b` the noise scale times :math:`\sqrt{\text{leaves below}}`
     for an internal node (whose margin is the sum of its leaves').
     """
@@ -239,8 +306,8 @@ def _with_values(tree: PortableTree, released: np.ndarray, statistic: str, scale
     nodes = []
     for node, row, m in zip(tree.nodes, per_node, n_leaves, strict=True):
         if statistic == "counts":
-            n = float(row.sum())
-            value = [float(c) / n for c in row] if n > 0 else [1.0 / C] * C
+            n = float(np.maximum(row, 0).sum())
+            value = [(max(float(c), 0.0) + scale) / (n + C * scale) for c in row]
         else:
             p1 = 0.5 * (1.0 + math.tanh(float(row[0]) / (scale * math.sqrt(m))))
             value, n = [1.0 - p1, p1], abs(float(row[0]))
@@ -248,6 +315,22 @@ def _with_values(tree: PortableTree, released: np.ndarray, statistic: str, scale
         nodes.append(Node(node.id, node.feature, node.threshold, node.left, node.right, value,
                           int(round(n)), n, impurity))
     return PortableTree(list(tree.feature_names), list(tree.classes), nodes, dict(tree.meta))
+
+
+def release_members(trees: Sequence[PortableTree], total: np.ndarray, statistic: str,
+                    scale: float) -> list[PortableTree]:
+    """The members with their leaf values, from the flat noisy release of every tree (post-processing).
+
+    ``total`` is the published table (:func:`leaf_table`'s layout, noise
+    included); ``scale`` the noise scale :math:`b = T/\\varepsilon`.
+    """
+    width = len(trees[0].classes) if statistic == "counts" else 1
+    sizes = [len(_Compiled.of(t).leaves) * width for t in trees]
+    total = np.asarray(total)
+    if total.shape != (sum(sizes),):
+        raise ValueError(f"total: expected {sum(sizes)} released values, got shape {total.shape}")
+    parts = np.split(total, np.cumsum(sizes)[:-1])
+    return [_with_values(t, part, statistic, scale) for t, part in zip(trees, parts, strict=True)]
 
 
 @dataclass
@@ -316,7 +399,8 @@ class DPForest:
 def dp_random_forest(providers: Sequence[Provider], epsilon: float,
                      ranges: Mapping[str, tuple[float, float] | Codes], aggregator: Aggregator | None = None,
                      *, classes: Sequence, mode: str = "central", n_trees: int | None = None,
-                     max_depth: int | None = None, statistic: str = "auto", rng: RngLike = None,
+                     max_depth: int | None = None, statistic: str = "auto", scale: str = "auto",
+                     rng: RngLike = None,
                      sampler=None, transcript: Transcript | None = None,
                      coordinator: str = "coordinator") -> DPForest:
     r"""Train an :math:`\varepsilon`-DP federated forest of random-split trees (module docstring).
@@ -341,7 +425,10 @@ def dp_random_forest(providers: Sequence[Provider], epsilon: float,
         Default :func:`forest_schedule` of ``epsilon`` and the number of features.
     statistic : {"auto", "margin", "counts"}
         What each leaf releases (module docstring); ``"auto"``: the margin
-        for two classes, else the counts.
+        for two classes and :math:`\\varepsilon <` :data:`COUNTS_FROM`, else the counts.
+    scale : {"auto", "uniform"}
+        Thresholds of the random splits (:func:`random_split_tree`): log-scale
+        on the ranges :func:`log_offset` selects, or uniform everywhere.
     rng : Generator or seed
         Statistical randomness of the structure and (without ``sampler``) of the noise.
     sampler : callable, optional
@@ -362,7 +449,8 @@ def dp_random_forest(providers: Sequence[Provider], epsilon: float,
         raise ValueError("aggregator: a Paillier back-end with slot_bits='auto' needs record_bound= "
                          "fixed in advance (announcing record counts would leak outside the budget)")
     providers = list(providers)
-    statistic = ("margin" if len(classes) == 2 else "counts") if statistic == "auto" else statistic
+    if statistic == "auto":
+        statistic = "margin" if len(classes) == 2 and epsilon < COUNTS_FROM else "counts"
     if statistic not in STATISTICS:
         raise ValueError(f"statistic must be 'auto' or one of {STATISTICS}, got {statistic!r}")
     auto_trees, auto_depth = forest_schedule(epsilon, len(ranges))
@@ -371,7 +459,7 @@ def dp_random_forest(providers: Sequence[Provider], epsilon: float,
     if T < 1:
         raise ValueError(f"n_trees must be >= 1, got {n_trees}")
     gen = as_generator(rng)  # the structure is drawn first, then the noise
-    trees = [random_split_tree(ranges, depth, classes, gen) for _ in range(T)]
+    trees = [random_split_tree(ranges, depth, classes, gen, scale=scale) for _ in range(T)]
     transcript = transcript if transcript is not None else Transcript()
     accountant = PrivacyAccountant(epsilon)
     hook = NOISE_MODES[mode](epsilon, T, gen, epsilon_leaves=epsilon, accountant=accountant,
@@ -387,10 +475,7 @@ def dp_random_forest(providers: Sequence[Provider], epsilon: float,
     total = np.asarray(aggregator.aggregate(tables, transcript, noise=hook, info=info,
                                             signed=statistic == "margin"))
     transcript.round = ""
-    width = len(classes) if statistic == "counts" else 1
-    sizes = [len(_Compiled.of(t).leaves) * width for t in trees]
-    parts = np.split(total, np.cumsum(sizes)[:-1])
-    members = [_with_values(t, part, statistic, T / epsilon) for t, part in zip(trees, parts, strict=True)]
+    members = release_members(trees, total, statistic, T / epsilon)
     alpha = math.exp(-epsilon / T)
     meta = {"epsilon": float(epsilon), "mode": mode, "n_trees": T, "max_depth": depth, "sensitivity": T,
             "statistic": statistic, "opendp_epsilon": laplace_epsilon(T, T / epsilon),

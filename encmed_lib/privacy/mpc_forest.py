@@ -1,0 +1,314 @@
+r"""The DP random-split forest trained by MPyC processes, the noise added inside the computation.
+
+``python -m encmed_lib.privacy.mpc_forest --parties 3 --epsilon 1 --trees 5 --depth 3``
+
+Each provider runs in its own process (:mod:`encmed_lib.federated.run` starts
+them on loopback, one file of records each) and talks to the others only
+through MPyC (Shamir shares over a prime field, threshold
+:math:`t = \lfloor (K-1)/2 \rfloor`; the threat model of
+:mod:`encmed_lib.federated.mpc_tree`).  The protocol of one party:
+
+1. **Structure** (public): the :math:`T` random-split trees are drawn from the
+   public ranges with a public ``structure_seed`` every party knows (public
+   randomness, e.g. a coin flipped together; it costs no budget, as in
+   :func:`~encmed_lib.privacy.dp_random_forest`).
+2. **Own table**: :func:`~encmed_lib.privacy.forest.leaf_table` of its own
+   records (margins per leaf, or class counts).
+3. **Own noise share**: :math:`X_i - Y_i`, two Polya(:math:`1/K`,
+   :math:`1 - \alpha`) arrays, :math:`\alpha = e^{-\varepsilon / T}`
+   (:func:`~encmed_lib.privacy.distributed_discrete_laplace_shares`: the
+   project's own Polya sampler, no library has distributed shares), drawn from
+   the party's own NumPy generator seeded with 128 bits of :mod:`secrets`
+   (a test fixes ``noise_seed`` instead; a floating-point Polya sampler is not
+   an exact one, the caveat of Mironov 2012 applies), added to its own table
+   **before** the table is secret-shared: the shares it sends are shares of a
+   noisy table.
+4. **Secure sum**: every party ``mpc.input``\ s its noisy table; the shared
+   tables are added (local).
+5. **One opening**: ``mpc.output`` of the sum.  The opened vector is
+   :math:`\sum_i (\text{table}_i + X_i - Y_i)`: the exact total plus
+   :math:`\sum_i (X_i - Y_i)`, exactly discrete Laplace(:math:`\alpha`), i.e. the
+   central mechanism of sensitivity :math:`T`.  Nothing else is opened (no
+   comparison, so no masked opening either): the accountant's one row
+   (:math:`\varepsilon`, sensitivity :math:`T`) covers every value of the run.
+6. **Post-processing** (no data): every party turns the opened vector into the
+   same members (:func:`~encmed_lib.privacy.forest.release_members`).
+
+Who sees what: a peer's table only as Shamir shares (uniform field
+elements); the total only with the full noise of all :math:`K` shares.  A
+party knows its own share, so against an insider the total carries
+:math:`K - 1` shares: :func:`~encmed_lib.privacy.insider_epsilon`, recorded in
+``meta["insider_epsilon"]`` (the caveat of :class:`~encmed_lib.privacy.DistributedNoise`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import secrets
+import sys
+import tempfile
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import PartyConfigError, PartyError
+from ..federated.aggregation import EVERYONE, RevealInfo, Transcript
+from ..federated.mpc_tree import MPyCParty, PartyLog, PartySpec, run_party
+from ..federated.run import (
+    DATASETS,
+    RunResult,
+    demo_providers,
+    free_ports,
+    parse_addresses,
+    read_provider_file,
+    start_parties,
+    wait_parties,
+    write_provider_files,
+)
+from ..federated.trainer import Binning, Provider
+from .accountant import PrivacyAccountant
+from .forest import COUNTS_FROM, FOREST_ROUND, DPForest, leaf_table, random_split_tree, release_members
+from .mechanisms import distributed_discrete_laplace_shares, insider_epsilon
+from .noise import LEAF_KIND
+
+
+@dataclass(frozen=True)
+class ForestSpec:
+    """The public parameters of one MPyC forest run (the same for every party).
+
+    Attributes
+    ----------
+    epsilon : float
+        The whole budget, spent by the one opening.
+    n_trees, depth : int
+    statistic : {"margin", "counts"}
+    structure_seed : int
+        Public randomness of the random splits.
+    """
+
+    epsilon: float
+    n_trees: int
+    depth: int
+    statistic: str
+    structure_seed: int = 0
+
+    def __post_init__(self):
+        if not self.epsilon > 0:
+            raise PartyConfigError(f"epsilon: expected a number > 0, got {self.epsilon}")
+        if self.n_trees < 1 or self.depth < 0:
+            raise PartyConfigError(f"trees, depth: expected >= 1 and >= 0, got {self.n_trees}, {self.depth}")
+        if self.statistic not in ("margin", "counts"):
+            raise PartyConfigError(f"statistic: expected 'margin' or 'counts', got {self.statistic!r}")
+
+    @classmethod
+    def auto(cls, epsilon: float, n_trees: int, depth: int, n_classes: int = 2, structure_seed: int = 0):
+        """The spec with the statistic ``dp_random_forest(statistic="auto")`` would use."""
+        statistic = "margin" if n_classes == 2 and epsilon < COUNTS_FROM else "counts"
+        return cls(float(epsilon), int(n_trees), int(depth), statistic, int(structure_seed))
+
+    def trees(self, ranges, classes) -> list:
+        """The public structure: ``n_trees`` random-split trees from ``structure_seed``."""
+        gen = np.random.default_rng(self.structure_seed)
+        return [random_split_tree(ranges, self.depth, classes, gen) for _ in range(self.n_trees)]
+
+
+def party_noise_rng(noise_seed: int | None, index: int) -> np.random.Generator:
+    """Party ``index``'s own noise generator: seeded from :mod:`secrets`, or (tests) from ``noise_seed``."""
+    if noise_seed is None:
+        return np.random.default_rng(secrets.randbits(128))
+    return np.random.default_rng([int(noise_seed), int(index)])
+
+
+class PolyaShare:
+    """``noise_share`` of one party: its Polya share of the forest's discrete Laplace noise."""
+
+    def __init__(self, forest: ForestSpec, n_parties: int, rng: np.random.Generator):
+        self.forest, self.k, self.rng = forest, int(n_parties), rng
+
+    def __call__(self, name: str, shape: tuple, info: RevealInfo) -> np.ndarray:
+        if info.kind != LEAF_KIND:
+            raise PartyError(f"noise_share: only the forest's leaf release is planned, got {info.kind!r}")
+        f = self.forest
+        return distributed_discrete_laplace_shares(self.k, f.epsilon, f.n_trees, shape, self.rng)[0]
+
+
+@dataclass
+class ForestRelease:
+    """What one party holds at the end: the opened vector and the members built from it."""
+
+    members: list
+    opened: np.ndarray
+    meta: dict
+
+    def to_dict(self) -> dict:
+        return {"trees": [t.to_dict() for t in self.members], "opened": self.opened.tolist(),
+                "meta": self.meta}
+
+
+class MPyCForestParty(MPyCParty):
+    """One provider's process of the forest protocol (module docstring): one secure sum, one opening."""
+
+    def __init__(self, mpc, spec: PartySpec, forest: ForestSpec, provider: Provider, ranges, classes,
+                 log: PartyLog, noise_rng: np.random.Generator):
+        binning = Binning.from_ranges(ranges, 2)  # unused by the forest; the base class wants one
+        super().__init__(mpc, spec, provider, binning, classes, log,
+                         PolyaShare(forest, len(spec.addresses), noise_rng))
+        self.forest, self.ranges = forest, ranges
+
+    async def grow(self) -> ForestRelease:
+        """Own table + own noise share, secret-shared, summed, opened once; members from the total."""
+        f, k, self.level = self.forest, len(self.spec.addresses), 0
+        trees = f.trees(self.ranges, self.classes)
+        table = leaf_table(self.provider._X, self.provider._y, trees, self.classes, f.statistic)  # noqa: SLF001
+        info = RevealInfo(LEAF_KIND, FOREST_ROUND, (), f.n_trees, k)
+        total = await self.open(await self.share_tables(table, info),
+                                "noisy leaf table of every tree (all K noise shares inside)")
+        accountant = PrivacyAccountant(f.epsilon)
+        accountant.spend(f.epsilon, f"{FOREST_ROUND}: {LEAF_KIND} (sensitivity {f.n_trees}, distributed "
+                                    f"noise inside MPyC, {total.size} values opened)")
+        self.log.write("accounted", epsilon=f.epsilon, sensitivity=f.n_trees, values=int(total.size))
+        meta = {"epsilon": f.epsilon, "mode": "distributed", "n_trees": f.n_trees, "max_depth": f.depth,
+                "sensitivity": f.n_trees, "statistic": f.statistic, "aggregator": "MPyC processes",
+                "published_to": EVERYONE, "values_opened": int(total.size),
+                "ledger": accountant.ledger.to_dict("records"),
+                "insider_epsilon": insider_epsilon(f.epsilon, f.n_trees, k, 1)}
+        members = release_members(trees, total, f.statistic, f.n_trees / f.epsilon)
+        return ForestRelease(members, total, meta)
+
+
+# ------------------------------------------------------------------ running it
+def forest_from_file(path: str | Path, classes: Sequence) -> DPForest:
+    """The :class:`~encmed_lib.privacy.DPForest` a party wrote (``forest-<i>.json``)."""
+    from ..tree import PortableTree
+
+    data = json.loads(Path(path).read_text())
+    meta = data["meta"]
+    accountant = PrivacyAccountant(meta["epsilon"])
+    for row in meta["ledger"]:
+        accountant.spend(row["epsilon"], row["what"])
+    members = [PortableTree.from_dict(t) for t in data["trees"]]
+    return DPForest(members, list(classes), accountant, Transcript(), dict(meta, opened=data["opened"]))
+
+
+@dataclass
+class ForestRun(RunResult):
+    """A finished MPyC forest run (its logs, and each party's forest)."""
+
+    classes: tuple = (0, 1)
+
+    @property
+    def forests(self) -> list[DPForest]:
+        return [forest_from_file(Path(self.folder) / f"forest-{i}.json", self.classes)
+                for i in range(len(self.names))]
+
+
+def launch_forest(forest: ForestSpec, parties: int = 3, dataset: str = "heart", *,
+                  folder: str | Path | None = None, noise_seed: int | None = None,
+                  timeout: float = 300.0, step_timeout: float = 120.0,
+                  providers: Sequence[Provider] | None = None) -> ForestRun:
+    """Train the forest with one MPyC process per provider on loopback.
+
+    ``providers`` default to the demo split of :func:`~encmed_lib.federated.run.demo_providers`;
+    each is written to its own file, which only its process reads.
+    """
+    providers = list(providers) if providers is not None else demo_providers(dataset, parties)
+    folder = Path(folder) if folder is not None else Path(tempfile.mkdtemp(prefix="encmed-mpc-forest-"))
+    files = write_provider_files(providers, folder)
+    addresses = [("127.0.0.1", port) for port in free_ports(len(providers))]
+    spec = ",".join(f"{h}:{p}" for h, p in addresses)
+    options = ["--dataset", dataset, "--epsilon", repr(forest.epsilon), "--trees", str(forest.n_trees),
+               "--depth", str(forest.depth), "--statistic", forest.statistic,
+               "--structure-seed", str(forest.structure_seed), "--timeout", str(step_timeout),
+               *(["--noise-seed", str(noise_seed)] if noise_seed is not None else [])]
+    commands = [[sys.executable, "-m", "encmed_lib.privacy.mpc_forest", "--parties", spec, "--index", str(i),
+                 "--data", str(f), "--log", str(folder / f"party-{i}.jsonl"),
+                 "--out", str(folder / f"forest-{i}.json"), *options] for i, f in enumerate(files)]
+    start = time.perf_counter()
+    wait_parties(start_parties(commands, folder), folder, timeout)
+    return ForestRun(folder, [p.name for p in providers], "forest", time.perf_counter() - start,
+                     tuple(DATASETS[dataset][1]))
+
+
+def party_main(args: argparse.Namespace) -> int:
+    """Run one party of the forest (this process)."""
+    addresses = parse_addresses(args.parties)
+    ranges, classes = DATASETS[args.dataset]
+    forest = ForestSpec(args.epsilon, args.trees, args.depth, args.statistic, args.structure_seed)
+    name = args.name or Path(args.data).stem
+    spec = PartySpec(args.index, addresses, name, max_records=args.max_records, step_timeout=args.timeout)
+    provider = read_provider_file(args.data, name, list(ranges))
+    if provider.n_records > spec.max_records:
+        raise PartyConfigError(f"max-records: {name} holds {provider.n_records} records, above the "
+                               f"public bound {spec.max_records}")
+    log = PartyLog(args.log)
+    log.write("start", party=args.index, name=name, records=provider.n_records, data=str(args.data),
+              backend="forest", epsilon=forest.epsilon, trees=forest.n_trees, depth=forest.depth,
+              parties=[f"{h}:{p}" for h, p in addresses])
+    sys.argv = [sys.argv[0], *[a for h, p in addresses for a in ("-P", f"{h}:{p}")],
+                "-I", str(args.index), "--no-log"]
+    from mpyc.runtime import mpc
+
+    party = MPyCForestParty(mpc, spec, forest, provider, ranges, classes, log,
+                            party_noise_rng(args.noise_seed, args.index))
+    try:
+        release = mpc.run(run_party(mpc, party))
+    except PartyError as exc:
+        log.write("error", message=str(exc))
+        log.close()
+        print(f"error: {exc}", file=sys.stderr, flush=True)
+        os._exit(3)
+    Path(args.out).write_text(json.dumps(release.to_dict()))
+    log.close()
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m encmed_lib.privacy.mpc_forest",
+                                     description=__doc__.split("\n")[0])
+    add = parser.add_argument
+    add("--parties", required=True, help="a number (all on loopback) or host:port,host:port,...")
+    add("--index", type=int)
+    add("--data")
+    add("--name")
+    add("--dataset", choices=sorted(DATASETS), default="heart")
+    add("--epsilon", type=float, default=1.0)
+    add("--trees", type=int, default=5)
+    add("--depth", type=int, default=3)
+    add("--statistic", choices=("auto", "margin", "counts"), default="auto")
+    add("--structure-seed", type=int, default=0, help="public randomness of the splits")
+    add("--noise-seed", type=int, default=None, help="tests only: seed every party's noise")
+    add("--max-records", type=int, default=1024)
+    add("--timeout", type=float, default=120.0)
+    add("--log")
+    add("--out", help="party: its forest (JSON); launcher: the run folder")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    if args.statistic == "auto":
+        args.statistic = ForestSpec.auto(args.epsilon, args.trees, args.depth).statistic
+    try:
+        if args.parties.isdigit():
+            forest = ForestSpec(args.epsilon, args.trees, args.depth, args.statistic, args.structure_seed)
+            run = launch_forest(forest, int(args.parties), args.dataset, folder=args.out,
+                                noise_seed=args.noise_seed, step_timeout=args.timeout)
+            print(f"{len(run.names)} provider processes, logs in {run.folder}")
+            print(json.dumps(run.cost()))
+            print(run.forests[0].accountant.ledger.to_string())
+            return 0
+        if args.index is None or args.data is None or args.out is None:
+            raise PartyConfigError("index, data, out: a party needs --index, --data and --out")
+        return party_main(args)
+    except (PartyError, PartyConfigError) as exc:
+        print(f"error: {exc}", file=sys.stderr, flush=True)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())
