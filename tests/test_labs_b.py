@@ -138,9 +138,9 @@ def test_check_07_server_by_hand(heart, client, linear):
     assert (server.coef < 0).any()
     rejects(check, server_by_hand(client, server, record, absolute=True), client, server, record,
             hint="negative weight needs the inverse")
-    W40 = [round(float(w) * 2.0 ** 40) for w in server.coef]
-    rejects(check, server_by_hand(client, server, record, weights=W40), client, server, record,
-            hint="not the tree protocol's 2^40")
+    W_tree = [round(float(w) * 2.0 ** 26) for w in server.coef]
+    rejects(check, server_by_hand(client, server, record, weights=W_tree), client, server, record,
+            hint="not the tree protocol's 2^26")
     n2 = int(client.public_key.nsquare)
     rejects(check, pow(c, -1, n2), client, server, record, hint="sign is reversed")
     other = heart[1].iloc[3]

@@ -318,7 +318,7 @@ def test_malformed_messages(client, heart, heart_server):
     with pytest.raises(em.CiphertextRangeError):
         decrypt_score(client, {**data, "ciphertext": LinearReply(
             "x", "y", reply.key_bits, 0, [0, 1]).to_dict()["ciphertext"]})
-    # a tree query (float32 x 2**40) must not be scored as if it were scaled by 2**64
+    # a tree query (float32 x 2**26) must not be scored as if it were scaled by 2**64
     tree_query = client.encrypt(X.iloc[0])
     with pytest.raises(em.MalformedMessageError, match="tree"):
         heart_server.evaluate(tree_query)

@@ -621,7 +621,7 @@ def test_reply_rerandomised_even_with_a_degenerate_hs(heart, tree4, client, monk
     rho_reply = c * gmpy2.invert(1 + sk.raw_decrypt(c) * n, n2) % n2
     r, _ = blinds[0]
     # A fresh server randomiser must make rho_reply independent of rho_x; here rho_reply is
-    # rho_x**-r, so r (40 bits) is found by baby-step giant-step and d = v // r leaks T exactly.
+    # rho_x**-r, so r (21 bits) is found by baby-step giant-step and d = v // r leaks T exactly.
     assert rho_reply != gmpy2.powmod(gmpy2.invert(rho_x, n2), r, n2)
 
 

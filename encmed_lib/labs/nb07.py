@@ -10,6 +10,7 @@ import numbers
 
 import numpy as np
 
+from ..crypto.encoding import SCALE_BITS as TREE_SCALE_BITS
 from .core import (
     Exercise,
     as_number,
@@ -121,7 +122,7 @@ def _fixed_point_candidates(server, X: list[int]) -> list[tuple[int, str]]:
     W = [encode_weight(v) for v in server.coef]
     B = encode_intercept(server.intercept)
     dot = sum(Wi * Xi for Wi, Xi in zip(W, X, strict=True))
-    W40 = [round(float(v) * 2.0 ** 40) for v in server.coef]
+    W_tree = [round(float(v) * 2.0 ** TREE_SCALE_BITS) for v in server.coef]
     return [
         (dot, "the intercept is missing: multiply by (1 + B n) mod n^2, B = round(b · 2^128) "
               "(encode_intercept), which adds B to the hidden value"),
@@ -130,8 +131,8 @@ def _fixed_point_candidates(server, X: list[int]) -> list[tuple[int, str]]:
         (sum(abs(Wi) * Xi for Wi, Xi in zip(W, X, strict=True)) + B,
          "a negative weight needs the inverse: pow(c, W, n2) with W < 0 (Python inverts), or "
          "invert the product of the c^|W| of the negative weights"),
-        (sum(Wi * Xi for Wi, Xi in zip(W40, X, strict=True)) + B,
-         "the weights are at the inputs' scale 2^64 (encode_weight), not the tree protocol's 2^40"),
+        (sum(Wi * Xi for Wi, Xi in zip(W_tree, X, strict=True)) + B,
+         "the weights are at the inputs' scale 2^64 (encode_weight), not the tree protocol's 2^26"),
         (-(dot + B), "the sign is reversed: E(X)^W hides W·X; do not invert the whole product"),
     ]
 
