@@ -10,6 +10,7 @@ from pathlib import Path
 import nbformat
 import numpy as np
 import pytest
+from lab_asserts import accepts, rejects
 from nbclient import NotebookClient
 from phe import paillier
 
@@ -48,23 +49,8 @@ def client():
         return em.Client(key_bits=1024)
 
 
-def rejects(check, *args, hint: str, **kwargs) -> LabCheckError:
-    """``check(*args)`` raises a LabCheckError whose message has all four parts and ``hint``."""
-    with pytest.raises(LabCheckError) as info:
-        check(*args, **kwargs)
-    message = str(info.value)
-    for part in ("expected:", "received:", "hint:", "see:"):
-        assert part in message, message
-    assert re.search(r"\d\d_\w+\.ipynb, section", message), message
-    assert hint.lower() in message.lower(), f"{hint!r} not in:\n{message}"
-    return info.value
 
 
-def accepts(check, *args, **kwargs) -> str:
-    message = check(*args, **kwargs)
-    assert isinstance(message, str) and message.startswith("✓ correct: "), message
-    assert check(*args, **kwargs) == message  # stable: the notebooks' outputs are compared
-    return message
 
 
 # ------------------------------------------------------------- the error

@@ -4,11 +4,11 @@ reject each typical wrong one with its hint.  (The exercise format itself is tes
 from __future__ import annotations
 
 import math
-import re
 
 import numpy as np
 import pandas as pd
 import pytest
+from lab_asserts import accepts, rejects
 from phe import paillier
 from sklearn.model_selection import StratifiedKFold
 
@@ -16,29 +16,9 @@ import encmed_lib as em
 from encmed_lib import labs
 from encmed_lib.data.heart import CODES, FEATURES, LIMITS, ZERO_MEANS_MISSING
 from encmed_lib.data.paths import data_dir
-from encmed_lib.labs import LabCheckError
 from encmed_lib.labs.nb01 import corrupted_heart, read_raw_heart
 from encmed_lib.labs.nb02 import scan_splits
 from encmed_lib.plots.data import provider_labels
-
-
-def rejects(check, *args, hint: str, **kwargs) -> LabCheckError:
-    """``check(*args)`` raises a LabCheckError whose message has all four parts and ``hint``."""
-    with pytest.raises(LabCheckError) as info:
-        check(*args, **kwargs)
-    message = str(info.value)
-    for part in ("expected:", "received:", "hint:", "see:"):
-        assert part in message, message
-    assert re.search(r"\d\d_\w+\.ipynb, section", message), message
-    assert hint.lower() in message.lower(), f"{hint!r} not in:\n{message}"
-    return info.value
-
-
-def accepts(check, *args, **kwargs) -> str:
-    message = check(*args, **kwargs)
-    assert isinstance(message, str) and message.startswith("✓ correct: "), message
-    assert check(*args, **kwargs) == message  # stable: the notebooks' outputs are compared
-    return message
 
 
 # ------------------------------------------------------------- 01.1 · SMD

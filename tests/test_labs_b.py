@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import math
-import re
 import secrets
 import warnings
 
@@ -12,30 +11,11 @@ import nbformat
 import numpy as np
 import pandas as pd
 import pytest
+from lab_asserts import accepts, rejects
 
 import encmed_lib as em
 from encmed_lib import labs
 from encmed_lib.data.paths import REPO_ROOT
-from encmed_lib.labs import LabCheckError
-
-
-def rejects(check, *args, hint: str, **kwargs) -> LabCheckError:
-    """``check(*args)`` raises a LabCheckError whose message has all four parts and ``hint``."""
-    with pytest.raises(LabCheckError) as info:
-        check(*args, **kwargs)
-    message = str(info.value)
-    for part in ("expected:", "received:", "hint:", "see:"):
-        assert part in message, message
-    assert re.search(r"\d\d_\w+\.ipynb, section", message), message
-    assert hint.lower() in message.lower(), f"{hint!r} not in:\n{message}"
-    return info.value
-
-
-def accepts(check, *args, **kwargs) -> str:
-    message = check(*args, **kwargs)
-    assert isinstance(message, str) and message.startswith("✓ correct: "), message
-    assert check(*args, **kwargs) == message  # stable: the notebooks' outputs are compared
-    return message
 
 
 @pytest.fixture(scope="module")

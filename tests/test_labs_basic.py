@@ -6,33 +6,15 @@ hint; the answers are computed here the way a student would, never hard-coded.
 
 from __future__ import annotations
 
-import re
 import warnings
 
 import pytest
+from lab_asserts import accepts, rejects
 
 import encmed_lib as em
 from encmed_lib import attacks, labs
 from encmed_lib.crypto.encoding import SCALE, encode_threshold, encode_value
-from encmed_lib.labs import LabCheckError
 from encmed_lib.protocol.messages import BLIND_BITS, SLOT_BITS, slots_per_pack
-
-
-def accepts(check, *args, **kwargs) -> str:
-    message = check(*args, **kwargs)
-    assert message.startswith("✓ correct: "), message
-    return message
-
-
-def rejects(check, *args, hint: str, **kwargs) -> LabCheckError:
-    with pytest.raises(LabCheckError) as info:
-        check(*args, **kwargs)
-    message = str(info.value)
-    for part in ("expected:", "received:", "hint:", "see:"):
-        assert part in message, message
-    assert re.search(r"\d\d_\w+\.ipynb, section", message), message
-    assert hint.lower() in message.lower(), f"{hint!r} not in:\n{message}"
-    return info.value
 
 
 @pytest.fixture(scope="module")

@@ -4,12 +4,12 @@ a wrong one (the secret sign, path costs, where a mode's time goes, a row of the
 from __future__ import annotations
 
 import math
-import re
 
 import nbformat
 import numpy as np
 import pandas as pd
 import pytest
+from lab_asserts import accepts, rejects
 
 import encmed_lib as em
 from encmed_lib import attacks, labs
@@ -21,7 +21,6 @@ from encmed_lib.attacks.path_finding import (
 )
 from encmed_lib.data.paths import REPO_ROOT
 from encmed_lib.errors import ArgumentError
-from encmed_lib.labs import LabCheckError
 from encmed_lib.protocol.label_only.plain import comparison_values, path_costs, share_bit, went_left
 
 NEW_CHECKERS = ["check_06_shared_bits", "check_06_path_costs", "check_10_phase_shares",
@@ -43,23 +42,8 @@ def servers(heart):
     return em.TreeServer(tree, mode="label-only"), em.TreeServer(tree, mode="label-only", depth=5)
 
 
-def rejects(check, *args, hint: str, **kwargs) -> LabCheckError:
-    """``check(*args)`` raises a LabCheckError whose message has all four parts and ``hint``."""
-    with pytest.raises(LabCheckError) as info:
-        check(*args, **kwargs)
-    message = str(info.value)
-    for part in ("expected:", "received:", "hint:", "see:"):
-        assert part in message, message
-    assert re.search(r"\d\d_\w+\.ipynb, section", message), message
-    assert hint.lower() in message.lower(), f"{hint!r} not in:\n{message}"
-    return info.value
 
 
-def accepts(check, *args, **kwargs) -> str:
-    message = check(*args, **kwargs)
-    assert isinstance(message, str) and message.startswith("✓ correct: "), message
-    assert check(*args, **kwargs) == message  # stable: the notebooks' outputs are compared
-    return message
 
 
 # ------------------------------------------------------ 06.3 · the secret sign
