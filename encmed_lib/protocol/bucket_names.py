@@ -93,45 +93,28 @@ def validate_query_id(query_id: str) -> str:
     return query_id
 
 
+def _message_name(folder: str, query_id: str) -> str:
+    """``"<folder>/<query_id>.json"``, after checking ``query_id`` (:func:`validate_query_id`)."""
+    return f"{folder}/{validate_query_id(query_id)}.json"
+
+
 def query_name(query_id: str) -> str:
-    """Name of the message that carries query `query_id`.
-
-    Parameters
-    ----------
-    query_id : str
-        Identifier of the query (letters, digits, ``.``, ``_``, ``-``).
-
-    Returns
-    -------
-    str
-        ``"queries/<query_id>.json"``.
+    """Name of the message that carries query `query_id`: ``"queries/<query_id>.json"``.
 
     Raises
     ------
     BucketNameError
         If `query_id` is not a valid single name part (also a ``ValueError``).
     """
-    return f"queries/{validate_query_id(query_id)}.json"
+    return _message_name("queries", query_id)
 
 
 def reply_name(query_id: str) -> str:
-    """Name of the message that carries the reply to query `query_id`.
-
-    Parameters
-    ----------
-    query_id : str
-        Identifier of the query (letters, digits, ``.``, ``_``, ``-``).
-
-    Returns
-    -------
-    str
-        ``"replies/<query_id>.json"``.
+    """Name of the message that carries the reply to query `query_id`: ``"replies/<query_id>.json"``.
 
     Raises
     ------
     BucketNameError
         If `query_id` is not a valid single name part (also a ``ValueError``).
     """
-    return f"replies/{validate_query_id(query_id)}.json"
-
-
+    return _message_name("replies", query_id)
