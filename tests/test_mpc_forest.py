@@ -11,7 +11,7 @@ import pytest
 from encmed_lib.errors import PartyConfigError
 from encmed_lib.federated import HEART_RANGES
 from encmed_lib.federated.run import demo_providers
-from encmed_lib.federated.trainer import Provider
+from encmed_lib.federated.trainer import Codes, Provider
 from encmed_lib.privacy import distributed_discrete_laplace_shares, insider_epsilon
 from encmed_lib.privacy.forest import leaf_table, release_members
 from encmed_lib.privacy.mpc_forest import ForestSpec, launch_forest, party_noise_rng
@@ -83,3 +83,18 @@ def test_forest_spec_rejects_bad_parameters():
         ForestSpec(1.0, 4, 2, "median")
     assert ForestSpec.auto(0.5, 4, 2).statistic == "margin"
     assert ForestSpec.auto(2.0, 4, 2).statistic == "counts"
+
+
+def test_forest_spec_follows_the_schedule_and_the_split_features_of_the_central_forest():
+    codes = [n for n, r in HEART_RANGES.items() if isinstance(r, Codes)]
+    small = ForestSpec.auto(0.1, ranges=HEART_RANGES)
+    assert (small.n_trees, small.depth, small.statistic, small.split) == (5, 3, "margin", "auto")
+    assert small.split_features(HEART_RANGES) == codes
+    assert {n.feature for t in small.trees(HEART_RANGES, CLASSES) for n in t.internal_nodes()} <= set(codes)
+    every = ForestSpec.auto(0.1, ranges=HEART_RANGES, split="all")
+    assert (every.n_trees, every.depth) == (5, 4) and every.split_features(HEART_RANGES) == list(HEART_RANGES)
+    assert ForestSpec.auto(2.0, ranges=HEART_RANGES).split_features(HEART_RANGES) == list(HEART_RANGES)
+    with pytest.raises(PartyConfigError, match="ranges"):
+        ForestSpec.auto(0.1)
+    with pytest.raises(PartyConfigError, match="split"):
+        ForestSpec(0.1, 5, 3, "margin", split="codes")

@@ -4,8 +4,11 @@ For every seed, one stratified 70/30 split (``random_state=seed``) shared by
 every method; the training part is split into 3 providers, and each method is
 trained at every epsilon of :data:`EPSILONS` (:func:`accuracy_vs_epsilon`).
 Printed: the median held-out accuracy and its interquartile range per data
-set, method and epsilon, and whether the forest's median reaches the best of
-diffprivlib's tree and forest at every epsilon.
+set, method and epsilon, and the targets: on the bundled heart sample and on
+breast cancer, the forest's median reaches the best of diffprivlib's tree and
+forest at every epsilon; on the UCI Cleveland file, its median is at least
+:data:`CLEVELAND_TARGET` (0.76 at epsilon 1; its gap line is printed too, for
+information).
 
 Data: the bundled heart sample (:func:`encmed_lib.load_heart`) and
 scikit-learn's breast cancer (:data:`BREAST_CANCER_RANGES` as public bounds);
@@ -36,6 +39,10 @@ EPSILONS = (0.1, 0.5, 1.0, 2.0, 5.0, 10.0)
 """The epsilons of the benchmark table."""
 
 DEFAULT_METHODS = ("forest", "diffprivlib tree", "diffprivlib forest", "non-private")
+
+CLEVELAND = "UCI Cleveland"
+CLEVELAND_TARGET = (1.0, 0.76)
+"""``(epsilon, accuracy)``: the forest's median on the UCI Cleveland file must reach 0.76 at epsilon 1."""
 
 
 def run(X: pd.DataFrame, y, seeds: Sequence[int], *, ranges=None, epsilons: Sequence[float] = EPSILONS,
@@ -103,6 +110,28 @@ def targets_met(df: pd.DataFrame, data: str | None = None) -> pd.Series:
     return (med.loc[needed[0]] - best).rename("forest - best diffprivlib")
 
 
+def forest_median(df: pd.DataFrame, epsilon: float, data: str | None = None) -> float:
+    """The forest's median held-out accuracy at ``epsilon``, of one data set (:func:`one_data_set`)."""
+    df = one_data_set(df, data)
+    rows = df[(df["method"] == METHODS["forest"]) & np.isclose(df["epsilon"], epsilon)]
+    if rows.empty:
+        raise ArgumentError(f"epsilon: no forest rows at {epsilon:g}")
+    return float(rows["accuracy"].median())
+
+
+def missed_targets(df: pd.DataFrame, name: str) -> list[str]:
+    """The targets of data set ``name`` that the frame misses (empty: every target met).
+
+    UCI Cleveland: the median at :data:`CLEVELAND_TARGET`; any other data set:
+    the forest at or above the best diffprivlib median at every epsilon (:func:`targets_met`).
+    """
+    if name == CLEVELAND:
+        eps, level = CLEVELAND_TARGET
+        median = forest_median(df, eps, name)
+        return [] if median >= level else [f"{name} at eps {eps:g}: {median:.3f} < {level}"]
+    return [f"{name} at eps {e:g}" for e, v in targets_met(df, name).items() if v < 0]
+
+
 def gap_line(gap: pd.Series, name: str) -> str:
     """The printed gap line of one data set, named so that it cannot be read as another's."""
     return f"{name}: forest - best diffprivlib: " + ", ".join(f"eps {e:g}: {v:+.3f}" for e, v in gap.items())
@@ -127,7 +156,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     data = {"bundled heart sample": (*load_heart(), None),
             "breast cancer (scikit-learn)": (*load_breast_cancer_frame(), BREAST_CANCER_RANGES)}
     if args.cleveland:
-        data["UCI Cleveland"] = (*load_heart(args.cleveland), None)
+        data[CLEVELAND] = (*load_heart(args.cleveland), None)
     pd.set_option("display.width", 200)
     pd.set_option("display.max_columns", 20)
     missed, frames = [], []
@@ -138,9 +167,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         df = pd.concat(frames, ignore_index=True)
         print(f"\n== {name}: {len(X)} records, {n} seeds, median (IQR) held-out accuracy")
         print(summarise(df, name).to_string())
-        gap = targets_met(df, name)
-        print(gap_line(gap, name))
-        missed += [f"{name} at eps {e:g}" for e, v in gap.items() if v < 0]
+        print(gap_line(targets_met(df, name), name))
+        if name == CLEVELAND:
+            eps, level = CLEVELAND_TARGET
+            print(f"{name}: target: forest median >= {level} at eps {eps:g} "
+                  f"(the gap line above is for information): {forest_median(df, eps, name):.3f}")
+        missed += missed_targets(df, name)
     print("\nevery target met" if not missed else "\ntargets NOT met: " + "; ".join(missed))
     if args.membership:
         print_membership(*load_heart(), range(min(n, 10)))

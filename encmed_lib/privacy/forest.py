@@ -52,20 +52,15 @@ of the vote by :math:`\sqrt T` and adds diversity, so the vote's
 signal-to-noise ratio is about :math:`n\varepsilon / (2^d \sqrt{T})`: few
 trees at small :math:`\varepsilon`, many at large; with many features,
 deeper trees (a path of random splits must meet the informative ones).
-:func:`forest_schedule` fixes :math:`T` and :math:`d` from :math:`\varepsilon`
-and :math:`F` only.  How the hyper-parameters were chosen, never on the data
-sets they are scored on (bundled heart sample, breast cancer, Cleveland):
-
-* up to 16 features, the schedule on a synthetic heart sample drawn with
-  another seed than the bundled one (``make_heart_sample(600, seed=7)``,
-  20 stratified splits); the same sample favoured the log-scale thresholds
-  (``oldpeak``) at :math:`\varepsilon = 0.1` and 0.5;
-* beyond 16 features, the schedule, :data:`COUNTS_FROM` and the log-scale
-  rule on :func:`~encmed_lib.privacy.tuning.wide_sample` (30 skewed
-  measurements, seed 11, 20 splits; :func:`~encmed_lib.privacy.tuning.tune_schedule`
-  scored :math:`T \in \{5, 10, 20\}`, :math:`d \in \{5, 6, 7\}`, margins and
-  counts at every :math:`\varepsilon`).  The offset :math:`c = hi/100` of a
-  range starting at 0 was fixed a priori, not tuned.
+:func:`~encmed_lib.privacy.schedule.forest_schedule` fixes :math:`T` and
+:math:`d` from :math:`\varepsilon` and the number of candidate features only,
+and :func:`~encmed_lib.privacy.schedule.split_features` the candidates: at
+small budgets on a narrow table, the categorical features alone (a cut
+between two public codes always separates populated values; a threshold drawn
+in a wide numeric range often isolates an empty tail, and the tree can be one
+level shallower).  Those are public facts, so the choice releases nothing;
+:mod:`~encmed_lib.privacy.schedule` says on which synthetic samples (never
+the scored data) each rule was chosen.
 
 The transcript
 --------------
@@ -93,66 +88,26 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ..errors import ArgumentError
 from ..federated.aggregation import EVERYONE, Aggregator, RevealInfo, SecretSharingAggregator, Transcript
 from ..federated.trainer import Codes, Provider
 from ..tree import Node, PortableTree
 from .accountant import PrivacyAccountant, laplace_epsilon
 from .mechanisms import RngLike, as_generator
 from .noise import LEAF_KIND, NOISE_MODES
+from .schedule import (  # noqa: F401  (re-exported: the public names of the schedule)
+    COUNTS_FROM,
+    LOG_RATIO,
+    SMALL_EPSILON,
+    WIDE_FEATURES,
+    auto_statistic,
+    forest_schedule,
+    log_offset,
+    split_features,
+)
 
 FOREST_ROUND = "forest leaves"
 """Round label (and ``RevealInfo.round``) of the forest's one release."""
-
-
-def forest_schedule(epsilon: float, n_features: int) -> tuple[int, int]:
-    r"""``(n_trees, max_depth)`` for a budget and a number of features (public inputs only).
-
-    Up to 16 features (the heart data's 13): depth :math:`\lceil \log_2 F \rceil`
-    (4 for 13) and :math:`T = 5, 20, 40` trees for :math:`\varepsilon < 0.3`,
-    :math:`< 1.5` and beyond, chosen on the synthetic heart sample
-    ``make_heart_sample(600, seed=7)``.  Beyond 16 features (breast cancer's
-    30): :math:`T = 5` trees of depth :math:`\lceil \log_2 F \rceil` for
-    :math:`\varepsilon < 0.3`, else 10 trees two levels deeper, chosen on the synthetic
-    :func:`~encmed_lib.privacy.tuning.wide_sample` (seed 11).  Both were chosen over 20 stratified splits of
-    their synthetic sample (module docstring), never on the data scored.
-    """
-    if not epsilon > 0:
-        raise ValueError(f"epsilon must be > 0, got {epsilon}")
-    if int(n_features) != n_features or n_features < 1:
-        raise ValueError(f"n_features must be a positive integer, got {n_features}")
-    depth = max(math.ceil(math.log2(n_features)), 1) if n_features > 1 else 1
-    if n_features > WIDE_FEATURES:
-        return (5, depth) if epsilon < 0.3 else (10, depth + 2)
-    n_trees = 5 if epsilon < 0.3 else 20 if epsilon < 1.5 else 40
-    return n_trees, depth
-
-
-WIDE_FEATURES = 16
-"""Above this many features :func:`forest_schedule` uses the schedule chosen on the wide tuning sample."""
-
-COUNTS_FROM = 1.0
-r"""Two classes: ``statistic="auto"`` releases margins for :math:`\varepsilon <` this, else counts."""
-
-LOG_RATIO = 10.0
-"""A public range ``(lo, hi)`` with ``lo >= 0`` and ``hi >= LOG_RATIO * lo`` gets log-scale thresholds."""
-
-
-def log_offset(spec) -> float | None:
-    r"""The offset :math:`c` of log-scale thresholds for a public range, or ``None`` (uniform thresholds).
-
-    A measurement whose public range spans an order of magnitude or more
-    (:math:`0 \le lo`, :math:`hi \ge 10\,lo`: areas, concentrations, errors)
-    is typically right-skewed, so a threshold uniform in :math:`[lo, hi]`
-    mostly falls in the sparse upper tail.  Such a range gets thresholds
-    uniform in :math:`\log(v + c)`, with :math:`c = 0` if :math:`lo > 0`,
-    else :math:`c = hi / 100`.  A rule on the public range only: no data.
-    """
-    if isinstance(spec, Codes):
-        return None
-    low, high = (float(v) for v in spec)
-    if low < 0 or high < LOG_RATIO * low:
-        return None
-    return 0.0 if low > 0 else high / 100.0
 
 
 def _interval(spec) -> list[float] | tuple[float, float]:
@@ -160,16 +115,19 @@ def _interval(spec) -> list[float] | tuple[float, float]:
         return list(spec.codes)
     low, high = (float(v) for v in spec)
     if not low < high:
-        raise ValueError(f"a public range needs low < high, got {spec!r}")
+        raise ArgumentError(f"a public range needs low < high, got {spec!r}")
     return (low, high)
 
 
 def random_split_tree(ranges: Mapping[str, tuple[float, float] | Codes], depth: int, classes: Sequence,
-                      rng: RngLike = None, *, scale: str = "auto") -> PortableTree:
+                      rng: RngLike = None, *, scale: str = "auto",
+                      features: Sequence[str] | None = None) -> PortableTree:
     """A complete tree of random splits drawn from public ranges only (no data).
 
     At each node a feature is drawn uniformly among those whose public
-    interval at the node can still be cut, then a threshold inside the
+    interval at the node can still be cut (and, if ``features`` is given,
+    that are among ``features``; the tree still reads every feature of
+    ``ranges``), then a threshold inside the
     interval (a range) or a cut between two consecutive codes (:class:`Codes`);
     the children inherit the two halves.  The threshold is uniform in the
     interval, or (``scale="auto"`` and :func:`log_offset` of the public range
@@ -177,11 +135,14 @@ def random_split_tree(ranges: Mapping[str, tuple[float, float] | Codes], depth: 
     shares until counts are filled in.  Nodes are numbered depth first, left first.
     """
     if int(depth) != depth or depth < 0:
-        raise ValueError(f"depth must be an integer >= 0, got {depth}")
+        raise ArgumentError(f"depth must be an integer >= 0, got {depth}")
     if scale not in ("auto", "uniform"):
-        raise ValueError(f"scale must be 'auto' or 'uniform', got {scale!r}")
+        raise ArgumentError(f"scale must be 'auto' or 'uniform', got {scale!r}")
     gen = as_generator(rng)
     names = list(ranges)
+    allowed = set(names if features is None else features)
+    if not allowed <= set(names) or not allowed:
+        raise ArgumentError(f"features: expected a non-empty subset of the ranges' names, got {features!r}")
     offsets = [log_offset(ranges[n]) if scale == "auto" else None for n in names]
     C = len(classes)
     nodes: list[Node] = []
@@ -189,7 +150,8 @@ def random_split_tree(ranges: Mapping[str, tuple[float, float] | Codes], depth: 
     def grow(intervals: list, level: int) -> int:
         j = len(nodes)
         nodes.append(None)  # type: ignore[arg-type]
-        ok = [f for f, iv in enumerate(intervals) if not isinstance(iv, list) or len(iv) > 1]
+        ok = [f for f, iv in enumerate(intervals)
+              if names[f] in allowed and (not isinstance(iv, list) or len(iv) > 1)]
         if level >= depth or not ok:
             nodes[j] = Node(j, None, None, None, None, [1.0 / C] * C, 0, 0.0, 1.0 - 1.0 / C)
             return j
@@ -264,9 +226,9 @@ def leaf_table(X: pd.DataFrame, y, trees: Sequence[PortableTree], classes: Seque
     :math:`\pm 1` to one leaf's margin): ``len(trees)`` entries change by 1.
     """
     if statistic not in STATISTICS:
-        raise ValueError(f"statistic must be one of {STATISTICS}, got {statistic!r}")
+        raise ArgumentError(f"statistic must be one of {STATISTICS}, got {statistic!r}")
     if statistic == "margin" and len(classes) != 2:
-        raise ValueError(f"statistic: the margin needs exactly 2 classes, got {len(classes)}")
+        raise ArgumentError(f"statistic: the margin needs exactly 2 classes, got {len(classes)}")
     index = {c: i for i, c in enumerate(classes)}
     cls = np.array([index[v.item() if isinstance(v, np.generic) else v] for v in np.asarray(y)],
                    dtype=np.int64)
@@ -328,7 +290,7 @@ def release_members(trees: Sequence[PortableTree], total: np.ndarray, statistic:
     sizes = [len(_Compiled.of(t).leaves) * width for t in trees]
     total = np.asarray(total)
     if total.shape != (sum(sizes),):
-        raise ValueError(f"total: expected {sum(sizes)} released values, got shape {total.shape}")
+        raise ArgumentError(f"total: expected {sum(sizes)} released values, got shape {total.shape}")
     parts = np.split(total, np.cumsum(sizes)[:-1])
     return [_with_values(t, part, statistic, scale) for t, part in zip(trees, parts, strict=True)]
 
@@ -347,7 +309,8 @@ class DPForest:
     transcript : Transcript
     meta : dict
         ``epsilon``, ``mode``, ``n_trees``, ``max_depth``, ``sensitivity``, ``statistic``,
-        ``noise_sd``, and ``opendp_epsilon``: OpenDP's privacy map of the release
+        ``split_features`` (the features the splits were drawn among), ``noise_sd``,
+        and ``opendp_epsilon``: OpenDP's privacy map of the release
         (its discrete Laplace measurement of scale :math:`T/\varepsilon` at
         sensitivity :math:`T`), which must equal ``epsilon``.
     """
@@ -396,11 +359,34 @@ class DPForest:
         return self.classes[int(np.argmax(total))]
 
 
+def _resolve(epsilon: float, ranges, n_classes: int, statistic: str, features, n_trees, max_depth
+             ) -> tuple[str, list[str], int, int]:
+    """``(statistic, split features, n_trees, depth)`` of :func:`dp_random_forest`, ``"auto"`` resolved."""
+    if statistic == "auto":
+        statistic = auto_statistic(epsilon, n_classes)
+    if statistic not in STATISTICS:
+        raise ArgumentError(f"statistic must be 'auto' or one of {STATISTICS}, got {statistic!r}")
+    if features is None:
+        features = list(ranges)
+    elif isinstance(features, str):
+        if features != "auto":
+            raise ArgumentError(f"features must be 'auto', None or a sequence of names, got {features!r}")
+        features = split_features(ranges, epsilon)
+    else:
+        features = list(features)
+    auto_trees, auto_depth = forest_schedule(epsilon, len(features))
+    T = int(n_trees) if n_trees is not None else auto_trees
+    depth = int(max_depth) if max_depth is not None else auto_depth
+    if T < 1:
+        raise ArgumentError(f"n_trees must be >= 1, got {n_trees}")
+    return statistic, features, T, depth
+
+
 def dp_random_forest(providers: Sequence[Provider], epsilon: float,
                      ranges: Mapping[str, tuple[float, float] | Codes], aggregator: Aggregator | None = None,
                      *, classes: Sequence, mode: str = "central", n_trees: int | None = None,
                      max_depth: int | None = None, statistic: str = "auto", scale: str = "auto",
-                     rng: RngLike = None,
+                     features: Sequence[str] | str | None = "auto", rng: RngLike = None,
                      sampler=None, transcript: Transcript | None = None,
                      coordinator: str = "coordinator") -> DPForest:
     r"""Train an :math:`\varepsilon`-DP federated forest of random-split trees (module docstring).
@@ -422,7 +408,11 @@ def dp_random_forest(providers: Sequence[Provider], epsilon: float,
         Where the noise is drawn: by the party that publishes the total, or as
         Polya shares each provider adds to its table before it leaves.
     n_trees, max_depth : int, optional
-        Default :func:`forest_schedule` of ``epsilon`` and the number of features.
+        Default :func:`forest_schedule` of ``epsilon`` and the number of split features.
+    features : "auto", sequence of str or None
+        The features splits are drawn among (every member still reads all of
+        ``ranges``): ``"auto"`` is :func:`split_features` of ``ranges`` and
+        ``epsilon`` (public facts only), ``None`` every feature.
     statistic : {"auto", "margin", "counts"}
         What each leaf releases (module docstring); ``"auto"``: the margin
         for two classes and :math:`\\varepsilon <` :data:`COUNTS_FROM`, else the counts.
@@ -441,25 +431,19 @@ def dp_random_forest(providers: Sequence[Provider], epsilon: float,
     DPForest
     """
     if mode not in NOISE_MODES:
-        raise ValueError(f"mode must be one of {list(NOISE_MODES)}, got {mode!r}")
+        raise ArgumentError(f"mode must be one of {list(NOISE_MODES)}, got {mode!r}")
     if classes is None or len(classes) < 2:
-        raise ValueError("classes: give the public class labels (at least 2)")
+        raise ArgumentError("classes: give the public class labels (at least 2)")
     aggregator = aggregator if aggregator is not None else SecretSharingAggregator()
     if getattr(aggregator, "auto_slots", False) and getattr(aggregator, "record_bound", None) is None:
-        raise ValueError("aggregator: a Paillier back-end with slot_bits='auto' needs record_bound= "
+        raise ArgumentError("aggregator: a Paillier back-end with slot_bits='auto' needs record_bound= "
                          "fixed in advance (announcing record counts would leak outside the budget)")
     providers = list(providers)
-    if statistic == "auto":
-        statistic = "margin" if len(classes) == 2 and epsilon < COUNTS_FROM else "counts"
-    if statistic not in STATISTICS:
-        raise ValueError(f"statistic must be 'auto' or one of {STATISTICS}, got {statistic!r}")
-    auto_trees, auto_depth = forest_schedule(epsilon, len(ranges))
-    T = int(n_trees) if n_trees is not None else auto_trees
-    depth = int(max_depth) if max_depth is not None else auto_depth
-    if T < 1:
-        raise ValueError(f"n_trees must be >= 1, got {n_trees}")
+    statistic, features, T, depth = _resolve(epsilon, ranges, len(classes), statistic, features,
+                                             n_trees, max_depth)
     gen = as_generator(rng)  # the structure is drawn first, then the noise
-    trees = [random_split_tree(ranges, depth, classes, gen, scale=scale) for _ in range(T)]
+    trees = [random_split_tree(ranges, depth, classes, gen, scale=scale, features=features)
+             for _ in range(T)]
     transcript = transcript if transcript is not None else Transcript()
     accountant = PrivacyAccountant(epsilon)
     hook = NOISE_MODES[mode](epsilon, T, gen, epsilon_leaves=epsilon, accountant=accountant,
@@ -478,7 +462,8 @@ def dp_random_forest(providers: Sequence[Provider], epsilon: float,
     members = release_members(trees, total, statistic, T / epsilon)
     alpha = math.exp(-epsilon / T)
     meta = {"epsilon": float(epsilon), "mode": mode, "n_trees": T, "max_depth": depth, "sensitivity": T,
-            "statistic": statistic, "opendp_epsilon": laplace_epsilon(T, T / epsilon),
-            "noise_sd": math.sqrt(2 * alpha) / (1 - alpha), "aggregator": aggregator.name,
+            "statistic": statistic, "split_features": features,
+            "opendp_epsilon": laplace_epsilon(T, T / epsilon), "noise_sd": math.sqrt(2 * alpha) / (1 - alpha),
+            "aggregator": aggregator.name,
             "published_to": EVERYONE}
     return DPForest(members, list(classes), accountant, transcript, meta)

@@ -1,6 +1,6 @@
 r"""The DP random-split forest trained by MPyC processes, the noise added inside the computation.
 
-``python -m encmed_lib.privacy.mpc_forest --parties 3 --epsilon 1 --trees 5 --depth 3``
+``python -m encmed_lib.privacy.mpc_forest --parties 3 --epsilon 1``
 
 Each provider runs in its own process (:mod:`encmed_lib.federated.run` starts
 them on loopback, one file of records each) and talks to the others only
@@ -72,9 +72,13 @@ from ..federated.run import (
 )
 from ..federated.trainer import Binning, Provider
 from .accountant import PrivacyAccountant
-from .forest import COUNTS_FROM, FOREST_ROUND, DPForest, leaf_table, random_split_tree, release_members
+from .forest import FOREST_ROUND, DPForest, leaf_table, random_split_tree, release_members
 from .mechanisms import distributed_discrete_laplace_shares, insider_epsilon
 from .noise import LEAF_KIND
+from .schedule import auto_statistic, forest_schedule, split_features
+
+SPLITS = ("auto", "all")
+"""``ForestSpec.split``: the features of :func:`~encmed_lib.privacy.schedule.split_features`, or all."""
 
 
 @dataclass(frozen=True)
@@ -89,6 +93,9 @@ class ForestSpec:
     statistic : {"margin", "counts"}
     structure_seed : int
         Public randomness of the random splits.
+    split : {"auto", "all"}
+        The features the splits are drawn among: :func:`~encmed_lib.privacy.schedule.split_features`
+        of the public ranges and epsilon (as ``dp_random_forest(features="auto")``), or every feature.
     """
 
     epsilon: float
@@ -96,6 +103,7 @@ class ForestSpec:
     depth: int
     statistic: str
     structure_seed: int = 0
+    split: str = "auto"
 
     def __post_init__(self):
         if not self.epsilon > 0:
@@ -104,17 +112,37 @@ class ForestSpec:
             raise PartyConfigError(f"trees, depth: expected >= 1 and >= 0, got {self.n_trees}, {self.depth}")
         if self.statistic not in ("margin", "counts"):
             raise PartyConfigError(f"statistic: expected 'margin' or 'counts', got {self.statistic!r}")
+        if self.split not in SPLITS:
+            raise PartyConfigError(f"split: expected one of {SPLITS}, got {self.split!r}")
 
     @classmethod
-    def auto(cls, epsilon: float, n_trees: int, depth: int, n_classes: int = 2, structure_seed: int = 0):
-        """The spec with the statistic ``dp_random_forest(statistic="auto")`` would use."""
-        statistic = "margin" if n_classes == 2 and epsilon < COUNTS_FROM else "counts"
-        return cls(float(epsilon), int(n_trees), int(depth), statistic, int(structure_seed))
+    def auto(cls, epsilon: float, n_trees: int | None = None, depth: int | None = None, n_classes: int = 2,
+             structure_seed: int = 0, *, ranges=None, split: str = "auto") -> ForestSpec:
+        """The spec ``dp_random_forest`` would use: its ``"auto"`` statistic and (given ``ranges``) schedule.
+
+        ``n_trees`` and ``depth`` default to :func:`~encmed_lib.privacy.schedule.forest_schedule`
+        of ``epsilon`` and the number of split features, which needs the public ``ranges``.
+        """
+        if n_trees is None or depth is None:
+            if ranges is None:
+                raise PartyConfigError("ranges: the schedule of n_trees/depth needs the public ranges")
+            features = split_features(ranges, epsilon) if split == "auto" else list(ranges)
+            auto_trees, auto_depth = forest_schedule(epsilon, len(features))
+            n_trees = auto_trees if n_trees is None else n_trees
+            depth = auto_depth if depth is None else depth
+        return cls(float(epsilon), int(n_trees), int(depth), auto_statistic(epsilon, n_classes),
+                   int(structure_seed), split)
+
+    def split_features(self, ranges) -> list[str]:
+        """The features the splits are drawn among (public: the ranges' kinds and epsilon)."""
+        return split_features(ranges, self.epsilon) if self.split == "auto" else list(ranges)
 
     def trees(self, ranges, classes) -> list:
         """The public structure: ``n_trees`` random-split trees from ``structure_seed``."""
         gen = np.random.default_rng(self.structure_seed)
-        return [random_split_tree(ranges, self.depth, classes, gen) for _ in range(self.n_trees)]
+        features = self.split_features(ranges)
+        return [random_split_tree(ranges, self.depth, classes, gen, features=features)
+                for _ in range(self.n_trees)]
 
 
 def party_noise_rng(noise_seed: int | None, index: int) -> np.random.Generator:
@@ -173,7 +201,8 @@ class MPyCForestParty(MPyCParty):
                                     f"noise inside MPyC, {total.size} values opened)")
         self.log.write("accounted", epsilon=f.epsilon, sensitivity=f.n_trees, values=int(total.size))
         meta = {"epsilon": f.epsilon, "mode": "distributed", "n_trees": f.n_trees, "max_depth": f.depth,
-                "sensitivity": f.n_trees, "statistic": f.statistic, "aggregator": "MPyC processes",
+                "sensitivity": f.n_trees, "statistic": f.statistic,
+                "split_features": f.split_features(self.ranges), "aggregator": "MPyC processes",
                 "published_to": EVERYONE, "values_opened": int(total.size),
                 "ledger": accountant.ledger.to_dict("records"),
                 "insider_epsilon": insider_epsilon(f.epsilon, f.n_trees, k, 1)}
@@ -223,7 +252,8 @@ def launch_forest(forest: ForestSpec, parties: int = 3, dataset: str = "heart", 
     spec = ",".join(f"{h}:{p}" for h, p in addresses)
     options = ["--dataset", dataset, "--epsilon", repr(forest.epsilon), "--trees", str(forest.n_trees),
                "--depth", str(forest.depth), "--statistic", forest.statistic,
-               "--structure-seed", str(forest.structure_seed), "--timeout", str(step_timeout),
+               "--structure-seed", str(forest.structure_seed), "--split", forest.split,
+               "--timeout", str(step_timeout),
                *(["--noise-seed", str(noise_seed)] if noise_seed is not None else [])]
     commands = [[sys.executable, "-m", "encmed_lib.privacy.mpc_forest", "--parties", spec, "--index", str(i),
                  "--data", str(f), "--log", str(folder / f"party-{i}.jsonl"),
@@ -238,7 +268,7 @@ def party_main(args: argparse.Namespace) -> int:
     """Run one party of the forest (this process)."""
     addresses = parse_addresses(args.parties)
     ranges, classes = DATASETS[args.dataset]
-    forest = ForestSpec(args.epsilon, args.trees, args.depth, args.statistic, args.structure_seed)
+    forest = ForestSpec(args.epsilon, args.trees, args.depth, args.statistic, args.structure_seed, args.split)
     name = args.name or Path(args.data).stem
     spec = PartySpec(args.index, addresses, name, max_records=args.max_records, step_timeout=args.timeout)
     provider = read_provider_file(args.data, name, list(ranges))
@@ -277,8 +307,9 @@ def build_parser() -> argparse.ArgumentParser:
     add("--name")
     add("--dataset", choices=sorted(DATASETS), default="heart")
     add("--epsilon", type=float, default=1.0)
-    add("--trees", type=int, default=5)
-    add("--depth", type=int, default=3)
+    add("--trees", type=int, default=None, help="default: the schedule of epsilon and the split features")
+    add("--depth", type=int, default=None, help="default: the schedule of epsilon and the split features")
+    add("--split", choices=SPLITS, default="auto", help="features the splits are drawn among")
     add("--statistic", choices=("auto", "margin", "counts"), default="auto")
     add("--structure-seed", type=int, default=0, help="public randomness of the splits")
     add("--noise-seed", type=int, default=None, help="tests only: seed every party's noise")
@@ -291,11 +322,15 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    if args.statistic == "auto":
-        args.statistic = ForestSpec.auto(args.epsilon, args.trees, args.depth).statistic
+    ranges, classes = DATASETS[args.dataset]
     try:
+        auto = ForestSpec.auto(args.epsilon, args.trees, args.depth, len(classes), args.structure_seed,
+                               ranges=ranges, split=args.split)
+        args.trees, args.depth = auto.n_trees, auto.depth
+        args.statistic = auto.statistic if args.statistic == "auto" else args.statistic
         if args.parties.isdigit():
-            forest = ForestSpec(args.epsilon, args.trees, args.depth, args.statistic, args.structure_seed)
+            forest = ForestSpec(args.epsilon, args.trees, args.depth, args.statistic, args.structure_seed,
+                                args.split)
             run = launch_forest(forest, int(args.parties), args.dataset, folder=args.out,
                                 noise_seed=args.noise_seed, step_timeout=args.timeout)
             print(f"{len(run.names)} provider processes, logs in {run.folder}")

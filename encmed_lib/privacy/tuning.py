@@ -17,7 +17,7 @@ import pandas as pd
 from ..federated.aggregation import PlainAggregator
 from ..federated.trainer import Codes, split_providers
 from ..tree import split_data
-from .forest import dp_random_forest, forest_schedule
+from .forest import dp_random_forest
 
 
 def wide_sample(n: int = 569, n_features: int = 30, seed: int = 11
@@ -60,10 +60,12 @@ def _round_out(v: float, up: bool) -> float:
 def tune_schedule(X: pd.DataFrame, y, ranges: Mapping[str, tuple[float, float] | Codes],
                   epsilons: Sequence[float], candidates: Sequence[tuple[int, int] | None],
                   seeds: Sequence[int] = range(20), *, statistic: str = "auto",
-                  scale: str = "auto") -> pd.DataFrame:
+                  scale: str = "auto", features: Sequence[str] | str | None = "auto") -> pd.DataFrame:
     """Median held-out accuracy of the forest per candidate ``(n_trees, max_depth)`` and epsilon.
 
-    ``None`` as a candidate means :func:`~encmed_lib.privacy.forest_schedule`.
+    ``None`` as a candidate means the forest's own schedule
+    (:func:`~encmed_lib.privacy.forest_schedule` of the split features).
+    ``features`` is passed to :func:`~encmed_lib.privacy.dp_random_forest`.
     One stratified 70/30 split per seed, three providers, central noise
     (seeded by the seed and epsilon).  Use it on a tuning sample only.
     """
@@ -74,10 +76,12 @@ def tune_schedule(X: pd.DataFrame, y, ranges: Mapping[str, tuple[float, float] |
         providers = split_providers(X_tr, np.asarray(y_tr), k=3, seed=int(seed))
         for eps in epsilons:
             for cfg in candidates:
-                T, d = cfg if cfg is not None else forest_schedule(eps, len(ranges))
+                T, d = cfg if cfg is not None else (None, None)
                 forest = dp_random_forest(providers, eps, ranges, PlainAggregator(), classes=[0, 1],
                                           n_trees=T, max_depth=d, statistic=statistic, scale=scale,
-                                          rng=np.random.SeedSequence([int(seed), T, d, int(eps * 1000)]))
+                                          features=features,
+                                          rng=np.random.SeedSequence([int(seed), T or 0, d or 0,
+                                                                      int(eps * 1000)]))
                 rows.append({"candidate": str(cfg or "schedule"), "epsilon": float(eps),
                              "accuracy": float(np.mean(forest.predict(X_te) == np.asarray(y_te)))})
     return pd.DataFrame(rows).groupby(["candidate", "epsilon"])["accuracy"].median().unstack()
