@@ -405,3 +405,23 @@ def test_each_data_set_is_held_to_the_target_the_issue_sets_for_it():
     assert missed_targets(heart, "heart") == ["heart at eps 1"]  # the same medians miss on heart
     with pytest.raises(ArgumentError, match="no forest rows"):
         forest_median(heart, 0.1)
+
+
+def test_the_small_budget_rule_is_measured_on_tuning_samples_never_the_bundled_one():
+    from encmed_lib.data.samples import HEART_SEED
+    from encmed_lib.privacy.tuning import compare_split_features, heart_tuning_sample, paired_gain
+
+    with pytest.raises(ArgumentError, match="bundled"):
+        heart_tuning_sample(HEART_SEED)
+    X, y = heart_tuning_sample(17)
+    bundled, _ = em.load_heart()
+    assert list(X.columns) == list(bundled.columns) and not X.isna().any().any() and set(y) == {0, 1}
+    assert not X.head(20).reset_index(drop=True).equals(bundled.head(20).reset_index(drop=True))
+    df = compare_split_features([0.1], samples=[17, 18], splits=[0])
+    assert len(df) == 4 and set(df["features"]) == {"categorical", "all"}
+    assert df["accuracy"].between(0, 1).all()
+    assert df.equals(compare_split_features([0.1], samples=[17, 18], splits=[0]))  # seeded: reproducible
+    table = paired_gain(df)
+    wide = df.pivot_table(index=["sample", "split"], columns="features", values="accuracy")
+    assert table.loc[0.1, "gain"] == pytest.approx((wide["categorical"] - wide["all"]).mean())
+    assert table.loc[0.1, "runs"] == 2
