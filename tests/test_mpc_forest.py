@@ -98,3 +98,42 @@ def test_forest_spec_follows_the_schedule_and_the_split_features_of_the_central_
         ForestSpec.auto(0.1)
     with pytest.raises(PartyConfigError, match="split"):
         ForestSpec(0.1, 5, 3, "margin", split="codes")
+
+
+def test_central_mode_the_curator_draws_all_the_noise_and_the_others_none(tmp_path):
+    """Party 0 adds the whole discrete Laplace draw to its table; the opening is the central mechanism."""
+    from encmed_lib.privacy import SeededSampler
+    from encmed_lib.privacy.mpc_forest import CURATOR
+
+    spec = ForestSpec(0.5, 4, 2, "margin", structure_seed=3, mode="central")
+    result = launch_forest(spec, 3, "heart", folder=tmp_path, noise_seed=5, timeout=300.0, step_timeout=40.0)
+    trees = spec.trees(HEART_RANGES, CLASSES)
+    exact = sum(leaf_table(p._X, p._y, trees, CLASSES, "margin")  # noqa: SLF001
+                for p in demo_providers("heart", 3))
+    draw = SeededSampler(party_noise_rng(5, CURATOR))(exact.shape, spec.epsilon, spec.n_trees)
+    assert np.any(draw != 0)
+    for i in range(3):
+        assert result.opened(i) == (exact + draw).tolist()
+        noised = [e for e in result.log(i) if e["event"] == "noise"]
+        assert len(noised) == (1 if i == CURATOR else 0)  # only the curator adds noise
+    forest = result.forests[1]
+    assert forest.meta["mode"] == "central" and forest.meta["curator"] == CURATOR
+    assert forest.meta["insider_epsilon"] is None  # no guarantee towards the curator
+    assert forest.accountant.ledger["epsilon"].tolist() == [0.5]
+    assert "central noise drawn by party 0" in forest.accountant.ledger["what"][0]
+
+
+def test_without_a_seed_the_curator_draws_from_opendp_and_peers_from_secrets():
+    from encmed_lib.privacy import OpenDPSampler
+    from encmed_lib.privacy.mpc_forest import CuratorDraw, PolyaShare, party_noise
+
+    central = ForestSpec(0.5, 4, 2, "margin", mode="central")
+    curator = party_noise(central, 0, 3)
+    assert isinstance(curator, CuratorDraw) and isinstance(curator.sampler, OpenDPSampler)
+    assert party_noise(central, 1, 3) is None and party_noise(central, 2, 3) is None
+    shares = [party_noise(ForestSpec(0.5, 4, 2, "margin"), i, 3) for i in range(3)]
+    assert all(isinstance(s, PolyaShare) for s in shares)
+    draws = [s.rng.integers(2**62) for s in shares]
+    assert len(set(draws)) == 3  # each party its own unseeded generator
+    with pytest.raises(PartyConfigError, match="mode"):
+        ForestSpec(0.5, 4, 2, "margin", mode="curated")

@@ -39,6 +39,18 @@ elements); the total only with the full noise of all :math:`K` shares.  A
 party knows its own share, so against an insider the total carries
 :math:`K - 1` shares: :func:`~encmed_lib.privacy.insider_epsilon`, recorded in
 ``meta["insider_epsilon"]`` (the caveat of :class:`~encmed_lib.privacy.DistributedNoise`).
+
+**Central noise** (``--mode central``, :attr:`ForestSpec.mode`): party 0 is the
+trusted curator.  It draws the whole discrete Laplace vector (scale
+:math:`T/\varepsilon`) and adds it to its own table before secret-sharing it;
+the others add nothing.  The opening is the same central mechanism, one
+ledger row.  The draw comes from OpenDP's sampler, from the operating
+system's randomness (:class:`~encmed_lib.privacy.OpenDPSampler`; a test fixes
+``noise_seed`` and uses the seeded sampler instead).  The threat model is the
+curator's: the other parties and every reader see the total with the full
+noise, but party 0 knows its draw and so reads the exact total.  That is
+``meta["insider_epsilon"] = None`` (no guarantee towards the curator), as with
+the key holder of the Paillier back-end.
 """
 
 from __future__ import annotations
@@ -75,7 +87,14 @@ from .accountant import PrivacyAccountant
 from .forest import FOREST_ROUND, DPForest, leaf_table, random_split_tree, release_members
 from .mechanisms import distributed_discrete_laplace_shares, insider_epsilon
 from .noise import LEAF_KIND
+from .samplers import OpenDPSampler, SeededSampler
 from .schedule import auto_statistic, forest_schedule, split_features
+
+MODES = ("distributed", "central")
+"""``ForestSpec.mode``: every party adds a Polya share, or party 0 (the curator) the whole draw."""
+
+CURATOR = 0
+"""The index of the party that draws the central noise (``mode="central"``)."""
 
 SPLITS = ("auto", "all")
 """``ForestSpec.split``: the features of :func:`~encmed_lib.privacy.schedule.split_features`, or all."""
@@ -96,6 +115,9 @@ class ForestSpec:
     split : {"auto", "all"}
         The features the splits are drawn among: :func:`~encmed_lib.privacy.schedule.split_features`
         of the public ranges and epsilon (as ``dp_random_forest(features="auto")``), or every feature.
+    mode : {"distributed", "central"}
+        Who draws the noise: every party a Polya share, or party :data:`CURATOR` the whole
+        vector (module docstring: the curator reads the exact total).
     """
 
     epsilon: float
@@ -104,6 +126,7 @@ class ForestSpec:
     statistic: str
     structure_seed: int = 0
     split: str = "auto"
+    mode: str = "distributed"
 
     def __post_init__(self):
         if not self.epsilon > 0:
@@ -114,6 +137,8 @@ class ForestSpec:
             raise PartyConfigError(f"statistic: expected 'margin' or 'counts', got {self.statistic!r}")
         if self.split not in SPLITS:
             raise PartyConfigError(f"split: expected one of {SPLITS}, got {self.split!r}")
+        if self.mode not in MODES:
+            raise PartyConfigError(f"mode: expected one of {MODES}, got {self.mode!r}")
 
     @classmethod
     def auto(cls, epsilon: float, n_trees: int | None = None, depth: int | None = None, n_classes: int = 2,
@@ -165,6 +190,34 @@ class PolyaShare:
         return distributed_discrete_laplace_shares(self.k, f.epsilon, f.n_trees, shape, self.rng)[0]
 
 
+class CuratorDraw:
+    """``noise_share`` of the curator (central mode): the whole discrete Laplace vector, scale T/eps."""
+
+    def __init__(self, forest: ForestSpec, sampler):
+        self.forest, self.sampler = forest, sampler
+
+    def __call__(self, name: str, shape: tuple, info: RevealInfo) -> np.ndarray:
+        if info.kind != LEAF_KIND:
+            raise PartyError(f"noise_share: only the forest's leaf release is planned, got {info.kind!r}")
+        return self.sampler(shape, self.forest.epsilon, self.forest.n_trees)
+
+
+def party_noise(forest: ForestSpec, index: int, n_parties: int, noise_seed: int | None = None):
+    """Party ``index``'s ``noise_share``: a Polya share, the curator's whole draw, or ``None``.
+
+    Distributed: :class:`PolyaShare` from :func:`party_noise_rng`.  Central:
+    party :data:`CURATOR` draws with :class:`~encmed_lib.privacy.OpenDPSampler`
+    (OS randomness), or with :class:`~encmed_lib.privacy.SeededSampler` of
+    :func:`party_noise_rng` when a test fixes ``noise_seed``; the others add nothing.
+    """
+    if forest.mode == "distributed":
+        return PolyaShare(forest, n_parties, party_noise_rng(noise_seed, index))
+    if index != CURATOR:
+        return None
+    sampler = OpenDPSampler() if noise_seed is None else SeededSampler(party_noise_rng(noise_seed, index))
+    return CuratorDraw(forest, sampler)
+
+
 @dataclass
 class ForestRelease:
     """What one party holds at the end: the opened vector and the members built from it."""
@@ -182,10 +235,9 @@ class MPyCForestParty(MPyCParty):
     """One provider's process of the forest protocol (module docstring): one secure sum, one opening."""
 
     def __init__(self, mpc, spec: PartySpec, forest: ForestSpec, provider: Provider, ranges, classes,
-                 log: PartyLog, noise_rng: np.random.Generator):
+                 log: PartyLog, noise_share=None):
         binning = Binning.from_ranges(ranges, 2)  # unused by the forest; the base class wants one
-        super().__init__(mpc, spec, provider, binning, classes, log,
-                         PolyaShare(forest, len(spec.addresses), noise_rng))
+        super().__init__(mpc, spec, provider, binning, classes, log, noise_share)
         self.forest, self.ranges = forest, ranges
 
     async def grow(self) -> ForestRelease:
@@ -194,18 +246,22 @@ class MPyCForestParty(MPyCParty):
         trees = f.trees(self.ranges, self.classes)
         table = leaf_table(self.provider._X, self.provider._y, trees, self.classes, f.statistic)  # noqa: SLF001
         info = RevealInfo(LEAF_KIND, FOREST_ROUND, (), f.n_trees, k)
+        central = f.mode == "central"
+        inside = f"party {CURATOR}'s central draw" if central else "all K noise shares"
         total = await self.open(await self.share_tables(table, info),
-                                "noisy leaf table of every tree (all K noise shares inside)")
+                                f"noisy leaf table of every tree ({inside} inside)")
         accountant = PrivacyAccountant(f.epsilon)
-        accountant.spend(f.epsilon, f"{FOREST_ROUND}: {LEAF_KIND} (sensitivity {f.n_trees}, distributed "
-                                    f"noise inside MPyC, {total.size} values opened)")
+        noise = f"central noise drawn by party {CURATOR}" if central else "distributed noise"
+        accountant.spend(f.epsilon, f"{FOREST_ROUND}: {LEAF_KIND} (sensitivity {f.n_trees}, {noise} "
+                                    f"inside MPyC, {total.size} values opened)")
         self.log.write("accounted", epsilon=f.epsilon, sensitivity=f.n_trees, values=int(total.size))
-        meta = {"epsilon": f.epsilon, "mode": "distributed", "n_trees": f.n_trees, "max_depth": f.depth,
+        meta = {"epsilon": f.epsilon, "mode": f.mode, "n_trees": f.n_trees, "max_depth": f.depth,
                 "sensitivity": f.n_trees, "statistic": f.statistic,
                 "split_features": f.split_features(self.ranges), "aggregator": "MPyC processes",
                 "published_to": EVERYONE, "values_opened": int(total.size),
                 "ledger": accountant.ledger.to_dict("records"),
-                "insider_epsilon": insider_epsilon(f.epsilon, f.n_trees, k, 1)}
+                "insider_epsilon": None if central else insider_epsilon(f.epsilon, f.n_trees, k, 1),
+                **({"curator": CURATOR} if central else {})}
         members = release_members(trees, total, f.statistic, f.n_trees / f.epsilon)
         return ForestRelease(members, total, meta)
 
@@ -252,7 +308,7 @@ def launch_forest(forest: ForestSpec, parties: int = 3, dataset: str = "heart", 
     spec = ",".join(f"{h}:{p}" for h, p in addresses)
     options = ["--dataset", dataset, "--epsilon", repr(forest.epsilon), "--trees", str(forest.n_trees),
                "--depth", str(forest.depth), "--statistic", forest.statistic,
-               "--structure-seed", str(forest.structure_seed), "--split", forest.split,
+               "--structure-seed", str(forest.structure_seed), "--split", forest.split, "--mode", forest.mode,
                "--timeout", str(step_timeout),
                *(["--noise-seed", str(noise_seed)] if noise_seed is not None else [])]
     commands = [[sys.executable, "-m", "encmed_lib.privacy.mpc_forest", "--parties", spec, "--index", str(i),
@@ -268,7 +324,8 @@ def party_main(args: argparse.Namespace) -> int:
     """Run one party of the forest (this process)."""
     addresses = parse_addresses(args.parties)
     ranges, classes = DATASETS[args.dataset]
-    forest = ForestSpec(args.epsilon, args.trees, args.depth, args.statistic, args.structure_seed, args.split)
+    forest = ForestSpec(args.epsilon, args.trees, args.depth, args.statistic, args.structure_seed, args.split,
+                        args.mode)
     name = args.name or Path(args.data).stem
     spec = PartySpec(args.index, addresses, name, max_records=args.max_records, step_timeout=args.timeout)
     provider = read_provider_file(args.data, name, list(ranges))
@@ -284,7 +341,7 @@ def party_main(args: argparse.Namespace) -> int:
     from mpyc.runtime import mpc
 
     party = MPyCForestParty(mpc, spec, forest, provider, ranges, classes, log,
-                            party_noise_rng(args.noise_seed, args.index))
+                            party_noise(forest, args.index, len(addresses), args.noise_seed))
     try:
         release = mpc.run(run_party(mpc, party))
     except PartyError as exc:
@@ -310,6 +367,8 @@ def build_parser() -> argparse.ArgumentParser:
     add("--trees", type=int, default=None, help="default: the schedule of epsilon and the split features")
     add("--depth", type=int, default=None, help="default: the schedule of epsilon and the split features")
     add("--split", choices=SPLITS, default="auto", help="features the splits are drawn among")
+    add("--mode", choices=MODES, default="distributed",
+        help="every party adds a Polya share, or party 0 (a trusted curator) draws all the noise")
     add("--statistic", choices=("auto", "margin", "counts"), default="auto")
     add("--structure-seed", type=int, default=0, help="public randomness of the splits")
     add("--noise-seed", type=int, default=None, help="tests only: seed every party's noise")
@@ -330,7 +389,7 @@ def main(argv: list[str] | None = None) -> int:
         args.statistic = auto.statistic if args.statistic == "auto" else args.statistic
         if args.parties.isdigit():
             forest = ForestSpec(args.epsilon, args.trees, args.depth, args.statistic, args.structure_seed,
-                                args.split)
+                                args.split, args.mode)
             run = launch_forest(forest, int(args.parties), args.dataset, folder=args.out,
                                 noise_seed=args.noise_seed, step_timeout=args.timeout)
             print(f"{len(run.names)} provider processes, logs in {run.folder}")
