@@ -36,6 +36,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -175,6 +176,26 @@ def last_error(folder: Path, index: int) -> str:
     return (errors or lines or ["(no output)"])[-1]
 
 
+def run_on_loopback(providers: Sequence[Provider], command, folder: str | Path | None, timeout: float, *,
+                    prefix: str = "encmed-mpc-") -> tuple[Path, float]:
+    """One process per provider on free ``127.0.0.1`` ports: files written, started, waited for.
+
+    Returns ``(folder, seconds)``.
+
+    ``command(addresses, index, data_file, folder)`` gives party ``index``'s
+    command line; each provider's records go to its own file, which only its
+    process reads (:func:`write_provider_files`).  Raises :class:`PartyError`
+    as :func:`wait_parties` does.
+    """
+    folder = Path(folder) if folder is not None else Path(tempfile.mkdtemp(prefix=prefix))
+    files = write_provider_files(providers, folder)
+    addresses = [("127.0.0.1", port) for port in free_ports(len(files))]
+    commands = [command(addresses, i, f, folder) for i, f in enumerate(files)]
+    start = time.perf_counter()
+    wait_parties(start_parties(commands, folder), folder, timeout)
+    return folder, time.perf_counter() - start
+
+
 def launch(parties: int = 3, dataset: str = "heart", depth: int = 3, backend: str = "split-only", *,
            folder: str | Path | None = None, timeout: float = 300.0, min_samples_split: int = 2,
            step_timeout: float = 120.0, noise_share: str | None = None) -> RunResult:
@@ -197,18 +218,16 @@ def launch(parties: int = 3, dataset: str = "heart", depth: int = 3, backend: st
     noise_share : str, optional
         ``"module:attribute"`` of a :data:`~.mpc_tree.NoiseShare` each party imports.
     """
-    providers = demo_providers(dataset, parties)
-    folder = Path(folder) if folder is not None else Path(tempfile.mkdtemp(prefix="encmed-mpc-"))
-    files = write_provider_files(providers, folder)
-    addresses = [("127.0.0.1", port) for port in free_ports(len(providers))]
     options = ("--min-samples-split", str(min_samples_split), "--timeout", str(step_timeout),
                *(("--noise-share", noise_share) if noise_share else ()))
-    commands = [party_command(addresses, i, f, folder, dataset=dataset, depth=depth, backend=backend,
-                              options=options) for i, f in enumerate(files)]
-    start = time.perf_counter()
-    procs = start_parties(commands, folder)
-    wait_parties(procs, folder, timeout)
-    return RunResult(folder, [p.name for p in providers], backend, time.perf_counter() - start)
+
+    def command(addresses, i, data, where):
+        return party_command(addresses, i, data, where, dataset=dataset, depth=depth, backend=backend,
+                             options=options)
+
+    providers = demo_providers(dataset, parties)
+    folder, seconds = run_on_loopback(providers, command, folder, timeout, prefix="encmed-mpc-")
+    return RunResult(folder, [p.name for p in providers], backend, seconds)
 
 
 def in_process_trainer(dataset: str = "heart", parties: int | None = 3, depth: int = 3, *,

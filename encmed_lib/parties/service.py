@@ -40,20 +40,10 @@ __all__ = ["ModelService", "Outcome", "error_reply", "handlers_for", "serve_pend
 class ModelService(BucketAnswerer):
     """Answer the messages of a bucket with a model server, each exactly once, pass after pass.
 
-    Parameters
-    ----------
-    server : TreeServer
-        The model (basic or label-only).
-    bucket : Bucket
-        Where the messages are.
-    handlers : mapping, optional
-        ``{message type: callable(text) -> message}``; default :func:`handlers_for`.
-    claim_ttl : float
-        Seconds after which an unanswered claim is taken for a dead server's.
-    stale_after : float
-        Age (seconds) of a ``*.tmp-*`` file beyond which it is a killed writer's.
-    cleanup_every : float
-        Seconds between two sweeps of stale temporaries.
+    The constructor and its parameters are :class:`~encmed_lib.protocol.answering.BucketAnswerer`'s
+    (``server``, ``bucket``, ``handlers``, ``claim_ttl``, ``stale_after``,
+    ``cleanup_every``); this class adds the polling loop (:meth:`run`), which
+    logs and retries when the bucket cannot be reached.
     """
 
     def run(self, stop: threading.Event, poll: float = 0.2) -> None:

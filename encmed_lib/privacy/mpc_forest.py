@@ -60,8 +60,6 @@ import json
 import os
 import secrets
 import sys
-import tempfile
-import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -75,12 +73,9 @@ from ..federated.run import (
     DATASETS,
     RunResult,
     demo_providers,
-    free_ports,
     parse_addresses,
     read_provider_file,
-    start_parties,
-    wait_parties,
-    write_provider_files,
+    run_on_loopback,
 )
 from ..federated.trainer import Binning, Provider
 from .accountant import PrivacyAccountant
@@ -302,21 +297,20 @@ def launch_forest(forest: ForestSpec, parties: int = 3, dataset: str = "heart", 
     each is written to its own file, which only its process reads.
     """
     providers = list(providers) if providers is not None else demo_providers(dataset, parties)
-    folder = Path(folder) if folder is not None else Path(tempfile.mkdtemp(prefix="encmed-mpc-forest-"))
-    files = write_provider_files(providers, folder)
-    addresses = [("127.0.0.1", port) for port in free_ports(len(providers))]
-    spec = ",".join(f"{h}:{p}" for h, p in addresses)
     options = ["--dataset", dataset, "--epsilon", repr(forest.epsilon), "--trees", str(forest.n_trees),
                "--depth", str(forest.depth), "--statistic", forest.statistic,
                "--structure-seed", str(forest.structure_seed), "--split", forest.split, "--mode", forest.mode,
                "--timeout", str(step_timeout),
                *(["--noise-seed", str(noise_seed)] if noise_seed is not None else [])]
-    commands = [[sys.executable, "-m", "encmed_lib.privacy.mpc_forest", "--parties", spec, "--index", str(i),
-                 "--data", str(f), "--log", str(folder / f"party-{i}.jsonl"),
-                 "--out", str(folder / f"forest-{i}.json"), *options] for i, f in enumerate(files)]
-    start = time.perf_counter()
-    wait_parties(start_parties(commands, folder), folder, timeout)
-    return ForestRun(folder, [p.name for p in providers], "forest", time.perf_counter() - start,
+
+    def command(addresses, i, data, where):
+        spec = ",".join(f"{h}:{p}" for h, p in addresses)
+        return [sys.executable, "-m", "encmed_lib.privacy.mpc_forest", "--parties", spec, "--index", str(i),
+                "--data", str(data), "--log", str(where / f"party-{i}.jsonl"),
+                "--out", str(where / f"forest-{i}.json"), *options]
+
+    folder, seconds = run_on_loopback(providers, command, folder, timeout, prefix="encmed-mpc-forest-")
+    return ForestRun(folder, [p.name for p in providers], "forest", seconds,
                      tuple(DATASETS[dataset][1]))
 
 
