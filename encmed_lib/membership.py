@@ -68,6 +68,7 @@ from .privacy import (
     median_bands,
     method_seed,
 )
+from .privacy.experiments import band_lines, epsilon_axes
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -318,13 +319,7 @@ def plot_advantage_vs_epsilon(df: pd.DataFrame, *, value: str = "advantage",
     fig = Figure(figsize=(7.5, 4.5), layout="constrained")
     ax = fig.subplots()
     finite = df[np.isfinite(df["epsilon"])]
-    stats = median_bands(finite, value)
-    top = 0.0
-    for k, (method, part) in enumerate(stats.groupby("method", sort=False)):
-        colour = _DP_COLOURS[k % len(_DP_COLOURS)]
-        ax.plot(part["epsilon"], part["median"], marker="o", color=colour, label=method)
-        ax.fill_between(part["epsilon"], part["q1"], part["q3"], color=colour, alpha=0.18, linewidth=0)
-        top = max(top, float(part["q3"].max()))
+    top = band_lines(ax, median_bands(finite, value), lambda k, method: _DP_COLOURS[k % len(_DP_COLOURS)])
     for k, (method, part) in enumerate(df[~np.isfinite(df["epsilon"])].groupby("method", sort=False)):
         level = float(part[value].median())
         ax.axhline(level, color=_PLAIN_COLOURS[k % len(_PLAIN_COLOURS)], linestyle="--", linewidth=1.4,
@@ -347,13 +342,9 @@ def plot_advantage_vs_epsilon(df: pd.DataFrame, *, value: str = "advantage",
         top = max(top, float(q3))
     low = 0.4 if value == "auc" else 0.0
     ax.set_ylim(low, min(1.0, max(top * 1.5, low + 0.1) + 0.02))
-    ax.set_xlabel(r"privacy budget $\varepsilon$ (log scale; smaller = more private)")
-    ax.set_ylabel({"advantage": "attack advantage (max TPR - FPR)", "auc": "attack AUC",
-                   "yeom_advantage": "attack advantage (Yeom threshold)"}.get(value, value)
-                  + f"\nmedian, IQR over {df['seed'].nunique()} seeds")
-    ax.set_title(title)
-    ax.grid(alpha=0.3)
-    ax.legend(loc="upper left", fontsize=8)
+    ylabel = {"advantage": "attack advantage (max TPR - FPR)", "auc": "attack AUC",
+              "yeom_advantage": "attack advantage (Yeom threshold)"}.get(value, value)
+    epsilon_axes(ax, ylabel + f"\nmedian, IQR over {df['seed'].nunique()} seeds", title, "upper left")
     return fig
 
 

@@ -278,12 +278,7 @@ def plot_accuracy_vs_epsilon(df: pd.DataFrame, *, baseline: float | None = None,
     fig = Figure(figsize=(7.5, 4.5), layout="constrained")
     ax = fig.subplots()
     finite = df[np.isfinite(df["epsilon"])]
-    stats = median_bands(finite, "accuracy")
-    for k, (method, part) in enumerate(stats.groupby("method", sort=False)):
-        colour = METHOD_COLOURS.get(method, f"C{k}")
-        ax.plot(part["epsilon"], part["median"], marker="o", color=colour, label=method)
-        ax.fill_between(part["epsilon"], part["q1"], part["q3"], color=colour, alpha=0.18,
-                        linewidth=0)
+    band_lines(ax, median_bands(finite, "accuracy"), lambda k, method: METHOD_COLOURS.get(method, f"C{k}"))
     for method, part in df[~np.isfinite(df["epsilon"])].groupby("method", sort=False):
         level = float(part["accuracy"].median())
         ax.axhline(level, color=METHOD_COLOURS.get(method, "black"), linestyle="--", linewidth=1.2,
@@ -292,9 +287,30 @@ def plot_accuracy_vs_epsilon(df: pd.DataFrame, *, baseline: float | None = None,
         ax.axhline(baseline, color="#7F7F7F", linestyle=":", linewidth=1.2,
                    label=f"majority class ({baseline:.2f})")
     ax.set_xscale("log")
+    epsilon_axes(ax, f"held-out accuracy (median, IQR over {df['seed'].nunique()} seeds)", title,
+                 "lower right")
+    return fig
+
+
+def band_lines(ax, stats: pd.DataFrame, colour_of) -> float:
+    """One median line (markers) and interquartile band per method of :func:`median_bands`' ``stats``.
+
+    ``colour_of(k, method)`` gives the colour of the ``k``-th method.  Returns
+    the highest upper quartile drawn (0 if none), for the caller's y limits.
+    """
+    top = 0.0
+    for k, (method, part) in enumerate(stats.groupby("method", sort=False)):
+        colour = colour_of(k, method)
+        ax.plot(part["epsilon"], part["median"], marker="o", color=colour, label=method)
+        ax.fill_between(part["epsilon"], part["q1"], part["q3"], color=colour, alpha=0.18, linewidth=0)
+        top = max(top, float(part["q3"].max()))
+    return top
+
+
+def epsilon_axes(ax, ylabel: str, title: str, legend: str) -> None:
+    """The common finish of an against-epsilon figure: x label, y label, title, grid, legend at ``legend``."""
     ax.set_xlabel(r"privacy budget $\varepsilon$ (log scale; smaller = more private)")
-    ax.set_ylabel(f"held-out accuracy (median, IQR over {df['seed'].nunique()} seeds)")
+    ax.set_ylabel(ylabel)
     ax.set_title(title)
     ax.grid(alpha=0.3)
-    ax.legend(loc="lower right", fontsize=8)
-    return fig
+    ax.legend(loc=legend, fontsize=8)
