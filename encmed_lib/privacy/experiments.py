@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
+from ..errors import ArgumentError
 from ..federated.aggregation import PlainAggregator, SecretSharingAggregator
 from ..federated.trainer import (
     HEART_RANGES,
@@ -124,6 +125,30 @@ METHOD_COLOURS = {
 """Colour of each method in the figures."""
 
 
+def fit_diffprivlib(key: str, epsilon: float, random_state: int, X: np.ndarray, y: np.ndarray, *,
+                    max_depth: int, n_estimators: int, bounds, classes):
+    """diffprivlib's tree or forest (``key``), with its own budget accountant, fitted on ``(X, y)``.
+
+    diffprivlib's ``PrivacyLeakWarning`` is silenced: ``bounds`` and
+    ``classes`` come from public knowledge (the ranges), not from the data.
+    """
+    from diffprivlib.accountant import BudgetAccountant
+    from diffprivlib.models import DecisionTreeClassifier, RandomForestClassifier
+    from diffprivlib.utils import PrivacyLeakWarning
+
+    common = {"epsilon": epsilon, "bounds": bounds, "classes": classes, "random_state": random_state,
+              "accountant": BudgetAccountant()}
+    if key == "diffprivlib tree":
+        model = DecisionTreeClassifier(max_depth, **common)
+    elif key == "diffprivlib forest":
+        model = RandomForestClassifier(n_estimators, max_depth=max_depth, **common)
+    else:
+        raise ArgumentError(f"key: expected 'diffprivlib tree' or 'diffprivlib forest', got {key!r}")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", PrivacyLeakWarning)
+        return model.fit(X, y)
+
+
 def accuracy_vs_epsilon(X_train: pd.DataFrame, y_train, X_test: pd.DataFrame, y_test,
                         epsilons: Sequence[float], seeds: Sequence[int], *, max_depth: int = 4,
                         binning: Binning | None = None,
@@ -189,14 +214,9 @@ def accuracy_vs_epsilon(X_train: pd.DataFrame, y_train, X_test: pd.DataFrame, y_
     pandas.DataFrame
         Columns ``method``, ``epsilon``, ``seed``, ``accuracy``.
     """
-    from diffprivlib.accountant import BudgetAccountant
-    from diffprivlib.models import DecisionTreeClassifier as DPTree
-    from diffprivlib.models import RandomForestClassifier as DPForest
-    from diffprivlib.utils import PrivacyLeakWarning
-
     unknown = [m for m in methods if m not in METHODS]
     if unknown:
-        raise ValueError(f"unknown methods {unknown}; choose among {list(METHODS)}")
+        raise ArgumentError(f"unknown methods {unknown}; choose among {list(METHODS)}")
     ranges = ranges if ranges is not None else default_ranges(X_train.columns)
     binning = binning if binning is not None else Binning.from_ranges(ranges, 8)
     columns = list(ranges)
@@ -228,22 +248,12 @@ def accuracy_vs_epsilon(X_train: pd.DataFrame, y_train, X_test: pd.DataFrame, y_
                                                 rng=method_seed(seed, mode, eps), mode=mode,
                                                 classes=classes, leaf_fraction=leaf_fraction)
                     add(mode, eps, seed, tree.to_sklearn().predict(X_test))
-            for key, make in (("diffprivlib tree", lambda e, s: DPTree(
-                                  max_depth, epsilon=e, bounds=bounds, classes=classes,
-                                  random_state=s, accountant=BudgetAccountant())),
-                              ("diffprivlib forest", lambda e, s: DPForest(
-                                  n_estimators, epsilon=e, bounds=bounds, classes=classes,
-                                  max_depth=max_depth, random_state=s,
-                                  accountant=BudgetAccountant()))):
-                if key not in methods:
-                    continue
-                state = int(method_seed(seed, key, eps).generate_state(1)[0])
-                model = make(eps, state)
-                with warnings.catch_warnings():
-                    # bounds and classes come from public knowledge (the ranges), not the data
-                    warnings.simplefilter("ignore", PrivacyLeakWarning)
-                    model.fit(X_train.to_numpy(), y_train)
-                add(key, eps, seed, model.predict(X_test.to_numpy()))
+            for key in ("diffprivlib tree", "diffprivlib forest"):
+                if key in methods:
+                    state = int(method_seed(seed, key, eps).generate_state(1)[0])
+                    model = fit_diffprivlib(key, eps, state, X_train.to_numpy(), y_train, max_depth=max_depth,
+                                            n_estimators=n_estimators, bounds=bounds, classes=classes)
+                    add(key, eps, seed, model.predict(X_test.to_numpy()))
     return pd.DataFrame(rows, columns=["method", "epsilon", "seed", "accuracy"])
 
 
