@@ -9,9 +9,18 @@ import numpy as np
 import pytest
 
 import encmed_lib as em
-from encmed_lib.federated import EVERYONE, HEART_RANGES, SecretSharingAggregator, split_providers
-from encmed_lib.privacy import SeededSampler, dp_random_forest
+from encmed_lib.errors import ArgumentError, PartyConfigError
+from encmed_lib.federated import (
+    EVERYONE,
+    HEART_RANGES,
+    PlainAggregator,
+    SecretSharingAggregator,
+    Transcript,
+    split_providers,
+)
+from encmed_lib.privacy import SeededSampler, dp_random_forest, mpc_forest, random_split_tree
 from encmed_lib.privacy.forest import leaf_table
+from encmed_lib.privacy.mpc_forest import ForestSpec
 
 CLASSES = [0, 1]
 
@@ -53,3 +62,64 @@ def test_central_secret_sharing_publishes_only_the_noisy_total(providers, epsilo
     noise = SeededSampler(9)(exact.shape, epsilon, forest.meta["n_trees"])
     assert np.array_equal(published, exact + noise)  # exactly the accounted discrete Laplace draw
     assert len(forest.accountant.ledger) == 1 and forest.accountant.spent == epsilon
+
+
+# ------------------------------------------------------------------ input validation
+@pytest.mark.parametrize("epsilon", [float("inf"), 1e400, float("nan"), 0.0, -1.0, "1", True])
+def test_forest_refuses_a_budget_that_is_not_a_finite_positive_number(providers, epsilon):
+    """An infinite epsilon used to reach the noise (scale T/eps = 0) and fail with ZeroDivisionError."""
+    transcript = Transcript()
+    with pytest.raises(ArgumentError, match="epsilon: expected a finite number > 0"):
+        dp_random_forest(providers, epsilon, HEART_RANGES, PlainAggregator(), classes=CLASSES, rng=0,
+                         transcript=transcript)
+    assert len(transcript) == 0  # refused before any message
+
+
+@pytest.mark.parametrize("features", [[], ["age", "weight"], ["age", "age"], [1, 2], {"age", "sex"}, 5,
+                                      np.array([["age", "sex"]]), "codes"])
+def test_forest_refuses_bad_split_features_before_any_message(providers, features):
+    transcript = Transcript()
+    with pytest.raises(ArgumentError, match="features"):
+        dp_random_forest(providers, 0.1, HEART_RANGES, PlainAggregator(), classes=CLASSES, rng=0,
+                         features=features, transcript=transcript)
+    assert len(transcript) == 0
+    with pytest.raises(ArgumentError, match="features"):
+        random_split_tree(HEART_RANGES, 2, CLASSES, rng=0, features=features)
+
+
+def test_split_features_may_be_an_array_of_names_and_meta_holds_plain_strings(providers):
+    forest = dp_random_forest(providers, 0.1, HEART_RANGES, PlainAggregator(), classes=CLASSES, rng=0,
+                              features=np.array(["sex", "cp", "fbs", "exang"]))
+    assert forest.meta["split_features"] == ["sex", "cp", "fbs", "exang"]
+    assert all(type(n) is str for n in forest.meta["split_features"])
+    assert {n.feature for t in forest.trees for n in t.internal_nodes()} <= {"sex", "cp", "fbs", "exang"}
+
+
+@pytest.mark.parametrize("field, value", [("epsilon", float("inf")), ("epsilon", float("nan")),
+                                          ("epsilon", 0.0), ("trees", 2.5), ("depth", 1.5),
+                                          ("structure_seed", "0"), ("mode", "curator"), ("split", "codes")])
+def test_forest_spec_names_the_bad_field(field, value):
+    args = {"epsilon": 1.0, "n_trees": 3, "depth": 2, "statistic": "margin"}
+    args[{"trees": "n_trees"}.get(field, field)] = value
+    with pytest.raises(PartyConfigError, match=field):
+        ForestSpec(**args)
+    if field == "epsilon":
+        with pytest.raises(PartyConfigError, match="epsilon"):
+            ForestSpec.auto(value, ranges=HEART_RANGES)
+
+
+CLI_BAD = [(["--epsilon", e], "epsilon") for e in ("inf", "1e400", "nan", "0", "-1")]
+CLI_BAD.append((["--parties", "2"], "3 parties"))
+
+
+@pytest.mark.parametrize("argv, message", CLI_BAD)
+def test_the_cli_fails_fast_without_starting_or_writing_anything(tmp_path, capsys, argv, message):
+    """``--epsilon inf`` used to start 3 processes that opened the exact table; ``--parties 2`` wrote files.
+
+    (Each case is refused before any process starts: none of them waits for a peer.)
+    """
+    out = tmp_path / "run"
+    args = ["--parties", "3", *argv, "--out", str(out)]
+    assert mpc_forest.main(args) == 2
+    assert message in capsys.readouterr().err
+    assert not out.exists()

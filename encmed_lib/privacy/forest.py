@@ -81,6 +81,7 @@ from __future__ import annotations
 
 import json
 import math
+import numbers
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -140,9 +141,7 @@ def random_split_tree(ranges: Mapping[str, tuple[float, float] | Codes], depth: 
         raise ArgumentError(f"scale must be 'auto' or 'uniform', got {scale!r}")
     gen = as_generator(rng)
     names = list(ranges)
-    allowed = set(names if features is None else features)
-    if not allowed <= set(names) or not allowed:
-        raise ArgumentError(f"features: expected a non-empty subset of the ranges' names, got {features!r}")
+    allowed = set(names if features is None else _distinct_names(ranges, features))
     offsets = [log_offset(ranges[n]) if scale == "auto" else None for n in names]
     C = len(classes)
     nodes: list[Node] = []
@@ -359,6 +358,40 @@ class DPForest:
         return self.classes[int(np.argmax(total))]
 
 
+def check_epsilon(epsilon, error: type[Exception] = ArgumentError) -> float:
+    """``epsilon`` as a float, or ``error`` unless it is a real number, finite and > 0.
+
+    An infinite budget would make the noise scale :math:`T/\varepsilon` zero: the exact table released.
+    """
+    if isinstance(epsilon, bool) or not isinstance(epsilon, numbers.Real) \
+            or not math.isfinite(epsilon) or not epsilon > 0:
+        raise error(f"epsilon: expected a finite number > 0, got {epsilon!r}")
+    return float(epsilon)
+
+
+def _split_names(ranges, features, epsilon: float) -> list[str]:
+    """The split features of :func:`dp_random_forest`: ``"auto"``, ``None`` or names of ``ranges``."""
+    if features is None:
+        return list(ranges)
+    if isinstance(features, str):
+        if features != "auto":
+            raise ArgumentError(f"features must be 'auto', None or a sequence of names, got {features!r}")
+        return split_features(ranges, epsilon)
+    return _distinct_names(ranges, features)
+
+
+def _distinct_names(ranges, features) -> list[str]:
+    """``features`` as a list, or :class:`ArgumentError` unless it holds distinct names of ``ranges``."""
+    if isinstance(features, str) or not isinstance(features, (Sequence, np.ndarray, pd.Index)) \
+            or np.ndim(features) != 1:
+        raise ArgumentError(f"features: expected a sequence of names of the ranges, got {features!r}")
+    names = list(features)
+    if not names or not all(isinstance(n, str) and n in ranges for n in names) \
+            or len(set(names)) != len(names):
+        raise ArgumentError(f"features: expected distinct names of the ranges (at least one), got {names!r}")
+    return [str(n) for n in names]
+
+
 def _resolve(epsilon: float, ranges, n_classes: int, statistic: str, features, n_trees, max_depth
              ) -> tuple[str, list[str], int, int]:
     """``(statistic, split features, n_trees, depth)`` of :func:`dp_random_forest`, ``"auto"`` resolved."""
@@ -366,14 +399,7 @@ def _resolve(epsilon: float, ranges, n_classes: int, statistic: str, features, n
         statistic = auto_statistic(epsilon, n_classes)
     if statistic not in STATISTICS:
         raise ArgumentError(f"statistic must be 'auto' or one of {STATISTICS}, got {statistic!r}")
-    if features is None:
-        features = list(ranges)
-    elif isinstance(features, str):
-        if features != "auto":
-            raise ArgumentError(f"features must be 'auto', None or a sequence of names, got {features!r}")
-        features = split_features(ranges, epsilon)
-    else:
-        features = list(features)
+    features = _split_names(ranges, features, epsilon)
     auto_trees, auto_depth = forest_schedule(epsilon, len(features))
     T = int(n_trees) if n_trees is not None else auto_trees
     depth = int(max_depth) if max_depth is not None else auto_depth
@@ -405,8 +431,10 @@ def dp_random_forest(providers: Sequence[Provider], epsilon: float,
     classes : sequence
         The public class labels.
     mode : {"central", "distributed"}
-        Where the noise is drawn: by the party that publishes the total, or as
-        Polya shares each provider adds to its table before it leaves.
+        Where the noise is drawn: by the party that publishes the total (with
+        secret sharing, whose published partial sums add up to the total, by
+        the first provider, a trusted curator, before its table is shared), or
+        as Polya shares each provider adds to its table before it leaves.
     n_trees, max_depth : int, optional
         Default :func:`forest_schedule` of ``epsilon`` and the number of split features.
     features : "auto", sequence of str or None
@@ -432,6 +460,7 @@ def dp_random_forest(providers: Sequence[Provider], epsilon: float,
     """
     if mode not in NOISE_MODES:
         raise ArgumentError(f"mode must be one of {list(NOISE_MODES)}, got {mode!r}")
+    epsilon = check_epsilon(epsilon)
     if classes is None or len(classes) < 2:
         raise ArgumentError("classes: give the public class labels (at least 2)")
     aggregator = aggregator if aggregator is not None else SecretSharingAggregator()
