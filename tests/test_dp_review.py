@@ -6,6 +6,7 @@ Each test is an attack or a bad input found in review: it failed before its fix.
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 
 import encmed_lib as em
@@ -18,8 +19,9 @@ from encmed_lib.federated import (
     Transcript,
     split_providers,
 )
+from encmed_lib.federated.trainer import Provider
 from encmed_lib.privacy import SeededSampler, dp_random_forest, mpc_forest, random_split_tree
-from encmed_lib.privacy.forest import leaf_table
+from encmed_lib.privacy.forest import leaf_table, release_members
 from encmed_lib.privacy.mpc_forest import ForestSpec
 
 CLASSES = [0, 1]
@@ -123,3 +125,53 @@ def test_the_cli_fails_fast_without_starting_or_writing_anything(tmp_path, capsy
     assert mpc_forest.main(args) == 2
     assert message in capsys.readouterr().err
     assert not out.exists()
+
+
+# ------------------------------------------------------------------ neighbours, both noise modes
+def _neighbours(heart):
+    X_tr, _, y_tr, _ = heart
+    base = split_providers(X_tr.iloc[1:], y_tr.iloc[1:], k=3, seed=0)
+    extra = Provider(base[0].name, pd.concat([base[0]._X, X_tr.iloc[[0]]]),  # noqa: SLF001
+                     np.r_[base[0]._y, y_tr.iloc[[0]]])  # noqa: SLF001
+    return base, [extra, *base[1:]]
+
+
+@pytest.mark.parametrize("mode", ["central", "distributed"])
+@pytest.mark.parametrize("epsilon", [0.1, 1.0])
+def test_neighbours_published_sums_differ_by_t_and_members_are_post_processing(heart, mode, epsilon):
+    """Same seeds, one record added: what a reader adds up moves by exactly T; the rest is identical."""
+    agg = SecretSharingAggregator()
+    runs = [dp_random_forest(d, epsilon, HEART_RANGES, agg, classes=CLASSES, mode=mode, rng=8,
+                             sampler=SeededSampler(2)) for d in _neighbours(heart)]
+    T, statistic = runs[0].meta["n_trees"], runs[0].meta["statistic"]
+    assert (T, statistic) == ((5, "margin") if epsilon < 0.3 else (20, "counts"))
+    published = [_published_sum(r, agg.prime) for r in runs]
+    assert int(np.abs(published[0] - published[1]).sum()) == T
+    assert runs[0].meta == runs[1].meta
+    for r, total in zip(runs, published, strict=True):
+        released = np.maximum(total, 0) if statistic == "counts" else total  # the hook's clipping
+        again = release_members(r.trees, released, statistic, T / epsilon)
+        assert [t.to_dict() for t in again] == [t.to_dict() for t in r.trees]  # n_samples, value included
+        assert [m.kind for m in r.transcript] == [m.kind for m in runs[0].transcript]
+
+
+def test_mpc_central_neighbours_at_a_small_budget_open_totals_apart_by_t(tmp_path):
+    """MPyC, curator mode, the categorical schedule: the opened vectors move by T; peers' logs match."""
+    from encmed_lib.federated.run import demo_providers
+
+    auto = ForestSpec.auto(0.1, ranges=HEART_RANGES)
+    spec = ForestSpec(auto.epsilon, auto.n_trees, auto.depth, auto.statistic, 3, "auto", "central")
+    providers = demo_providers("heart", 3)
+    smaller = Provider(providers[1].name, providers[1]._X.iloc[1:], providers[1]._y[1:])  # noqa: SLF001
+    runs = [mpc_forest.launch_forest(spec, 3, "heart", folder=tmp_path / str(k), noise_seed=5, timeout=300.0,
+                                     step_timeout=40.0, providers=ps)
+            for k, ps in enumerate((providers, [providers[0], smaller, providers[2]]))]
+    a, b = (np.array(r.opened(0)) for r in runs)
+    assert a.shape == (5 * 8,) and int(np.abs(a - b).sum()) == spec.n_trees == 5
+    for i in (0, 2):  # the parties whose data are the same
+        logs = [[{k: v for k, v in e.items() if k not in ("t", "share", "values", "tree", "bytes_sent",
+                                                         "bytes_received", "data", "parties")}
+                 for e in r.log(i)] for r in runs]
+        assert logs[0] == logs[1]
+    metas = [{k: v for k, v in r.forests[1].meta.items() if k != "opened"} for r in runs]
+    assert metas[0] == metas[1] and metas[0]["split_features"] == auto.split_features(HEART_RANGES)
