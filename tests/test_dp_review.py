@@ -89,6 +89,14 @@ def test_forest_refuses_bad_split_features_before_any_message(providers, feature
         random_split_tree(HEART_RANGES, 2, CLASSES, rng=0, features=features)
 
 
+def test_distributed_mode_refuses_a_sampler_it_would_ignore(providers):
+    """The Polya shares come from ``rng``: a sampler (OpenDP, or zeros) used to be ignored silently."""
+    zero = lambda shape, epsilon, sensitivity: np.zeros(shape, dtype=np.int64)  # noqa: E731
+    with pytest.raises(ArgumentError, match="sampler"):
+        dp_random_forest(providers, 1.0, HEART_RANGES, PlainAggregator(), classes=CLASSES, mode="distributed",
+                         n_trees=3, max_depth=2, rng=0, sampler=zero)
+
+
 def test_split_features_may_be_an_array_of_names_and_meta_holds_plain_strings(providers):
     forest = dp_random_forest(providers, 0.1, HEART_RANGES, PlainAggregator(), classes=CLASSES, rng=0,
                               features=np.array(["sex", "cp", "fbs", "exang"]))
@@ -142,7 +150,8 @@ def test_neighbours_published_sums_differ_by_t_and_members_are_post_processing(h
     """Same seeds, one record added: what a reader adds up moves by exactly T; the rest is identical."""
     agg = SecretSharingAggregator()
     runs = [dp_random_forest(d, epsilon, HEART_RANGES, agg, classes=CLASSES, mode=mode, rng=8,
-                             sampler=SeededSampler(2)) for d in _neighbours(heart)]
+                             sampler=SeededSampler(2) if mode == "central" else None)  # distributed: rng=8
+            for d in _neighbours(heart)]
     T, statistic = runs[0].meta["n_trees"], runs[0].meta["statistic"]
     assert (T, statistic) == ((5, "margin") if epsilon < 0.3 else (20, "counts"))
     published = [_published_sum(r, agg.prime) for r in runs]

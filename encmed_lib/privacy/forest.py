@@ -451,7 +451,8 @@ def dp_random_forest(providers: Sequence[Provider], epsilon: float,
         Statistical randomness of the structure and (without ``sampler``) of the noise.
     sampler : callable, optional
         ``sampler(shape, epsilon, sensitivity)`` for central noise, e.g.
-        :class:`~encmed_lib.privacy.OpenDPSampler` in a deployment.
+        :class:`~encmed_lib.privacy.OpenDPSampler` in a deployment (refused in
+        distributed mode, whose Polya shares come from ``rng``).
     transcript : Transcript, optional
 
     Returns
@@ -461,6 +462,9 @@ def dp_random_forest(providers: Sequence[Provider], epsilon: float,
     if mode not in NOISE_MODES:
         raise ArgumentError(f"mode must be one of {list(NOISE_MODES)}, got {mode!r}")
     epsilon = check_epsilon(epsilon)
+    if sampler is not None and mode != "central":
+        raise ArgumentError("sampler: only central noise is drawn by a sampler (distributed shares come "
+                            f"from rng), got mode={mode!r}")
     if classes is None or len(classes) < 2:
         raise ArgumentError("classes: give the public class labels (at least 2)")
     aggregator = aggregator if aggregator is not None else SecretSharingAggregator()
