@@ -69,9 +69,14 @@ provider sends its leaf-count table (plus its noise share, in distributed
 mode) to the aggregation back-end; the noisy total is published.  No record
 count is announced: a back-end that sizes its slots from a bound (Paillier)
 needs ``record_bound`` fixed in advance
-(:class:`~encmed_lib.federated.PaillierAggregator`), so the transcript is a
-function of the data only through the noisy total, and the
-:class:`~encmed_lib.privacy.PrivacyAccountant` has one row, :math:`\varepsilon`.
+(:class:`~encmed_lib.federated.PaillierAggregator`), so what is published
+(the messages to everyone) is a function of the data only through the noisy
+total, and the :class:`~encmed_lib.privacy.PrivacyAccountant` has one row,
+:math:`\varepsilon`.  With central noise over secret sharing, whose
+published partial sums add up to the total, the first provider (a trusted
+curator) adds the whole draw to its table before sharing it.  Who sees more
+than the noisy total: the plain back-end's aggregator (every table), and with
+central noise the Paillier key holder and that curator (the exact total).
 With the multi-process MPyC back-end (:mod:`~encmed_lib.privacy.mpc_forest`)
 each provider adds its Polya share to its own table before secret-sharing it,
 and the one value opened is the noisy total.
