@@ -86,7 +86,6 @@ from __future__ import annotations
 
 import json
 import math
-import numbers
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -98,7 +97,7 @@ from ..errors import ArgumentError
 from ..federated.aggregation import EVERYONE, Aggregator, RevealInfo, SecretSharingAggregator, Transcript
 from ..federated.trainer import Codes, Provider
 from ..tree import Node, PortableTree
-from .accountant import PrivacyAccountant, laplace_epsilon
+from .accountant import PrivacyAccountant, check_epsilon, laplace_epsilon
 from .mechanisms import RngLike, as_generator
 from .noise import LEAF_KIND, NOISE_MODES
 from .schedule import (  # noqa: F401  (re-exported: the public names of the schedule)
@@ -361,17 +360,6 @@ class DPForest:
             _, dist = client.decrypt(server_factory(tree).evaluate(query), return_distribution=True)
             total += dist
         return self.classes[int(np.argmax(total))]
-
-
-def check_epsilon(epsilon, error: type[Exception] = ArgumentError) -> float:
-    """``epsilon`` as a float, or ``error`` unless it is a real number, finite and > 0.
-
-    An infinite budget would make the noise scale :math:`T/\varepsilon` zero: the exact table released.
-    """
-    if isinstance(epsilon, bool) or not isinstance(epsilon, numbers.Real) \
-            or not math.isfinite(epsilon) or not epsilon > 0:
-        raise error(f"epsilon: expected a finite number > 0, got {epsilon!r}")
-    return float(epsilon)
 
 
 def _split_names(ranges, features, epsilon: float) -> list[str]:

@@ -79,8 +79,8 @@ from ..federated.run import (
     run_on_loopback,
 )
 from ..federated.trainer import Binning, Provider
-from .accountant import PrivacyAccountant
-from .forest import FOREST_ROUND, DPForest, check_epsilon, leaf_table, random_split_tree, release_members
+from .accountant import PrivacyAccountant, check_epsilon
+from .forest import FOREST_ROUND, DPForest, leaf_table, random_split_tree, release_members
 from .mechanisms import distributed_discrete_laplace_shares, insider_epsilon
 from .noise import LEAF_KIND
 from .samplers import OpenDPSampler, SeededSampler
