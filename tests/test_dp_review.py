@@ -89,6 +89,17 @@ def test_forest_refuses_bad_split_features_before_any_message(providers, feature
         random_split_tree(HEART_RANGES, 2, CLASSES, rng=0, features=features)
 
 
+@pytest.mark.parametrize("field, value", [("n_trees", 2.5), ("n_trees", "5"), ("max_depth", 1.5),
+                                          ("n_trees", True)])
+def test_forest_refuses_a_non_integer_size_before_any_message(providers, field, value):
+    """``n_trees=2.5`` used to train 2 trees silently."""
+    transcript = Transcript()
+    with pytest.raises(ArgumentError, match=field):
+        dp_random_forest(providers, 1.0, HEART_RANGES, PlainAggregator(), classes=CLASSES, rng=0,
+                         transcript=transcript, **{field: value})
+    assert len(transcript) == 0
+
+
 def test_distributed_mode_refuses_a_sampler_it_would_ignore(providers):
     """The Polya shares come from ``rng``: a sampler (OpenDP, or zeros) used to be ignored silently."""
     zero = lambda shape, epsilon, sensitivity: np.zeros(shape, dtype=np.int64)  # noqa: E731

@@ -86,6 +86,7 @@ from __future__ import annotations
 
 import json
 import math
+import numbers
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -394,6 +395,9 @@ def _resolve(epsilon: float, ranges, n_classes: int, statistic: str, features, n
         raise ArgumentError(f"statistic must be 'auto' or one of {STATISTICS}, got {statistic!r}")
     features = _split_names(ranges, features, epsilon)
     auto_trees, auto_depth = forest_schedule(epsilon, len(features))
+    for name, v in (("n_trees", n_trees), ("max_depth", max_depth)):
+        if v is not None and (isinstance(v, bool) or not isinstance(v, numbers.Integral)):
+            raise ArgumentError(f"{name}: expected an integer or None, got {v!r}")
     T = int(n_trees) if n_trees is not None else auto_trees
     depth = int(max_depth) if max_depth is not None else auto_depth
     if T < 1:
