@@ -185,8 +185,13 @@ def run_on_loopback(providers: Sequence[Provider], command, folder: str | Path |
     ``command(addresses, index, data_file, folder)`` gives party ``index``'s
     command line; each provider's records go to its own file, which only its
     process reads (:func:`write_provider_files`).  Raises :class:`PartyError`
-    as :func:`wait_parties` does.
+    as :func:`wait_parties` does, and :class:`PartyConfigError` before writing or starting anything
+    for fewer than 3 providers (MPyC needs an honest majority).
     """
+    providers = list(providers)
+    if len(providers) < 3:
+        raise PartyConfigError(f"parties: MPyC needs an honest majority, so at least 3 parties, "
+                               f"got {len(providers)}")
     folder = Path(folder) if folder is not None else Path(tempfile.mkdtemp(prefix=prefix))
     files = write_provider_files(providers, folder)
     addresses = [("127.0.0.1", port) for port in free_ports(len(files))]

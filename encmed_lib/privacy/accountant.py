@@ -10,17 +10,29 @@ OpenDP's privacy map when OpenDP is installed (:func:`laplace_epsilon`).
 from __future__ import annotations
 
 import math
+import numbers
 from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from ..errors import EncmedError
+from ..errors import ArgumentError, EncmedError
 from .mechanisms import discrete_laplace_variance
 
 DEFAULT_LEAF_FRACTION = 0.25
 """Share of the budget (after binning) spent on the leaf class counts by default."""
+
+
+def check_epsilon(epsilon, error: type[Exception] = ArgumentError) -> float:
+    """``epsilon`` as a float, or ``error`` unless it is a real number, finite and > 0.
+
+    An infinite budget would make the noise scale :math:`T/\varepsilon` zero: the exact table released.
+    """
+    if isinstance(epsilon, bool) or not isinstance(epsilon, numbers.Real) \
+            or not math.isfinite(epsilon) or not epsilon > 0:
+        raise error(f"epsilon: expected a finite number > 0, got {epsilon!r}")
+    return float(epsilon)
 
 
 class PrivacyBudgetError(EncmedError, ValueError):

@@ -69,9 +69,14 @@ provider sends its leaf-count table (plus its noise share, in distributed
 mode) to the aggregation back-end; the noisy total is published.  No record
 count is announced: a back-end that sizes its slots from a bound (Paillier)
 needs ``record_bound`` fixed in advance
-(:class:`~encmed_lib.federated.PaillierAggregator`), so the transcript is a
-function of the data only through the noisy total, and the
-:class:`~encmed_lib.privacy.PrivacyAccountant` has one row, :math:`\varepsilon`.
+(:class:`~encmed_lib.federated.PaillierAggregator`), so what is published
+(the messages to everyone) is a function of the data only through the noisy
+total, and the :class:`~encmed_lib.privacy.PrivacyAccountant` has one row,
+:math:`\varepsilon`.  With central noise over secret sharing, whose
+published partial sums add up to the total, the first provider (a trusted
+curator) adds the whole draw to its table before sharing it.  Who sees more
+than the noisy total: the plain back-end's aggregator (every table), and with
+central noise the Paillier key holder and that curator (the exact total).
 With the multi-process MPyC back-end (:mod:`~encmed_lib.privacy.mpc_forest`)
 each provider adds its Polya share to its own table before secret-sharing it,
 and the one value opened is the noisy total.
@@ -81,6 +86,7 @@ from __future__ import annotations
 
 import json
 import math
+import numbers
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -92,7 +98,7 @@ from ..errors import ArgumentError
 from ..federated.aggregation import EVERYONE, Aggregator, RevealInfo, SecretSharingAggregator, Transcript
 from ..federated.trainer import Codes, Provider
 from ..tree import Node, PortableTree
-from .accountant import PrivacyAccountant, laplace_epsilon
+from .accountant import PrivacyAccountant, check_epsilon, laplace_epsilon
 from .mechanisms import RngLike, as_generator
 from .noise import LEAF_KIND, NOISE_MODES
 from .schedule import (  # noqa: F401  (re-exported: the public names of the schedule)
@@ -140,9 +146,7 @@ def random_split_tree(ranges: Mapping[str, tuple[float, float] | Codes], depth: 
         raise ArgumentError(f"scale must be 'auto' or 'uniform', got {scale!r}")
     gen = as_generator(rng)
     names = list(ranges)
-    allowed = set(names if features is None else features)
-    if not allowed <= set(names) or not allowed:
-        raise ArgumentError(f"features: expected a non-empty subset of the ranges' names, got {features!r}")
+    allowed = set(names if features is None else _distinct_names(ranges, features))
     offsets = [log_offset(ranges[n]) if scale == "auto" else None for n in names]
     C = len(classes)
     nodes: list[Node] = []
@@ -359,6 +363,29 @@ class DPForest:
         return self.classes[int(np.argmax(total))]
 
 
+def _split_names(ranges, features, epsilon: float) -> list[str]:
+    """The split features of :func:`dp_random_forest`: ``"auto"``, ``None`` or names of ``ranges``."""
+    if features is None:
+        return list(ranges)
+    if isinstance(features, str):
+        if features != "auto":
+            raise ArgumentError(f"features must be 'auto', None or a sequence of names, got {features!r}")
+        return split_features(ranges, epsilon)
+    return _distinct_names(ranges, features)
+
+
+def _distinct_names(ranges, features) -> list[str]:
+    """``features`` as a list, or :class:`ArgumentError` unless it holds distinct names of ``ranges``."""
+    if isinstance(features, str) or not isinstance(features, (Sequence, np.ndarray, pd.Index)) \
+            or np.ndim(features) != 1:
+        raise ArgumentError(f"features: expected a sequence of names of the ranges, got {features!r}")
+    names = list(features)
+    if not names or not all(isinstance(n, str) and n in ranges for n in names) \
+            or len(set(names)) != len(names):
+        raise ArgumentError(f"features: expected distinct names of the ranges (at least one), got {names!r}")
+    return [str(n) for n in names]
+
+
 def _resolve(epsilon: float, ranges, n_classes: int, statistic: str, features, n_trees, max_depth
              ) -> tuple[str, list[str], int, int]:
     """``(statistic, split features, n_trees, depth)`` of :func:`dp_random_forest`, ``"auto"`` resolved."""
@@ -366,15 +393,11 @@ def _resolve(epsilon: float, ranges, n_classes: int, statistic: str, features, n
         statistic = auto_statistic(epsilon, n_classes)
     if statistic not in STATISTICS:
         raise ArgumentError(f"statistic must be 'auto' or one of {STATISTICS}, got {statistic!r}")
-    if features is None:
-        features = list(ranges)
-    elif isinstance(features, str):
-        if features != "auto":
-            raise ArgumentError(f"features must be 'auto', None or a sequence of names, got {features!r}")
-        features = split_features(ranges, epsilon)
-    else:
-        features = list(features)
+    features = _split_names(ranges, features, epsilon)
     auto_trees, auto_depth = forest_schedule(epsilon, len(features))
+    for name, v in (("n_trees", n_trees), ("max_depth", max_depth)):
+        if v is not None and (isinstance(v, bool) or not isinstance(v, numbers.Integral)):
+            raise ArgumentError(f"{name}: expected an integer or None, got {v!r}")
     T = int(n_trees) if n_trees is not None else auto_trees
     depth = int(max_depth) if max_depth is not None else auto_depth
     if T < 1:
@@ -405,8 +428,10 @@ def dp_random_forest(providers: Sequence[Provider], epsilon: float,
     classes : sequence
         The public class labels.
     mode : {"central", "distributed"}
-        Where the noise is drawn: by the party that publishes the total, or as
-        Polya shares each provider adds to its table before it leaves.
+        Where the noise is drawn: by the party that publishes the total (with
+        secret sharing, whose published partial sums add up to the total, by
+        the first provider, a trusted curator, before its table is shared), or
+        as Polya shares each provider adds to its table before it leaves.
     n_trees, max_depth : int, optional
         Default :func:`forest_schedule` of ``epsilon`` and the number of split features.
     features : "auto", sequence of str or None
@@ -423,7 +448,8 @@ def dp_random_forest(providers: Sequence[Provider], epsilon: float,
         Statistical randomness of the structure and (without ``sampler``) of the noise.
     sampler : callable, optional
         ``sampler(shape, epsilon, sensitivity)`` for central noise, e.g.
-        :class:`~encmed_lib.privacy.OpenDPSampler` in a deployment.
+        :class:`~encmed_lib.privacy.OpenDPSampler` in a deployment (refused in
+        distributed mode, whose Polya shares come from ``rng``).
     transcript : Transcript, optional
 
     Returns
@@ -432,6 +458,10 @@ def dp_random_forest(providers: Sequence[Provider], epsilon: float,
     """
     if mode not in NOISE_MODES:
         raise ArgumentError(f"mode must be one of {list(NOISE_MODES)}, got {mode!r}")
+    epsilon = check_epsilon(epsilon)
+    if sampler is not None and mode != "central":
+        raise ArgumentError("sampler: only central noise is drawn by a sampler (distributed shares come "
+                            f"from rng), got mode={mode!r}")
     if classes is None or len(classes) < 2:
         raise ArgumentError("classes: give the public class labels (at least 2)")
     aggregator = aggregator if aggregator is not None else SecretSharingAggregator()

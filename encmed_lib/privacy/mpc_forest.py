@@ -57,6 +57,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import numbers
 import os
 import secrets
 import sys
@@ -66,7 +67,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import PartyConfigError, PartyError
+from ..errors import ArgumentError, PartyConfigError, PartyError
 from ..federated.aggregation import EVERYONE, RevealInfo, Transcript
 from ..federated.mpc_tree import MPyCParty, PartyLog, PartySpec, run_party
 from ..federated.run import (
@@ -78,7 +79,7 @@ from ..federated.run import (
     run_on_loopback,
 )
 from ..federated.trainer import Binning, Provider
-from .accountant import PrivacyAccountant
+from .accountant import PrivacyAccountant, check_epsilon
 from .forest import FOREST_ROUND, DPForest, leaf_table, random_split_tree, release_members
 from .mechanisms import distributed_discrete_laplace_shares, insider_epsilon
 from .noise import LEAF_KIND
@@ -124,8 +125,11 @@ class ForestSpec:
     mode: str = "distributed"
 
     def __post_init__(self):
-        if not self.epsilon > 0:
-            raise PartyConfigError(f"epsilon: expected a number > 0, got {self.epsilon}")
+        check_epsilon(self.epsilon, PartyConfigError)  # finite: an infinite one opens the exact table
+        if not all(isinstance(v, numbers.Integral) and not isinstance(v, bool)
+                   for v in (self.n_trees, self.depth, self.structure_seed)):
+            raise PartyConfigError(f"trees, depth, structure_seed: expected integers, got {self.n_trees!r}, "
+                                   f"{self.depth!r}, {self.structure_seed!r}")
         if self.n_trees < 1 or self.depth < 0:
             raise PartyConfigError(f"trees, depth: expected >= 1 and >= 0, got {self.n_trees}, {self.depth}")
         if self.statistic not in ("margin", "counts"):
@@ -143,6 +147,9 @@ class ForestSpec:
         ``n_trees`` and ``depth`` default to :func:`~encmed_lib.privacy.schedule.forest_schedule`
         of ``epsilon`` and the number of split features, which needs the public ``ranges``.
         """
+        check_epsilon(epsilon, PartyConfigError)
+        if split not in SPLITS:
+            raise PartyConfigError(f"split: expected one of {SPLITS}, got {split!r}")
         if n_trees is None or depth is None:
             if ranges is None:
                 raise PartyConfigError("ranges: the schedule of n_trees/depth needs the public ranges")
@@ -393,7 +400,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.index is None or args.data is None or args.out is None:
             raise PartyConfigError("index, data, out: a party needs --index, --data and --out")
         return party_main(args)
-    except (PartyError, PartyConfigError) as exc:
+    except (PartyError, ArgumentError) as exc:
         print(f"error: {exc}", file=sys.stderr, flush=True)
         return 2
 

@@ -127,11 +127,19 @@ class CentralNoise:
             return np.asarray(self.sampler(shape, epsilon, sensitivity), dtype=np.int64).reshape(shape)
         return discrete_laplace(epsilon, sensitivity, shape, self.rng)
 
+    def draw(self, shape: tuple[int, ...], info: RevealInfo) -> np.ndarray:
+        """The whole noise of one release, for a curator to add to its table before sharing it.
+
+        A back-end whose published messages add up to the total (secret
+        sharing) calls it, then :meth:`finish` on the total.
+        """
+        epsilon, sensitivity = self.budget(info)
+        return self._noise(tuple(shape), epsilon, sensitivity, info)
+
     def __call__(self, total: np.ndarray, info: RevealInfo) -> np.ndarray:
         """Add the noise to a revealed total, charge the budget, post-process."""
         total = np.asarray(total, dtype=np.int64)
-        epsilon, sensitivity = self.budget(info)
-        return self.finish(total + self._noise(total.shape, epsilon, sensitivity, info), info)
+        return self.finish(total + self.draw(total.shape, info), info)
 
     def finish(self, noisy: np.ndarray, info: RevealInfo) -> np.ndarray:
         """Charge the budget for a release whose noise is already in ``noisy``; post-process it."""

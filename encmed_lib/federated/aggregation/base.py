@@ -83,6 +83,11 @@ class Aggregator:
     name = "abstract"
     supports_provider_noise = True
     """Whether providers can add their own (signed) noise shares before aggregation."""
+    publishes_partial_sums = False
+    """Whether the messages published to everyone add up to the total (secret sharing).  A central
+    ``noise`` hook with a ``draw`` method is then drawn by the first provider, a trusted curator, and
+    added to its table before sharing: applied to the reconstructed total it would leave the exact
+    total in the transcript."""
 
     def aggregate(self, tables: Mapping[str, np.ndarray], transcript: Transcript | None = None, *,
                   noise: NoiseHook | None = None, info: RevealInfo | None = None,
@@ -101,7 +106,11 @@ class Aggregator:
             A hook with ``per_provider = True`` (distributed noise) instead has
             each provider add ``noise.provider_share(name, shape, info)`` to
             its own table first, then ``noise.finish(total, info)`` on the
-            total, where the back-end allows signed tables.
+            total, where the back-end allows signed tables.  On a back-end
+            whose published messages add up to the total
+            (:attr:`publishes_partial_sums`), a central hook with a ``draw``
+            method has the first provider add ``noise.draw(shape, info)`` to
+            its table first, then ``noise.finish(total, info)``.
         info : RevealInfo, optional
             Passed to ``noise``.
         signed : bool
@@ -120,12 +129,16 @@ class Aggregator:
         arrays = {n: np.asarray(tables[n], dtype=np.int64) for n in names}
         distributed = (noise is not None and getattr(noise, "per_provider", False)
                        and self.supports_provider_noise)
+        curator = (noise is not None and not distributed and self.publishes_partial_sums
+                   and hasattr(noise, "draw"))
         if distributed:  # each provider perturbs its own table before anything leaves it
             arrays = {n: arrays[n] + np.asarray(noise.provider_share(n, shape, info), dtype=np.int64)
                       for n in names}
+        elif curator:  # the whole central draw, in the first provider's table before it is shared
+            arrays[names[0]] = arrays[names[0]] + np.asarray(noise.draw(shape, info), dtype=np.int64)
         total, revealer = self._aggregate(arrays, shape, transcript)
         total = np.asarray(total, dtype=np.int64).reshape(shape)
-        if distributed:
+        if distributed or curator:
             total = np.asarray(noise.finish(total, info))
         elif noise is not None:
             total = np.asarray(noise(total, info))

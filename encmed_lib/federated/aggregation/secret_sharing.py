@@ -54,10 +54,14 @@ class SecretSharingAggregator(Aggregator):
     :math:`S_1 - \sum_{\text{them}} s_{j1} = s_{11} + (\text{shares of the
     others})`: still masked by a share they do not know.
 
-    A central ``noise`` hook is applied to the reconstructed total.  Anyone who
-    reads the :math:`K` published sums can add them up, so a central hook
-    protects the released model against outsiders, not the providers against
-    each other.  Distributed noise (:class:`encmed_lib.privacy.DistributedNoise`)
+    Anyone who reads the :math:`K` published sums can add them up, so a central
+    ``noise`` hook is not applied to the reconstructed total (the transcript
+    would hold the exact total): the first provider, a trusted curator, draws
+    the whole noise (``noise.draw``) and adds it to its table before sharing
+    it (:attr:`~.base.Aggregator.publishes_partial_sums`).  The published sums
+    then add up to the noisy total; the curator alone knows the exact one, so
+    central noise protects the release against outsiders and the other
+    providers, not against the curator.  Distributed noise (:class:`encmed_lib.privacy.DistributedNoise`)
     has each provider add its own share to its table before sharing it
     (shares are signed: modular arithmetic handles negative values), so the
     published sums are already noisy.
@@ -71,6 +75,7 @@ class SecretSharingAggregator(Aggregator):
     """
 
     name = "secret sharing"
+    publishes_partial_sums = True
 
     def __init__(self, prime: int = MERSENNE_127):
         prime = int(prime)
