@@ -425,3 +425,16 @@ def test_the_small_budget_rule_is_measured_on_tuning_samples_never_the_bundled_o
     wide = df.pivot_table(index=["sample", "split"], columns="features", values="accuracy")
     assert table.loc[0.1, "gain"] == pytest.approx((wide["categorical"] - wide["all"]).mean())
     assert table.loc[0.1, "runs"] == 2
+
+
+def test_the_tree_count_check_compares_paired_runs_on_smaller_tuning_samples():
+    from encmed_lib.privacy.tuning import compare_tree_counts, heart_tuning_sample, paired_gain
+
+    X, _ = heart_tuning_sample(17, n=300)
+    assert 250 < len(X) <= 300
+    df = compare_tree_counts([0.5], (10, 20), n=300, samples=[17, 18], splits=[0])
+    assert len(df) == 4 and sorted(set(df["n_trees"])) == [10, 20] and df["accuracy"].between(0, 1).all()
+    wide = df.pivot_table(index=["sample", "split"], columns="n_trees", values="accuracy")
+    table = paired_gain(df, "n_trees", 10, 20)
+    assert table.loc[0.5, "gain"] == pytest.approx((wide[10] - wide[20]).mean())
+    assert df.equals(compare_tree_counts([0.5], (10, 20), n=300, samples=[17, 18], splits=[0]))

@@ -119,6 +119,19 @@ def heart_tuning_sample(seed: int, n: int = 600) -> tuple[pd.DataFrame, pd.Serie
     return X, pd.Series((table[keep, 13] > 0).astype(np.int64), name="target")
 
 
+def _heart_splits(samples: Sequence[int], splits: Sequence[int], n: int = 600):
+    """``(sample, split, providers, X_test, y_test)`` per heart tuning sample and stratified 70/30 split."""
+    for sample in samples:
+        X, y = heart_tuning_sample(sample, n)
+        for k in splits:
+            X_tr, X_te, y_tr, y_te = split_data(X, y, random_state=int(k))
+            yield int(sample), int(k), split_providers(X_tr, np.asarray(y_tr), k=3, seed=int(k)), X_te, y_te
+
+
+def _accuracy(forest, X_te, y_te) -> float:
+    return float(np.mean(forest.predict(X_te) == np.asarray(y_te)))
+
+
 def compare_split_features(epsilons: Sequence[float], samples: Sequence[int] = SPLIT_SAMPLES,
                            splits: Sequence[int] = range(12)) -> pd.DataFrame:
     """Held-out accuracy of the forest split on the categorical features only, and on every feature.
@@ -132,44 +145,69 @@ def compare_split_features(epsilons: Sequence[float], samples: Sequence[int] = S
     """
     codes = [n for n, r in HEART_RANGES.items() if isinstance(r, Codes)]
     rows = []
-    for sample in samples:
-        X, y = heart_tuning_sample(sample)
-        for k in splits:
-            X_tr, X_te, y_tr, y_te = split_data(X, y, random_state=int(k))
-            providers = split_providers(X_tr, np.asarray(y_tr), k=3, seed=int(k))
-            for eps in epsilons:
-                for name, features in (("categorical", codes), ("all", None)):
-                    rng = np.random.SeedSequence([TUNING_STREAM, int(sample), int(k), int(round(eps * 1000)),
-                                                  len(features or HEART_RANGES)])
-                    forest = dp_random_forest(providers, eps, HEART_RANGES, PlainAggregator(), classes=[0, 1],
-                                              features=features, rng=rng)
-                    accuracy = float(np.mean(forest.predict(X_te) == np.asarray(y_te)))
-                    rows.append({"sample": int(sample), "split": int(k), "epsilon": float(eps),
-                                 "features": name, "accuracy": accuracy})
+    for sample, k, providers, X_te, y_te in _heart_splits(samples, splits):
+        for eps in epsilons:
+            for name, features in (("categorical", codes), ("all", None)):
+                rng = np.random.SeedSequence([TUNING_STREAM, sample, k, int(round(eps * 1000)),
+                                              len(features or HEART_RANGES)])
+                forest = dp_random_forest(providers, eps, HEART_RANGES, PlainAggregator(), classes=[0, 1],
+                                          features=features, rng=rng)
+                rows.append({"sample": sample, "split": k, "epsilon": float(eps), "features": name,
+                             "accuracy": _accuracy(forest, X_te, y_te)})
     return pd.DataFrame(rows)
 
 
-def paired_gain(df: pd.DataFrame) -> pd.DataFrame:
-    """Per epsilon: both variants' mean accuracy, and the categorical one's mean paired gain with its SE."""
-    wide = df.pivot_table(index=["epsilon", "sample", "split"], columns="features", values="accuracy")
-    gain = (wide["categorical"] - wide["all"]).groupby(level="epsilon")
-    return pd.DataFrame({"categorical": wide["categorical"].groupby(level="epsilon").mean(),
-                         "all": wide["all"].groupby(level="epsilon").mean(), "gain": gain.mean(),
+def compare_tree_counts(epsilons: Sequence[float], counts: Sequence[int] = (10, 20), *, n: int = 600,
+                        samples: Sequence[int] = SPLIT_SAMPLES, splits: Sequence[int] = range(6)
+                        ) -> pd.DataFrame:
+    """Held-out accuracy of the forest with each number of trees in ``counts`` (depth of the schedule).
+
+    The same protocol as :func:`compare_split_features`, on heart tuning
+    samples of ``n`` records, every feature a split candidate, depth
+    :func:`~encmed_lib.privacy.forest_schedule`'s; a stream of its own per
+    count.  Rows: ``sample, split, epsilon, n_trees, accuracy``.
+    """
+    rows = []
+    for sample, k, providers, X_te, y_te in _heart_splits(samples, splits, n):
+        for eps in epsilons:
+            for T in counts:
+                rng = np.random.SeedSequence([TUNING_STREAM, 1, int(n), sample, k, int(round(eps * 1000)),
+                                              int(T)])
+                forest = dp_random_forest(providers, eps, HEART_RANGES, PlainAggregator(), classes=[0, 1],
+                                          features=None, n_trees=int(T), rng=rng)
+                rows.append({"sample": sample, "split": k, "epsilon": float(eps), "n_trees": int(T),
+                             "accuracy": _accuracy(forest, X_te, y_te)})
+    return pd.DataFrame(rows)
+
+
+def paired_gain(df: pd.DataFrame, column: str = "features", variant="categorical",
+                reference="all") -> pd.DataFrame:
+    """Per epsilon: both variants' mean accuracy, ``variant``'s mean paired gain on ``reference``, SE."""
+    wide = df.pivot_table(index=["epsilon", "sample", "split"], columns=column, values="accuracy")
+    gain = (wide[variant] - wide[reference]).groupby(level="epsilon")
+    return pd.DataFrame({str(variant): wide[variant].groupby(level="epsilon").mean(),
+                         str(reference): wide[reference].groupby(level="epsilon").mean(), "gain": gain.mean(),
                          "se": gain.std(ddof=1) / np.sqrt(gain.size()), "runs": gain.size()})
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """``python -m encmed_lib.privacy.tuning [--quick]``: the small-budget rule measured on tuning samples."""
+    """``python -m encmed_lib.privacy.tuning [--quick]``: the heart schedule's choices, on tuning samples."""
     import argparse
 
     parser = argparse.ArgumentParser(description=main.__doc__)
-    parser.add_argument("--quick", action="store_true", help="4 samples x 3 splits instead of 40 x 12")
+    parser.add_argument("--quick", action="store_true", help="4 samples x 3 splits instead of 40 x 12 (x 6)")
     args = parser.parse_args(argv)
-    samples, splits = (SPLIT_SAMPLES[:4], range(3)) if args.quick else (SPLIT_SAMPLES, range(12))
+    samples = SPLIT_SAMPLES[:4] if args.quick else SPLIT_SAMPLES
+    splits, few = (range(3), range(3)) if args.quick else (range(12), range(6))
     table = paired_gain(compare_split_features((0.1, 0.2, 0.5), samples, splits))
     print(f"heart tuning samples {samples.start}-{samples.stop - 1}, {len(splits)} splits each: "
           "forest split on the 8 codes against every feature (mean held-out accuracy, paired gain)")
     print(table.round(4).to_string())
+    for n in (600, 300):
+        df = compare_tree_counts((0.3, 0.5, 1.0), (10, 20), n=n, samples=samples, splits=few)
+        print(f"\n{n}-record heart tuning samples {samples.start}-{samples.stop - 1}, {len(few)} splits "
+              "each: 10 trees against 20 (depth 4, every feature)")
+        print(paired_gain(df, "n_trees", 10, 20).round(4).to_string())
     return 0
 
 
