@@ -59,6 +59,9 @@ def test_the_accountant_covers_every_value_the_run_opens(run):
         assert len(opened) == 1 and len(opened[0]["values"]) == forest.meta["values_opened"] == len(
             result.opened(i))
         assert forest.meta["insider_epsilon"] == pytest.approx(insider_epsilon(spec.epsilon, 4, 3, 1))
+        assert forest.meta["opendp_epsilon"] == pytest.approx(spec.epsilon)  # OpenDP's map of the one opening
+        alpha = np.exp(-spec.epsilon / spec.n_trees)
+        assert forest.meta["noise_sd"] == pytest.approx(np.sqrt(2 * alpha) / (1 - alpha))
         assert set(forest.predict(demo_providers("heart", 3)[0]._X).tolist()) <= set(CLASSES)  # noqa: SLF001
 
 
@@ -137,3 +140,13 @@ def test_without_a_seed_the_curator_draws_from_opendp_and_peers_from_secrets():
     assert len(set(draws)) == 3  # each party its own unseeded generator
     with pytest.raises(PartyConfigError, match="mode"):
         ForestSpec(0.5, 4, 2, "margin", mode="curated")
+
+
+def test_a_seeded_run_is_announced_as_not_private(capsys):
+    from encmed_lib.privacy.mpc_forest import main
+
+    assert main(["--parties", "2", "--noise-seed", "1"]) == 2  # refused before any process starts
+    err = capsys.readouterr().err
+    assert "warning: --noise-seed" in err and "not differentially private" in err and "error:" in err
+    assert main(["--parties", "2"]) == 2
+    assert "warning" not in capsys.readouterr().err

@@ -57,6 +57,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import numbers
 import os
 import secrets
@@ -79,7 +80,7 @@ from ..federated.run import (
     run_on_loopback,
 )
 from ..federated.trainer import Binning, Provider
-from .accountant import PrivacyAccountant, check_epsilon
+from .accountant import PrivacyAccountant, check_epsilon, laplace_epsilon
 from .forest import FOREST_ROUND, DPForest, leaf_table, random_split_tree, release_members
 from .mechanisms import distributed_discrete_laplace_shares, insider_epsilon
 from .noise import LEAF_KIND
@@ -257,12 +258,15 @@ class MPyCForestParty(MPyCParty):
         accountant.spend(f.epsilon, f"{FOREST_ROUND}: {LEAF_KIND} (sensitivity {f.n_trees}, {noise} "
                                     f"inside MPyC, {total.size} values opened)")
         self.log.write("accounted", epsilon=f.epsilon, sensitivity=f.n_trees, values=int(total.size))
+        alpha = math.exp(-f.epsilon / f.n_trees)
         meta = {"epsilon": f.epsilon, "mode": f.mode, "n_trees": f.n_trees, "max_depth": f.depth,
                 "sensitivity": f.n_trees, "statistic": f.statistic,
                 "split_features": f.split_features(self.ranges), "aggregator": "MPyC processes",
                 "published_to": EVERYONE, "values_opened": int(total.size),
                 "ledger": accountant.ledger.to_dict("records"),
                 "insider_epsilon": None if central else insider_epsilon(f.epsilon, f.n_trees, k, 1),
+                "noise_sd": math.sqrt(2 * alpha) / (1 - alpha),
+                "opendp_epsilon": laplace_epsilon(f.n_trees, f.n_trees / f.epsilon),
                 **({"curator": CURATOR} if central else {})}
         members = release_members(trees, total, f.statistic, f.n_trees / f.epsilon)
         return ForestRelease(members, total, meta)
@@ -383,6 +387,9 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     ranges, classes = DATASETS[args.dataset]
+    if args.noise_seed is not None:
+        print("warning: --noise-seed seeds every party's noise (tests only): anyone who knows the seed "
+              "can subtract it, so this run is not differentially private", file=sys.stderr, flush=True)
     try:
         auto = ForestSpec.auto(args.epsilon, args.trees, args.depth, len(classes), args.structure_seed,
                                ranges=ranges, split=args.split)
