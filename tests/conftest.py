@@ -1,5 +1,9 @@
 """Shared pytest fixtures.
 
+``heart_split`` and ``heart_providers``: the bundled heart sample split 70/30
+(``random_state=0``) and its training part split into three providers
+(``seed=0``), shared by the DP tests.
+
 ``s3_server`` runs a real S3-compatible HTTP server (moto) on the loopback
 interface, so that the S3 code path of :mod:`encmed_lib.transport` is tested
 over HTTP without ever contacting AWS.
@@ -14,6 +18,9 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+
+import encmed_lib as em
+from encmed_lib.federated import split_providers
 
 _FAKE_ENV = {
     "AWS_ACCESS_KEY_ID": "testing",
@@ -103,3 +110,17 @@ def dask_cluster():
     finally:
         client.close()
         cluster.close()
+
+
+@pytest.fixture(scope="session")
+def heart_split():
+    """``(X_train, X_test, y_train, y_test)`` of the bundled heart sample, 70/30, ``random_state=0``."""
+    X, y = em.load_heart()
+    return em.split_data(X, y, random_state=0)
+
+
+@pytest.fixture(scope="session")
+def heart_providers(heart_split):
+    """The training part of :func:`heart_split` split into three providers (``seed=0``)."""
+    X_tr, _, y_tr, _ = heart_split
+    return split_providers(X_tr, y_tr, k=3, seed=0)

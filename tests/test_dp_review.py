@@ -9,7 +9,6 @@ import numpy as np
 import pandas as pd
 import pytest
 
-import encmed_lib as em
 from encmed_lib.errors import ArgumentError, PartyConfigError
 from encmed_lib.federated import (
     EVERYONE,
@@ -27,18 +26,6 @@ from encmed_lib.privacy.mpc_forest import ForestSpec
 CLASSES = [0, 1]
 
 
-@pytest.fixture(scope="module")
-def heart():
-    X, y = em.load_heart()
-    return em.split_data(X, y, random_state=0)
-
-
-@pytest.fixture(scope="module")
-def providers(heart):
-    X_tr, _, y_tr, _ = heart
-    return split_providers(X_tr, y_tr, k=3, seed=0)
-
-
 def _published_sum(forest, prime: int) -> np.ndarray:
     """What any reader of the transcript computes: the sum of the partial sums published to everyone."""
     parts = [m.payload for m in forest.transcript if m.kind == "partial-sum" and m.receiver == EVERYONE]
@@ -47,19 +34,19 @@ def _published_sum(forest, prime: int) -> np.ndarray:
     return np.array([v - prime if v > prime // 2 else v for v in summed], dtype=np.int64)
 
 
-def _exact(providers, forest) -> np.ndarray:
+def _exact(heart_providers, forest) -> np.ndarray:
     return sum(leaf_table(p._X, p._y, forest.trees, CLASSES, forest.meta["statistic"])  # noqa: SLF001
-               for p in providers)
+               for p in heart_providers)
 
 
 @pytest.mark.parametrize("epsilon", [0.1, 1.0])
-def test_central_secret_sharing_publishes_only_the_noisy_total(providers, epsilon):
+def test_central_secret_sharing_publishes_only_the_noisy_total(heart_providers, epsilon):
     """Attack: add up the partial sums published to everyone; central mode used to give the exact table."""
     agg = SecretSharingAggregator()
-    forest = dp_random_forest(providers, epsilon, HEART_RANGES, agg, classes=CLASSES, mode="central",
+    forest = dp_random_forest(heart_providers, epsilon, HEART_RANGES, agg, classes=CLASSES, mode="central",
                               rng=4, sampler=SeededSampler(9))
     published = _published_sum(forest, agg.prime)
-    exact = _exact(providers, forest)
+    exact = _exact(heart_providers, forest)
     assert not np.array_equal(published, exact)
     noise = SeededSampler(9)(exact.shape, epsilon, forest.meta["n_trees"])
     assert np.array_equal(published, exact + noise)  # exactly the accounted discrete Laplace draw
@@ -68,21 +55,21 @@ def test_central_secret_sharing_publishes_only_the_noisy_total(providers, epsilo
 
 # ------------------------------------------------------------------ input validation
 @pytest.mark.parametrize("epsilon", [float("inf"), 1e400, float("nan"), 0.0, -1.0, "1", True])
-def test_forest_refuses_a_budget_that_is_not_a_finite_positive_number(providers, epsilon):
+def test_forest_refuses_a_budget_that_is_not_a_finite_positive_number(heart_providers, epsilon):
     """An infinite epsilon used to reach the noise (scale T/eps = 0) and fail with ZeroDivisionError."""
     transcript = Transcript()
     with pytest.raises(ArgumentError, match="epsilon: expected a finite number > 0"):
-        dp_random_forest(providers, epsilon, HEART_RANGES, PlainAggregator(), classes=CLASSES, rng=0,
+        dp_random_forest(heart_providers, epsilon, HEART_RANGES, PlainAggregator(), classes=CLASSES, rng=0,
                          transcript=transcript)
     assert len(transcript) == 0  # refused before any message
 
 
 @pytest.mark.parametrize("features", [[], ["age", "weight"], ["age", "age"], [1, 2], {"age", "sex"}, 5,
                                       np.array([["age", "sex"]]), "codes"])
-def test_forest_refuses_bad_split_features_before_any_message(providers, features):
+def test_forest_refuses_bad_split_features_before_any_message(heart_providers, features):
     transcript = Transcript()
     with pytest.raises(ArgumentError, match="features"):
-        dp_random_forest(providers, 0.1, HEART_RANGES, PlainAggregator(), classes=CLASSES, rng=0,
+        dp_random_forest(heart_providers, 0.1, HEART_RANGES, PlainAggregator(), classes=CLASSES, rng=0,
                          features=features, transcript=transcript)
     assert len(transcript) == 0
     with pytest.raises(ArgumentError, match="features"):
@@ -91,25 +78,25 @@ def test_forest_refuses_bad_split_features_before_any_message(providers, feature
 
 @pytest.mark.parametrize("field, value", [("n_trees", 2.5), ("n_trees", "5"), ("max_depth", 1.5),
                                           ("n_trees", True)])
-def test_forest_refuses_a_non_integer_size_before_any_message(providers, field, value):
+def test_forest_refuses_a_non_integer_size_before_any_message(heart_providers, field, value):
     """``n_trees=2.5`` used to train 2 trees silently."""
     transcript = Transcript()
     with pytest.raises(ArgumentError, match=field):
-        dp_random_forest(providers, 1.0, HEART_RANGES, PlainAggregator(), classes=CLASSES, rng=0,
+        dp_random_forest(heart_providers, 1.0, HEART_RANGES, PlainAggregator(), classes=CLASSES, rng=0,
                          transcript=transcript, **{field: value})
     assert len(transcript) == 0
 
 
-def test_distributed_mode_refuses_a_sampler_it_would_ignore(providers):
+def test_distributed_mode_refuses_a_sampler_it_would_ignore(heart_providers):
     """The Polya shares come from ``rng``: a sampler (OpenDP, or zeros) used to be ignored silently."""
     zero = lambda shape, epsilon, sensitivity: np.zeros(shape, dtype=np.int64)  # noqa: E731
     with pytest.raises(ArgumentError, match="sampler"):
-        dp_random_forest(providers, 1.0, HEART_RANGES, PlainAggregator(), classes=CLASSES, mode="distributed",
-                         n_trees=3, max_depth=2, rng=0, sampler=zero)
+        dp_random_forest(heart_providers, 1.0, HEART_RANGES, PlainAggregator(), classes=CLASSES,
+                         mode="distributed", n_trees=3, max_depth=2, rng=0, sampler=zero)
 
 
-def test_split_features_may_be_an_array_of_names_and_meta_holds_plain_strings(providers):
-    forest = dp_random_forest(providers, 0.1, HEART_RANGES, PlainAggregator(), classes=CLASSES, rng=0,
+def test_split_features_may_be_an_array_of_names_and_meta_holds_plain_strings(heart_providers):
+    forest = dp_random_forest(heart_providers, 0.1, HEART_RANGES, PlainAggregator(), classes=CLASSES, rng=0,
                               features=np.array(["sex", "cp", "fbs", "exang"]))
     assert forest.meta["split_features"] == ["sex", "cp", "fbs", "exang"]
     assert all(type(n) is str for n in forest.meta["split_features"])
@@ -147,8 +134,8 @@ def test_the_cli_fails_fast_without_starting_or_writing_anything(tmp_path, capsy
 
 
 # ------------------------------------------------------------------ neighbours, both noise modes
-def _neighbours(heart):
-    X_tr, _, y_tr, _ = heart
+def _neighbours(heart_split):
+    X_tr, _, y_tr, _ = heart_split
     base = split_providers(X_tr.iloc[1:], y_tr.iloc[1:], k=3, seed=0)
     extra = Provider(base[0].name, pd.concat([base[0]._X, X_tr.iloc[[0]]]),  # noqa: SLF001
                      np.r_[base[0]._y, y_tr.iloc[[0]]])  # noqa: SLF001
@@ -157,12 +144,12 @@ def _neighbours(heart):
 
 @pytest.mark.parametrize("mode", ["central", "distributed"])
 @pytest.mark.parametrize("epsilon", [0.1, 1.0])
-def test_neighbours_published_sums_differ_by_t_and_members_are_post_processing(heart, mode, epsilon):
+def test_neighbours_published_sums_differ_by_t_and_members_are_post_processing(heart_split, mode, epsilon):
     """Same seeds, one record added: what a reader adds up moves by exactly T; the rest is identical."""
     agg = SecretSharingAggregator()
     runs = [dp_random_forest(d, epsilon, HEART_RANGES, agg, classes=CLASSES, mode=mode, rng=8,
                              sampler=SeededSampler(2) if mode == "central" else None)  # distributed: rng=8
-            for d in _neighbours(heart)]
+            for d in _neighbours(heart_split)]
     T, statistic = runs[0].meta["n_trees"], runs[0].meta["statistic"]
     assert (T, statistic) == ((5, "margin") if epsilon < 0.3 else (20, "counts"))
     published = [_published_sum(r, agg.prime) for r in runs]

@@ -48,18 +48,6 @@ CLASSES = [0, 1]
 
 
 @pytest.fixture(scope="module")
-def heart():
-    X, y = em.load_heart()
-    return em.split_data(X, y, random_state=0)
-
-
-@pytest.fixture(scope="module")
-def providers(heart):
-    X_tr, _, y_tr, _ = heart
-    return split_providers(X_tr, y_tr, k=3, seed=0)
-
-
-@pytest.fixture(scope="module")
 def paillier():
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # 1024-bit test key
@@ -105,11 +93,11 @@ def test_skewed_public_ranges_get_log_scale_thresholds():
         random_split_tree(ranges, 1, CLASSES, scale="cubic")
 
 
-def test_auto_statistic_switches_to_counts_at_large_epsilon_with_a_pseudo_count(providers):
-    small = dp_random_forest(providers, 0.5, HEART_RANGES, PlainAggregator(), classes=CLASSES, n_trees=2,
-                             max_depth=1, rng=0)
-    large = dp_random_forest(providers, 2.0, HEART_RANGES, PlainAggregator(), classes=CLASSES, n_trees=2,
-                             max_depth=1, rng=0, sampler=zero)
+def test_auto_statistic_switches_to_counts_at_large_epsilon_with_a_pseudo_count(heart_providers):
+    small = dp_random_forest(heart_providers, 0.5, HEART_RANGES, PlainAggregator(), classes=CLASSES,
+                             n_trees=2, max_depth=1, rng=0)
+    large = dp_random_forest(heart_providers, 2.0, HEART_RANGES, PlainAggregator(), classes=CLASSES,
+                             n_trees=2, max_depth=1, rng=0, sampler=zero)
     assert small.meta["statistic"] == "margin" and large.meta["statistic"] == "counts"
     exact = {m.sender: np.asarray(m.payload) for m in large.transcript if m.kind == "table"}
     counts = sum(exact.values()).reshape(2, 2, 2)  # (tree, leaf, class)
@@ -166,23 +154,24 @@ def test_random_split_tree_draws_only_among_the_given_features_but_reads_them_al
             random_split_tree(HEART_RANGES, 3, CLASSES, features=bad)
 
 
-def test_the_forest_default_at_a_small_budget_is_the_categorical_schedule(providers):
-    small = dp_random_forest(providers, 0.1, HEART_RANGES, PlainAggregator(), classes=CLASSES, rng=0)
+def test_the_forest_default_at_a_small_budget_is_the_categorical_schedule(heart_providers):
+    small = dp_random_forest(heart_providers, 0.1, HEART_RANGES, PlainAggregator(), classes=CLASSES, rng=0)
     assert small.meta["split_features"] == HEART_CODES
     assert (small.meta["n_trees"], small.meta["max_depth"]) == (5, 3) and small.accountant.spent == 0.1
     assert {n.feature for t in small.trees for n in t.internal_nodes()} <= set(HEART_CODES)
-    every = dp_random_forest(providers, 0.1, HEART_RANGES, PlainAggregator(), classes=CLASSES, rng=0,
+    every = dp_random_forest(heart_providers, 0.1, HEART_RANGES, PlainAggregator(), classes=CLASSES, rng=0,
                              features=None)
     assert every.meta["split_features"] == list(HEART_RANGES) and every.meta["max_depth"] == 4
-    assert dp_random_forest(providers, 1.0, HEART_RANGES, PlainAggregator(), classes=CLASSES, rng=0,
+    assert dp_random_forest(heart_providers, 1.0, HEART_RANGES, PlainAggregator(), classes=CLASSES, rng=0,
                             n_trees=2).meta["split_features"] == list(HEART_RANGES)
     with pytest.raises(ArgumentError, match="features"):
-        dp_random_forest(providers, 0.1, HEART_RANGES, PlainAggregator(), classes=CLASSES, features="codes")
+        dp_random_forest(heart_providers, 0.1, HEART_RANGES, PlainAggregator(), classes=CLASSES,
+                         features="codes")
 
 
-def test_neighbouring_transcripts_at_a_small_budget_differ_by_the_sensitivity(heart):
+def test_neighbouring_transcripts_at_a_small_budget_differ_by_the_sensitivity(heart_split):
     """The categorical schedule changes the structure only: the release still moves by T in L1."""
-    d, d_prime = _neighbours(heart)
+    d, d_prime = _neighbours(heart_split)
     a, b = (dp_random_forest(p, 0.1, HEART_RANGES, PlainAggregator(), classes=CLASSES, rng=3, sampler=zero)
             for p in (d, d_prime))
     assert a.meta["split_features"] == HEART_CODES and a.accountant.spent == 0.1
@@ -193,8 +182,8 @@ def test_neighbouring_transcripts_at_a_small_budget_differ_by_the_sensitivity(he
 
 
 # ------------------------------------------------------------------ transcript and accounting
-def _neighbours(heart):
-    X_tr, _, y_tr, _ = heart
+def _neighbours(heart_split):
+    X_tr, _, y_tr, _ = heart_split
     base = split_providers(X_tr.iloc[1:], y_tr.iloc[1:], k=3, seed=0)
     extra = Provider(base[0].name, pd.concat([base[0]._X, X_tr.iloc[[0]]]),  # noqa: SLF001
                      np.r_[base[0]._y, y_tr.iloc[[0]]])  # noqa: SLF001
@@ -203,9 +192,10 @@ def _neighbours(heart):
 
 @pytest.mark.parametrize("backend, statistic", [("plain", "margin"), ("secret sharing", "margin"),
                                                 ("paillier", "margin"), ("plain", "counts")])
-def test_neighbouring_transcripts_differ_by_the_accounted_sensitivity(heart, backend, statistic, paillier):
+def test_neighbouring_transcripts_differ_by_the_accounted_sensitivity(heart_split, backend, statistic,
+                                                                      paillier):
     """Every value anyone outside a provider sees: identical, or the noisy total (L1 change = T)."""
-    d, d_prime = _neighbours(heart)
+    d, d_prime = _neighbours(heart_split)
     aggs = {"plain": PlainAggregator, "secret sharing": SecretSharingAggregator}
     runs = []
     for provs in (d, d_prime):
@@ -228,43 +218,43 @@ def test_neighbouring_transcripts_differ_by_the_accounted_sensitivity(heart, bac
         assert any(m.kind == "total" for m in public[0])
 
 
-def test_paillier_record_bound_is_fixed_in_advance_not_announced(providers, paillier):
+def test_paillier_record_bound_is_fixed_in_advance_not_announced(heart_providers, paillier):
     binning = Binning.from_ranges(HEART_RANGES, 8)
     with pytest.raises(ValueError, match="record_bound"):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             auto = PaillierAggregator(key_bits=1024, keypair=paillier.keypair)
-        dp_random_forest(providers, 1.0, HEART_RANGES, auto, classes=CLASSES)
-    tree, acc = dp_federated_tree(providers, 1.0, 2, binning, paillier, classes=CLASSES, rng=0)
-    assert not any(m.kind == "bound" for m in tree_transcript(providers, binning, paillier))
+        dp_random_forest(heart_providers, 1.0, HEART_RANGES, auto, classes=CLASSES)
+    tree, acc = dp_federated_tree(heart_providers, 1.0, 2, binning, paillier, classes=CLASSES, rng=0)
+    assert not any(m.kind == "bound" for m in tree_transcript(heart_providers, binning, paillier))
     assert acc.spent == pytest.approx(1.0)
 
 
-def tree_transcript(providers, binning, agg):
+def tree_transcript(heart_providers, binning, agg):
     from encmed_lib.federated import Transcript
 
     t = Transcript()
-    dp_federated_tree(providers, 1.0, 1, binning, agg, classes=CLASSES, rng=0, transcript=t)
+    dp_federated_tree(heart_providers, 1.0, 1, binning, agg, classes=CLASSES, rng=0, transcript=t)
     return list(t)
 
 
 @pytest.mark.parametrize("mode", ["central", "distributed"])
-def test_every_backend_releases_the_same_forest(providers, paillier, mode):
-    forests = [dp_random_forest(providers, 1.0, HEART_RANGES, agg, classes=CLASSES, mode=mode, n_trees=4,
-                                max_depth=3, rng=5) for agg in (PlainAggregator(), SecretSharingAggregator(),
-                                                                paillier)]
+def test_every_backend_releases_the_same_forest(heart_providers, paillier, mode):
+    aggregators = (PlainAggregator(), SecretSharingAggregator(), paillier)
+    forests = [dp_random_forest(heart_providers, 1.0, HEART_RANGES, agg, classes=CLASSES, mode=mode,
+                                n_trees=4, max_depth=3, rng=5) for agg in aggregators]
     dicts = [[t.to_dict() for t in f.trees] for f in forests]
     assert dicts[0] == dicts[1] == dicts[2]
 
 
-def test_distributed_noise_is_in_every_provider_table_before_it_leaves(providers, paillier):
-    forest = dp_random_forest(providers, 1.0, HEART_RANGES, paillier, classes=CLASSES, mode="distributed",
-                              n_trees=3, max_depth=2, rng=0, statistic="margin")
-    exact = dp_random_forest(providers, 1.0, HEART_RANGES, PlainAggregator(), classes=CLASSES,
+def test_distributed_noise_is_in_every_provider_table_before_it_leaves(heart_providers, paillier):
+    forest = dp_random_forest(heart_providers, 1.0, HEART_RANGES, paillier, classes=CLASSES,
+                              mode="distributed", n_trees=3, max_depth=2, rng=0, statistic="margin")
+    exact = dp_random_forest(heart_providers, 1.0, HEART_RANGES, PlainAggregator(), classes=CLASSES,
                              n_trees=3, max_depth=2, rng=0, sampler=zero, statistic="margin")
     tables = {m.sender: np.asarray(m.payload) for m in exact.transcript if m.kind == "table"}
     assert len(tables) == 3 and all(t.shape == (3 * 4,) for t in tables.values())  # one margin per leaf
-    noisy_plain = dp_random_forest(providers, 1.0, HEART_RANGES, PlainAggregator(), classes=CLASSES,
+    noisy_plain = dp_random_forest(heart_providers, 1.0, HEART_RANGES, PlainAggregator(), classes=CLASSES,
                                    mode="distributed", n_trees=3, max_depth=2, rng=0, statistic="margin")
     sent = {m.sender: np.asarray(m.payload) for m in noisy_plain.transcript if m.kind == "table"}
     assert all(not np.array_equal(sent[n], tables[n]) for n in tables)  # each carries its own share
@@ -279,9 +269,9 @@ def test_signed_tables_only_when_asked():
     assert SecretSharingAggregator().aggregate(tables, signed=True).tolist() == [4, 2]
 
 
-def test_forest_beats_majority_and_is_served_encrypted(heart, providers):
-    _, X_te, _, y_te = heart
-    forest = dp_random_forest(providers, 2.0, HEART_RANGES, PlainAggregator(), classes=CLASSES,
+def test_forest_beats_majority_and_is_served_encrypted(heart_split, heart_providers):
+    _, X_te, _, y_te = heart_split
+    forest = dp_random_forest(heart_providers, 2.0, HEART_RANGES, PlainAggregator(), classes=CLASSES,
                               n_trees=3, max_depth=3, rng=0)
     assert np.mean(forest.predict(X_te) == y_te) > max(np.mean(y_te), 1 - np.mean(y_te))
     with warnings.catch_warnings():
@@ -292,8 +282,8 @@ def test_forest_beats_majority_and_is_served_encrypted(heart, providers):
     assert got == forest.predict(records).tolist()
 
 
-def test_forest_membership_rows_carry_both_attacks_and_the_bound(heart):
-    X_tr, X_te, y_tr, y_te = heart
+def test_forest_membership_rows_carry_both_attacks_and_the_bound(heart_split):
+    X_tr, X_te, y_tr, y_te = heart_split
     adv = forest_advantage_vs_epsilon(X_tr, y_tr, X_te, y_te, [0.5], [0], classes=CLASSES)
     assert len(adv) == 1 and adv["bound"][0] == pytest.approx(math.tanh(0.25))
     assert 0 <= adv["advantage"][0] <= 1 and -1 <= adv["yeom_advantage"][0] <= 1
@@ -336,9 +326,9 @@ def test_seeded_sampler_opendp_and_polya_shares_agree_in_distribution(epsilon, s
     assert chisquare(_binned(wider, edge), expected).pvalue < 1e-6
 
 
-def test_forest_with_the_opendp_sampler_spends_the_budget_once(providers):
-    forest = dp_random_forest(providers, 0.5, HEART_RANGES, PlainAggregator(), classes=CLASSES, n_trees=3,
-                              max_depth=2, rng=0, sampler=OpenDPSampler())
+def test_forest_with_the_opendp_sampler_spends_the_budget_once(heart_providers):
+    forest = dp_random_forest(heart_providers, 0.5, HEART_RANGES, PlainAggregator(), classes=CLASSES,
+                              n_trees=3, max_depth=2, rng=0, sampler=OpenDPSampler())
     assert forest.accountant.ledger["epsilon"].tolist() == [0.5]
     assert forest.meta["opendp_epsilon"] == pytest.approx(0.5, rel=1e-9)
 
@@ -381,13 +371,13 @@ def test_the_gap_line_reads_the_named_data_set_only():
         targets_met(pd.DataFrame(heart[:3]), "heart")
 
 
-def test_benchmark_rows_carry_their_data_set(heart):
+def test_benchmark_rows_carry_their_data_set(heart_split):
     from encmed_lib.privacy.benchmark import run, targets_met
 
     X, y = em.load_heart()
     df = run(X, y, [0], epsilons=[1.0], methods=["forest", "diffprivlib tree", "diffprivlib forest"],
-             name="bundled heart sample")
-    assert set(df["data"]) == {"bundled heart sample"} and len(df) == 3
+             name="bundled heart_split sample")
+    assert set(df["data"]) == {"bundled heart_split sample"} and len(df) == 3
     assert list(targets_met(df).index) == [1.0]
 
 
