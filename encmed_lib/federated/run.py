@@ -370,6 +370,38 @@ def _import(spec: str):
     return getattr(importlib.import_module(module), attr)
 
 
+def read_bounded_provider(path, name: str, features: Sequence[str], max_records: int) -> Provider:
+    """A party's own records (:func:`read_provider_file`), refused above the public ``max_records`` bound."""
+    provider = read_provider_file(path, name, features)
+    if provider.n_records > max_records:
+        raise PartyConfigError(f"max-records: {name} holds {provider.n_records} records, above the "
+                               f"public bound {max_records}")
+    return provider
+
+
+def run_mpc_party(addresses: list[tuple[str, int]], index: int, log: PartyLog, make_party, *,
+                  ssl: bool = False):
+    """Start MPyC as party ``index`` and run ``make_party(mpc)`` to its end; its result.
+
+    MPyC reads its options from ``sys.argv`` when it is first imported, so
+    they are set first.  On a :class:`PartyError` the error is logged and
+    printed and the process exits with code 3 (pending MPyC tasks of a
+    broken run must not keep it alive).
+    """
+    sys.argv = [sys.argv[0], *[a for h, p in addresses for a in ("-P", f"{h}:{p}")],
+                "-I", str(index), "--no-log", *(["--ssl"] if ssl else [])]
+    from mpyc.runtime import mpc
+
+    party = make_party(mpc)
+    try:
+        return mpc.run(run_party(mpc, party))
+    except PartyError as exc:
+        log.write("error", message=str(exc))
+        log.close()
+        print(f"error: {exc}", file=sys.stderr, flush=True)
+        os._exit(3)
+
+
 def party_main(args: argparse.Namespace) -> int:
     """Run one party (this process) until the tree is grown; exit code 3 on a :class:`PartyError`."""
     if args.index is None or args.data is None:
@@ -382,28 +414,14 @@ def party_main(args: argparse.Namespace) -> int:
     spec = PartySpec(args.index, addresses, name, args.backend, args.depth, args.min_samples_split,
                      max_records=args.max_records, connect_timeout=args.connect_timeout,
                      step_timeout=args.timeout)
-    provider = read_provider_file(args.data, name, binning.feature_names)
-    if provider.n_records > spec.max_records:
-        raise PartyConfigError(f"max-records: {name} holds {provider.n_records} records, above the "
-                               f"public bound {spec.max_records}")
+    provider = read_bounded_provider(args.data, name, binning.feature_names, spec.max_records)
     noise = _import(args.noise_share) if args.noise_share else None
     log = PartyLog(args.log)
     log.write("start", party=args.index, name=name, records=provider.n_records, data=str(args.data),
               backend=args.backend,
               dataset=args.dataset, depth=args.depth, parties=[f"{h}:{p}" for h, p in addresses])
-    # MPyC reads its own options from sys.argv when it is first imported.
-    sys.argv = [sys.argv[0], *[a for h, p in addresses for a in ("-P", f"{h}:{p}")],
-                "-I", str(args.index), "--no-log", *(["--ssl"] if args.ssl else [])]
-    from mpyc.runtime import mpc
-
-    party = MPyCParty(mpc, spec, provider, binning, classes, log, noise)
-    try:
-        tree = mpc.run(run_party(mpc, party))
-    except PartyError as exc:
-        log.write("error", message=str(exc))
-        log.close()
-        print(f"error: {exc}", file=sys.stderr, flush=True)
-        os._exit(3)  # pending MPyC tasks of a broken run must not keep the process alive
+    tree = run_mpc_party(addresses, args.index, log, ssl=args.ssl,
+                         make_party=lambda mpc: MPyCParty(mpc, spec, provider, binning, classes, log, noise))
     if args.tree_out:
         Path(args.tree_out).write_text(tree.to_json())
     log.close()

@@ -59,7 +59,6 @@ import argparse
 import json
 import math
 import numbers
-import os
 import secrets
 import sys
 from collections.abc import Sequence
@@ -70,13 +69,14 @@ import numpy as np
 
 from ..errors import ArgumentError, PartyConfigError, PartyError
 from ..federated.aggregation import EVERYONE, RevealInfo, Transcript
-from ..federated.mpc_tree import MPyCParty, PartyLog, PartySpec, run_party
+from ..federated.mpc_tree import MPyCParty, PartyLog, PartySpec
 from ..federated.run import (
     DATASETS,
     RunResult,
     demo_providers,
     parse_addresses,
-    read_provider_file,
+    read_bounded_provider,
+    run_mpc_party,
     run_on_loopback,
 )
 from ..federated.trainer import Binning, Provider
@@ -333,27 +333,14 @@ def party_main(args: argparse.Namespace) -> int:
                         args.mode)
     name = args.name or Path(args.data).stem
     spec = PartySpec(args.index, addresses, name, max_records=args.max_records, step_timeout=args.timeout)
-    provider = read_provider_file(args.data, name, list(ranges))
-    if provider.n_records > spec.max_records:
-        raise PartyConfigError(f"max-records: {name} holds {provider.n_records} records, above the "
-                               f"public bound {spec.max_records}")
+    provider = read_bounded_provider(args.data, name, list(ranges), spec.max_records)
     log = PartyLog(args.log)
     log.write("start", party=args.index, name=name, records=provider.n_records, data=str(args.data),
               backend="forest", epsilon=forest.epsilon, trees=forest.n_trees, depth=forest.depth,
               parties=[f"{h}:{p}" for h, p in addresses])
-    sys.argv = [sys.argv[0], *[a for h, p in addresses for a in ("-P", f"{h}:{p}")],
-                "-I", str(args.index), "--no-log"]
-    from mpyc.runtime import mpc
-
-    party = MPyCForestParty(mpc, spec, forest, provider, ranges, classes, log,
-                            party_noise(forest, args.index, len(addresses), args.noise_seed))
-    try:
-        release = mpc.run(run_party(mpc, party))
-    except PartyError as exc:
-        log.write("error", message=str(exc))
-        log.close()
-        print(f"error: {exc}", file=sys.stderr, flush=True)
-        os._exit(3)
+    noise = party_noise(forest, args.index, len(addresses), args.noise_seed)
+    release = run_mpc_party(addresses, args.index, log, lambda mpc: MPyCForestParty(
+        mpc, spec, forest, provider, ranges, classes, log, noise))
     Path(args.out).write_text(json.dumps(release.to_dict()))
     log.close()
     return 0
