@@ -107,6 +107,7 @@ from .schedule import (  # noqa: F401  (re-exported: the public names of the sch
     SMALL_EPSILON,
     WIDE_FEATURES,
     auto_statistic,
+    fill_schedule,
     forest_schedule,
     log_offset,
     split_features,
@@ -394,12 +395,10 @@ def _resolve(epsilon: float, ranges, n_classes: int, statistic: str, features, n
     if statistic not in STATISTICS:
         raise ArgumentError(f"statistic must be 'auto' or one of {STATISTICS}, got {statistic!r}")
     features = _split_names(ranges, features, epsilon)
-    auto_trees, auto_depth = forest_schedule(epsilon, len(features))
     for name, v in (("n_trees", n_trees), ("max_depth", max_depth)):
         if v is not None and (isinstance(v, bool) or not isinstance(v, numbers.Integral)):
             raise ArgumentError(f"{name}: expected an integer or None, got {v!r}")
-    T = int(n_trees) if n_trees is not None else auto_trees
-    depth = int(max_depth) if max_depth is not None else auto_depth
+    T, depth = (int(v) for v in fill_schedule(epsilon, len(features), n_trees, max_depth))
     if T < 1:
         raise ArgumentError(f"n_trees must be >= 1, got {n_trees}")
     return statistic, features, T, depth

@@ -85,7 +85,7 @@ from .forest import FOREST_ROUND, DPForest, leaf_table, random_split_tree, relea
 from .mechanisms import distributed_discrete_laplace_shares, insider_epsilon
 from .noise import LEAF_KIND
 from .samplers import OpenDPSampler, SeededSampler
-from .schedule import auto_statistic, forest_schedule, split_features
+from .schedule import auto_statistic, fill_schedule, split_features
 
 MODES = ("distributed", "central")
 """``ForestSpec.mode``: every party adds a Polya share, or party 0 (the curator) the whole draw."""
@@ -95,6 +95,11 @@ CURATOR = 0
 
 SPLITS = ("auto", "all")
 """``ForestSpec.split``: the features of :func:`~encmed_lib.privacy.schedule.split_features`, or all."""
+
+
+def _split_names(ranges, epsilon: float, split: str) -> list[str]:
+    """The split features of ``ForestSpec.split``: ``split_features`` of the ranges, or all of them."""
+    return split_features(ranges, epsilon) if split == "auto" else list(ranges)
 
 
 @dataclass(frozen=True)
@@ -154,16 +159,13 @@ class ForestSpec:
         if n_trees is None or depth is None:
             if ranges is None:
                 raise PartyConfigError("ranges: the schedule of n_trees/depth needs the public ranges")
-            features = split_features(ranges, epsilon) if split == "auto" else list(ranges)
-            auto_trees, auto_depth = forest_schedule(epsilon, len(features))
-            n_trees = auto_trees if n_trees is None else n_trees
-            depth = auto_depth if depth is None else depth
+            n_trees, depth = fill_schedule(epsilon, len(_split_names(ranges, epsilon, split)), n_trees, depth)
         return cls(float(epsilon), int(n_trees), int(depth), auto_statistic(epsilon, n_classes),
                    int(structure_seed), split)
 
     def split_features(self, ranges) -> list[str]:
         """The features the splits are drawn among (public: the ranges' kinds and epsilon)."""
-        return split_features(ranges, self.epsilon) if self.split == "auto" else list(ranges)
+        return _split_names(ranges, self.epsilon, self.split)
 
     def trees(self, ranges, classes) -> list:
         """The public structure: ``n_trees`` random-split trees from ``structure_seed``."""

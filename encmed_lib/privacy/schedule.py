@@ -82,6 +82,13 @@ def forest_schedule(epsilon: float, n_features: int) -> tuple[int, int]:
 
 
 
+def fill_schedule(epsilon: float, n_features: int, n_trees: int | None = None,
+                  max_depth: int | None = None) -> tuple[int, int]:
+    """``(n_trees, max_depth)``: the values given, :func:`forest_schedule`'s where ``None``."""
+    auto_trees, auto_depth = forest_schedule(epsilon, n_features)
+    return (auto_trees if n_trees is None else n_trees, auto_depth if max_depth is None else max_depth)
+
+
 def split_features(ranges: Mapping[str, tuple[float, float] | Codes], epsilon: float) -> list[str]:
     r"""The features random splits are drawn among (public inputs only: the kinds of the ranges and epsilon).
 
