@@ -78,10 +78,7 @@ def tune_schedule(X: pd.DataFrame, y, ranges: Mapping[str, tuple[float, float] |
     (seeded by the seed and epsilon).  Use it on a tuning sample only.
     """
     rows = []
-    y = np.asarray(y)
-    for seed in seeds:
-        X_tr, X_te, y_tr, y_te = split_data(X, pd.Series(y), random_state=int(seed))
-        providers = split_providers(X_tr, np.asarray(y_tr), k=3, seed=int(seed))
+    for seed, providers, X_te, y_te in _provider_splits(X, pd.Series(np.asarray(y)), seeds):
         for eps in epsilons:
             for cfg in candidates:
                 T, d = cfg if cfg is not None else (None, None)
@@ -91,7 +88,7 @@ def tune_schedule(X: pd.DataFrame, y, ranges: Mapping[str, tuple[float, float] |
                                           rng=np.random.SeedSequence([int(seed), T or 0, d or 0,
                                                                       int(eps * 1000)]))
                 rows.append({"candidate": str(cfg or "schedule"), "epsilon": float(eps),
-                             "accuracy": float(np.mean(forest.predict(X_te) == np.asarray(y_te)))})
+                             "accuracy": _accuracy(forest, X_te, y_te)})
     return pd.DataFrame(rows).groupby(["candidate", "epsilon"])["accuracy"].median().unstack()
 
 
@@ -119,13 +116,18 @@ def heart_tuning_sample(seed: int, n: int = 600) -> tuple[pd.DataFrame, pd.Serie
     return X, pd.Series((table[keep, 13] > 0).astype(np.int64), name="target")
 
 
+def _provider_splits(X: pd.DataFrame, y: pd.Series, splits: Sequence[int]):
+    """``(split, providers, X_test, y_test)`` per stratified 70/30 split (three providers, seeded by it)."""
+    for k in splits:
+        X_tr, X_te, y_tr, y_te = split_data(X, y, random_state=int(k))
+        yield int(k), split_providers(X_tr, np.asarray(y_tr), k=3, seed=int(k)), X_te, y_te
+
+
 def _heart_splits(samples: Sequence[int], splits: Sequence[int], n: int = 600):
-    """``(sample, split, providers, X_test, y_test)`` per heart tuning sample and stratified 70/30 split."""
+    """``(sample, split, providers, X_test, y_test)`` per heart tuning sample and :func:`_provider_splits`."""
     for sample in samples:
-        X, y = heart_tuning_sample(sample, n)
-        for k in splits:
-            X_tr, X_te, y_tr, y_te = split_data(X, y, random_state=int(k))
-            yield int(sample), int(k), split_providers(X_tr, np.asarray(y_tr), k=3, seed=int(k)), X_te, y_te
+        for k, providers, X_te, y_te in _provider_splits(*heart_tuning_sample(sample, n), splits):
+            yield int(sample), k, providers, X_te, y_te
 
 
 def _accuracy(forest, X_te, y_te) -> float:
