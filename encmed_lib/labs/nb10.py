@@ -204,16 +204,23 @@ def _phases(row) -> dict[str, float]:
     return {p: float(row[p]) for p in PHASE_COLUMNS if p in row.index and not _isna(row[p])}
 
 
+def _answer_dict(value, ex: Exercise, expected: str, variable: str, hint: str) -> dict:
+    """The answer as a dict (a pandas Series is converted); ``hint`` when it is not one."""
+    if value is None or value is Ellipsis:
+        raise ex.fail(expected, value, f"no answer yet: assign your dict to {variable} before running the "
+                      "checking cell")
+    if hasattr(value, "to_dict") and not hasattr(value, "columns"):
+        value = value.to_dict()
+    if not isinstance(value, dict):
+        raise ex.fail(expected, value, hint)
+    return value
+
+
 def _read_shares(shares, ex: Exercise, expected: str, measured) -> dict[str, float]:
     """Read an answer as ``phase -> number`` (a dict or a pandas Series); NaN of unmeasured phases dropped."""
-    if shares is None or shares is Ellipsis:
-        raise ex.fail(expected, shares, "no answer yet: assign your dict to phase_shares before running the "
-                      "checking cell")
-    if hasattr(shares, "to_dict") and not hasattr(shares, "columns"):
-        shares = shares.to_dict()
-    if not isinstance(shares, dict):
-        raise ex.fail(expected, shares, "give a dict mapping each phase column's name to its share, e.g. "
-                      "{p: row[p] / row['total_ms'] for p in ...}")
+    shares = _answer_dict(shares, ex, expected, "phase_shares",
+                          "give a dict mapping each phase column's name to its share, e.g. "
+                          "{p: row[p] / row['total_ms'] for p in ...}")
     return {str(k): as_number(v, ex, expected) for k, v in shares.items()
             if str(k) in measured or not (isinstance(v, numbers.Real) and math.isnan(v))}
 
@@ -326,13 +333,7 @@ def _scored(found, nodes: list, tol: float) -> dict[str, int]:
 
 
 def _read_row(row, ex: Exercise, expected: str, keys: tuple[str, ...]) -> dict[str, float]:
-    if row is None or row is Ellipsis:
-        raise ex.fail(expected, row, "no answer yet: assign your dict to privacy_row before running the "
-                      "checking cell")
-    if hasattr(row, "to_dict") and not hasattr(row, "columns"):
-        row = row.to_dict()
-    if not isinstance(row, dict):
-        raise ex.fail(expected, row, "give a dict with the keys " + ", ".join(keys))
+    row = _answer_dict(row, ex, expected, "privacy_row", "give a dict with the keys " + ", ".join(keys))
     missing = [k for k in keys if k not in row]
     if missing:
         raise ex.fail(expected, row, f"the row lacks {missing}: a row of the table has the keys "
